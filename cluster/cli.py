@@ -1,0 +1,68 @@
+"""The ``lam-rl`` command line. Subcommands import what they need only when they run, so
+``lam-rl env serve`` and ``lam-rl store stats`` start without Ray or torch."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+# name -> "module:attribute" of a click command or group, loaded on first use.
+SUBCOMMANDS: dict[str, str] = {
+    "config": "cluster.cli:config_cmd",
+}
+
+
+class LazyGroup(click.Group):
+    def __init__(self, *args, lazy: dict[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy or {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            module, attr = self.lazy[name].split(":")
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, lazy=SUBCOMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="lam-rl", prog_name="lam-rl")
+def main() -> None:
+    """lam-rl: train Large Action Models on Windows apps with Ray, DeepSpeed and W&B."""
+    from lam_rl.logs import setup_logging
+
+    setup_logging("INFO")
+
+
+JOBS = {
+    "pipeline": "lam_rl.job_configs:PipelineConfig",
+}
+
+
+@click.command("config")
+@click.argument("job", type=click.Choice(sorted(JOBS)))
+@click.argument("overrides", nargs=-1)
+@click.option(
+    "--configs-dir", default="jobs/configs", show_default=True, help="Where config YAML files live."
+)
+def config_cmd(job: str, overrides: tuple[str, ...], configs_dir: str) -> None:
+    """Print JOB's resolved config (YAML + OVERRIDES such as config=tiny model.hidden=64)."""
+    from pathlib import Path
+
+    from lam_rl.config import ConfigError, load_config, to_yaml
+
+    module, attr = JOBS[job].split(":")
+    schema = getattr(importlib.import_module(module), attr)
+    try:
+        cfg = load_config(schema, overrides, configs_dir=Path(configs_dir))
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(to_yaml(cfg))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,309 @@
+"""Typed configuration: OmegaConf structured configs built from dataclasses.
+
+Every job has one config class (a dataclass whose fields are sections); every field carries
+help text (``opt(default, "help")``). A job's config is resolved in three layers:
+
+1. the dataclass defaults,
+2. a YAML file (``config=tiny`` picks ``jobs/configs/tiny.yaml``; ``config=path.yaml`` any file),
+3. dotlist overrides from the command line (``model.hidden=64 sft.lr=1e-4``).
+
+An unknown or mistyped key raises :class:`ConfigError` naming the key and listing the valid
+ones, before anything runs. Section classes live next to the code they configure; this module
+holds the loader and the sections every job shares.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import re
+import typing
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException, ValidationError
+
+T = TypeVar("T")
+
+__all__ = [
+    "ConfigError",
+    "opt",
+    "load_config",
+    "to_dict",
+    "describe",
+    "RunConfig",
+    "ModelConfig",
+    "TokenizerConfig",
+    "TrackingConfig",
+    "RayConfig",
+]
+
+
+class ConfigError(ValueError):
+    """A configuration problem a user can fix; the message says what and how."""
+
+
+def opt(default: Any, help: str, **kwargs: Any) -> Any:
+    """A dataclass field with help text. Mutable defaults become factories."""
+    if not help:
+        raise ValueError("every config field needs help text")
+    meta = {"help": help}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda d=default: type(d)(d), metadata=meta, **kwargs)
+    if is_dataclass(default) and not isinstance(default, type):
+        return field(default_factory=lambda d=default: dataclasses.replace(d), metadata=meta, **kwargs)
+    if isinstance(default, type) and is_dataclass(default):
+        return field(default_factory=default, metadata=meta, **kwargs)
+    return field(default=default, metadata=meta, **kwargs)
+
+
+def check_choice(section: str, name: str, value: Any, choices: Sequence[Any]) -> None:
+    """Validation helper for ``__post_init__``: a value must be one of ``choices``."""
+    if value not in choices:
+        raise ConfigError(f"config key '{section}.{name}' must be one of {list(choices)}, got {value!r}")
+
+
+# --------------------------------------------------------------------------- shared sections
+
+
+@dataclass
+class RunConfig:
+    name: str = opt("tiny", "Run name: outputs go to <root>/<name> and it names the W&B group.")
+    root: str = opt("runs", "Directory (or URI for the store) under which run directories are created.")
+    seed: int = opt(0, "Global random seed (task sampling, model init, data order).")
+    log_level: str = opt("INFO", "Python logging level for the driver and workers.")
+
+    @property
+    def dir(self) -> Path:
+        return Path(self.root) / self.name
+
+
+@dataclass
+class ModelConfig:
+    name_or_path: str | None = opt(
+        None,
+        "A local Hugging Face folder (e.g. a downloaded Qwen or Mistral) to start from instead of "
+        "building a fresh Llama-architecture model from the fields below. Hub downloads are never made.",
+    )
+    hidden: int = opt(128, "Hidden size of the Llama model built from config.")
+    layers: int = opt(4, "Number of transformer layers.")
+    heads: int = opt(4, "Number of attention heads.")
+    kv_heads: int = opt(4, "Number of key/value heads (grouped-query attention when < heads).")
+    intermediate: int = opt(352, "MLP intermediate size.")
+    max_seq_len: int = opt(512, "Maximum sequence length (positions) of the model.")
+    tie_embeddings: bool = opt(True, "Tie input and output embeddings (saves parameters in tiny models).")
+    rope_theta: float = opt(10000.0, "RoPE base frequency.")
+    dtype: str = opt("float32", "Weights dtype when loading for inference: float32, bfloat16 or float16.")
+
+    def __post_init__(self) -> None:
+        check_choice("model", "dtype", self.dtype, ["float32", "bfloat16", "float16"])
+        if self.hidden % self.heads:
+            raise ConfigError(
+                f"config key 'model.hidden' ({self.hidden}) must be divisible by model.heads ({self.heads})"
+            )
+        if self.heads % self.kv_heads:
+            raise ConfigError(
+                f"config key 'model.heads' ({self.heads}) must be divisible by model.kv_heads ({self.kv_heads})"
+            )
+
+
+@dataclass
+class TokenizerConfig:
+    path: str | None = opt(
+        None,
+        "A local tokenizer folder to use as is. When unset a byte-level BPE tokenizer is trained on the "
+        "project's own text and saved in the run directory (or taken from model.name_or_path if set).",
+    )
+    vocab_size: int = opt(2048, "Vocabulary size of the locally trained byte-level BPE tokenizer.")
+    min_frequency: int = opt(2, "Minimum pair frequency for a BPE merge.")
+
+
+@dataclass
+class TrackingConfig:
+    project: str = opt("lam-rl", "W&B project.")
+    entity: str | None = opt(None, "W&B entity (team); None uses the account default.")
+    mode: str = opt(
+        "auto",
+        "W&B mode: auto (online when WANDB_API_KEY is set, offline otherwise), online, offline or disabled.",
+    )
+    group: str | None = opt(None, "W&B group; defaults to the run name so one pipeline run is one group.")
+    tags: list[str] = opt([], "Extra W&B tags.")
+
+    def __post_init__(self) -> None:
+        check_choice("tracking", "mode", self.mode, ["auto", "online", "offline", "disabled"])
+
+
+@dataclass
+class RayConfig:
+    address: str | None = opt(
+        None,
+        "Ray cluster address. None: connect to RAY_ADDRESS when set (ray job submit sets it), else start "
+        "an embedded single-node Ray in-process.",
+    )
+    num_cpus: int | None = opt(None, "CPUs for an embedded Ray (None: all). Ignored when connecting.")
+    namespace: str = opt("lam-rl", "Ray namespace for named actors and Serve apps.")
+    include_dashboard: bool = opt(False, "Start the Ray dashboard with an embedded Ray.")
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _field_help(cls: type) -> dict[str, str]:
+    return {f.name: f.metadata.get("help", "") for f in fields(cls)}
+
+
+def _section_class(schema: type, dotted: str) -> type | None:
+    """The dataclass that owns ``dotted`` (a.b.c -> the class of a.b), or None."""
+    cls: Any = schema
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        if not (isinstance(cls, type) and is_dataclass(cls)):
+            return None
+        hints = typing.get_type_hints(cls)
+        if part not in hints:
+            return None
+        cls = hints[part]
+    return cls if isinstance(cls, type) and is_dataclass(cls) else None
+
+
+def _unknown_key_error(schema: type, key: str, where: str) -> ConfigError:
+    owner = _section_class(schema, key)
+    leaf = key.split(".")[-1]
+    prefix = key.rsplit(".", 1)[0] if "." in key else ""
+    if owner is None:
+        # an unknown section: report the first part that does not exist
+        cls: Any = schema
+        parts = key.split(".")
+        for i, part in enumerate(parts):
+            names = [f.name for f in fields(cls)] if is_dataclass(cls) else []
+            if part not in names:
+                leaf, prefix = part, ".".join(parts[:i])
+                owner = cls
+                break
+            cls = typing.get_type_hints(cls)[part]
+    valid = sorted(f.name for f in fields(owner)) if owner is not None and is_dataclass(owner) else []
+    near = difflib.get_close_matches(leaf, valid, n=1)
+    hint = f" Did you mean '{(prefix + '.') if prefix else ''}{near[0]}'?" if near else ""
+    scope = f"under '{prefix}'" if prefix else "at the top level"
+    return ConfigError(f"unknown config key '{key}' ({where}). Valid keys {scope}: {', '.join(valid)}.{hint}")
+
+
+def _split_argv(argv: Sequence[str]) -> tuple[str | None, list[str]]:
+    config_name = None
+    rest: list[str] = []
+    for arg in argv:
+        if arg.startswith("config=") or arg.startswith("--config="):
+            config_name = arg.split("=", 1)[1]
+        elif "=" not in arg:
+            raise ConfigError(
+                f"cannot parse argument {arg!r}: overrides are key=value (e.g. model.hidden=64); "
+                "use config=NAME to pick jobs/configs/NAME.yaml and --help to list keys"
+            )
+        else:
+            rest.append(arg)
+    return config_name, rest
+
+
+def resolve_yaml(config_name: str | None, configs_dir: Path | None) -> Path | None:
+    if config_name is None:
+        config_name = os.environ.get("LAM_CONFIG", "tiny")
+        if configs_dir is None:
+            return None
+    p = Path(config_name)
+    if p.suffix in (".yaml", ".yml") and p.exists():
+        return p
+    if configs_dir is not None:
+        cand = configs_dir / f"{config_name}.yaml"
+        if cand.exists():
+            return cand
+        available = sorted(x.stem for x in configs_dir.glob("*.yaml"))
+        raise ConfigError(
+            f"config '{config_name}' not found: no file {cand} and no YAML at that path. "
+            f"Available configs: {', '.join(available)}"
+        )
+    raise ConfigError(f"config file '{config_name}' not found")
+
+
+def _merge(base: DictConfig, other: Any, schema: type, where: str) -> DictConfig:
+    try:
+        return OmegaConf.merge(base, other)  # type: ignore[return-value]
+    except (ConfigKeyError, ConfigAttributeError) as e:
+        key = getattr(e, "full_key", None) or str(e)
+        raise _unknown_key_error(schema, str(key), where) from None
+    except ValidationError as e:
+        key = getattr(e, "full_key", "?")
+        msg = str(e.msg).splitlines()[0]
+        raise ConfigError(f"bad value for config key '{key}' ({where}): {msg}") from None
+    except OmegaConfBaseException as e:
+        raise ConfigError(f"invalid configuration ({where}): {e}") from None
+
+
+def load_config(
+    schema: type[T],
+    argv: Sequence[str] = (),
+    *,
+    configs_dir: Path | None = None,
+) -> T:
+    """Resolve ``schema`` from defaults, a YAML file and dotlist overrides; return the dataclass."""
+    config_name, overrides = _split_argv(argv)
+    base: DictConfig = OmegaConf.structured(schema)
+    yaml_path = resolve_yaml(config_name, configs_dir)
+    if yaml_path is not None:
+        try:
+            loaded = OmegaConf.load(yaml_path)
+        except Exception as e:  # noqa: BLE001 - yaml errors come in many types
+            raise ConfigError(f"cannot read config file {yaml_path}: {e}") from None
+        base = _merge(base, loaded, schema, f"in {yaml_path}")
+    for item in overrides:
+        key = item.split("=", 1)[0]
+        if not re.fullmatch(r"[A-Za-z_][\w.]*", key):
+            raise ConfigError(f"bad override key {key!r}: keys look like section.name")
+        base = _merge(base, OmegaConf.from_dotlist([item]), schema, "on the command line")
+    try:
+        obj = OmegaConf.to_object(base)
+    except ConfigError:
+        raise
+    except OmegaConfBaseException as e:
+        if isinstance(e.__cause__, ConfigError):
+            raise e.__cause__ from None
+        raise ConfigError(f"invalid configuration: {e}") from None
+    return obj  # type: ignore[return-value]
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    """A plain dict of a config dataclass (for W&B and for writing next to outputs)."""
+    return OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True)  # type: ignore[return-value]
+
+
+def to_yaml(cfg: Any) -> str:
+    return OmegaConf.to_yaml(OmegaConf.structured(cfg))
+
+
+def describe(schema: type, prefix: str = "") -> list[tuple[str, str, str]]:
+    """(key, default, help) for every leaf field, for ``--help`` output."""
+    rows: list[tuple[str, str, str]] = []
+    hints = typing.get_type_hints(schema)
+    helps = _field_help(schema)
+    defaults = schema()
+    for f in fields(schema):
+        typ = hints[f.name]
+        key = f"{prefix}{f.name}"
+        if isinstance(typ, type) and is_dataclass(typ):
+            rows.extend(describe(typ, key + "."))
+        else:
+            rows.append((key, repr(getattr(defaults, f.name)), helps[f.name]))
+    return rows
+
+
+def iter_fields(schema: type, prefix: str = ""):
+    """Yield (dotted key, dataclasses.Field) for every field, sections included."""
+    hints = typing.get_type_hints(schema)
+    for f in fields(schema):
+        yield f"{prefix}{f.name}", f
+        typ = hints[f.name]
+        if isinstance(typ, type) and is_dataclass(typ):
+            yield from iter_fields(typ, f"{prefix}{f.name}.")
