@@ -65,6 +65,7 @@ class Control(_Model):
     rect: tuple[int, int, int, int] = Field(
         description="Bounding rectangle (left, top, right, bottom) in pixels."
     )
+    window: str | None = Field(None, description="Title of the dialog the control belongs to (None: main window).")
 
 
 class TaskSpec(_Model):
