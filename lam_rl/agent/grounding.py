@@ -1,0 +1,71 @@
+"""Ground a decision's control against the live observation.
+
+Labels are renumbered on every observation and tiny models copy names far better than numbers
+(STACK.md), so, as UFO's executor matches control text: a label whose control carries the
+predicted name wins; otherwise the name is matched (exact, then case-insensitive, then fuzzy);
+a bare label is used only when no name was given.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from lam_rl.env.protocol import Action, Control, Decision, Observation
+
+FUZZY_CUTOFF = 0.75
+
+
+@dataclass
+class Grounded:
+    action: Action | None
+    control: Control | None
+    how: str  # label | name | fuzzy | label-only | none
+    error: str | None = None
+
+
+def _pick(cands: list[Control], label: int | None) -> Control:
+    if label is not None:  # prefer the candidate nearest the predicted label
+        return min(cands, key=lambda c: abs(c.label - label))
+    return cands[0]
+
+
+def match_name(name: str, controls: list[Control], label: int | None = None) -> tuple[Control | None, str]:
+    exact = [c for c in controls if c.text == name]
+    if exact:
+        return _pick(exact, label), "name"
+    low = name.strip().lower()
+    loose = [c for c in controls if c.text.strip().lower() == low]
+    if loose:
+        return _pick(loose, label), "name"
+    texts = sorted({c.text.strip().lower() for c in controls if c.text})
+    close = difflib.get_close_matches(low, texts, n=1, cutoff=FUZZY_CUTOFF)
+    if close:
+        return _pick([c for c in controls if c.text.strip().lower() == close[0]], label), "fuzzy"
+    return None, "none"
+
+
+def ground(decision: Decision, obs: Observation) -> Grounded:
+    """The VM action for ``decision`` on ``obs`` (None when it is a bare FINISH or cannot ground)."""
+    if not decision.function:
+        return Grounded(None, None, "none")
+    by_label = {c.label: c for c in obs.controls}
+    label, name = decision.control_label, decision.control_name
+    control: Control | None = None
+    how = "none"
+    if label is not None and label in by_label and (not name or by_label[label].text == name):
+        control, how = by_label[label], "label"
+    elif name:
+        control, how = match_name(name, obs.controls, label)
+    elif label is not None and label in by_label:
+        control, how = by_label[label], "label-only"
+    if control is None:
+        what = f"name {name!r}" if name else f"label {label}"
+        return Grounded(None, None, "none", f"no control matches {what} in the current observation")
+    action = Action(
+        control_label=control.label,
+        control_name=control.text,
+        function=decision.function,
+        args=dict(decision.args),
+    )
+    return Grounded(action, control, how)
