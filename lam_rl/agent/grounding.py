@@ -53,7 +53,7 @@ def ground(decision: Decision, obs: Observation) -> Grounded:
     label, name = decision.control_label, decision.control_name
     control: Control | None = None
     how = "none"
-    if label is not None and label in by_label and (not name or by_label[label].text == name):
+    if name and label in by_label and by_label[label].text == name:
         control, how = by_label[label], "label"
     elif name:
         control, how = match_name(name, obs.controls, label)
