@@ -14,7 +14,10 @@ CONFIG ?= tiny
 PYTEST_ARGS ?=
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
+HAS_GPU := $(shell nvidia-smi -L >/dev/null 2>&1 && echo 1)
+ifeq ($(HAS_GPU),)
 export DS_ACCELERATOR ?= cpu
+endif
 export TOKENIZERS_PARALLELISM := false
 export RAY_USAGE_STATS_ENABLED := 0
 
@@ -25,6 +28,8 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q $(TORCH_FLAGS) -c constraints.txt torch
 	$(PIP) install -q -c constraints.txt -e ".[$(EXTRAS)]"
+	@# DeepSpeed JIT-compiles its CPU shared-memory comm op on first use (~45 s); build it once here.
+	$(if $(HAS_GPU),,$(PY) -c "import deepspeed.comm.torch as t; t.build_shm_op()" >/dev/null)
 	@touch $@
 
 install: $(VENV)/.installed
