@@ -1,0 +1,1 @@
+"""Learning algorithms (framework-agnostic torch): the DeepSpeed engine, SFT, reward model, PPO."""

@@ -1,0 +1,1 @@
+"""Datasets and example builders: task-plan corpus, SFT / reward / PPO examples."""
