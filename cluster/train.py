@@ -1,0 +1,120 @@
+"""Ray Train wiring shared by every learner (SFT, reward model, PPO).
+
+``run_workers`` starts ``learner.num_workers`` Ray Train workers (``TorchTrainer``: process group
+with gloo on CPU, NCCL on GPU) and runs ``worker_fn(config)`` on each; the function builds the
+phase's learner from ``lam_rl.algos`` and drives it. Failures restart the worker group up to
+``learner.max_failures`` times; learners resume from their own last complete checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ray
+from ray.train import FailureConfig, RunConfig, ScalingConfig
+from ray.train.torch import TorchConfig, TorchTrainer
+
+from lam_rl.algos.config import LearnerConfig
+from lam_rl.algos.engine import backend_for, check_hardware, resolve_use_gpu
+from lam_rl.config import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def cluster_has_gpus() -> bool:
+    return ray.cluster_resources().get("GPU", 0) > 0
+
+
+def plan_resources(learner: LearnerConfig) -> tuple[bool, float]:
+    """(use_gpu, CPUs per worker), checked against the cluster before anything starts."""
+    use_gpu = resolve_use_gpu(learner, cluster_has_gpus())
+    check_hardware(learner, use_gpu)
+    total_cpus = ray.available_resources().get("CPU", 0) or ray.cluster_resources().get("CPU", 1)
+    cpus = max(1.0, float(int(total_cpus // learner.num_workers))) if not use_gpu else 1.0
+    if not use_gpu and total_cpus < learner.num_workers:
+        raise ConfigError(
+            f"learner.num_workers={learner.num_workers} needs {learner.num_workers} CPUs but the Ray cluster has "
+            f"{total_cpus:g} free; lower learner.num_workers"
+        )
+    return use_gpu, cpus
+
+
+@dataclass
+class WorkerInfo:
+    rank: int
+    world: int
+    local_rank: int
+
+
+def worker_info() -> WorkerInfo:
+    """Inside a Ray Train worker: who am I. Also sizes torch's thread pool to the worker's CPUs."""
+    import torch
+
+    ctx = ray.train.get_context()
+    cpus = int(os.environ.get("LAM_WORKER_CPUS", "1"))
+    torch.set_num_threads(max(1, cpus))
+    return WorkerInfo(ctx.get_world_rank(), ctx.get_world_size(), ctx.get_local_rank())
+
+
+def report_result(metrics: dict[str, Any]) -> None:
+    """Called once by every worker at the end; rank 0's metrics come back from ``run_workers``.
+
+    Ray Train (v2) returns metrics only with a checkpoint, so rank 0 attaches a tiny one holding
+    the metrics (persisted under the run's storage path, also on a multi-node cluster).
+    """
+    import json
+    import tempfile
+
+    from ray.train import Checkpoint
+
+    if ray.train.get_context().get_world_rank() == 0:
+        with tempfile.TemporaryDirectory() as d:
+            Path(d, "result.json").write_text(json.dumps(metrics, default=str))
+            ray.train.report(metrics, checkpoint=Checkpoint.from_directory(d))
+    else:
+        ray.train.report({})
+
+
+def run_workers(
+    worker_fn: Callable[[dict[str, Any]], None],
+    config: dict[str, Any],
+    learner: LearnerConfig,
+    *,
+    name: str,
+    storage_path: Path,
+) -> dict[str, Any]:
+    """Run ``worker_fn`` on a Ray Train worker group; return rank 0's last reported metrics."""
+    use_gpu, cpus = plan_resources(learner)
+    config = dict(config, _use_gpu=use_gpu)
+    trainer = TorchTrainer(
+        worker_fn,
+        train_loop_config=config,
+        scaling_config=ScalingConfig(
+            num_workers=learner.num_workers, use_gpu=use_gpu, resources_per_worker={"CPU": cpus}
+        ),
+        torch_config=TorchConfig(backend=backend_for(use_gpu)),
+        run_config=RunConfig(
+            name=name,
+            storage_path=str(Path(storage_path).resolve()),
+            failure_config=FailureConfig(max_failures=learner.max_failures),
+            worker_runtime_env={"env_vars": {"LAM_WORKER_CPUS": str(int(cpus))}},
+        ),
+    )
+    log.info(
+        "%s: %d Ray Train worker(s), %s, %g CPU each, ZeRO-%d %s",
+        name,
+        learner.num_workers,
+        "GPU/NCCL" if use_gpu else "CPU/gloo",
+        cpus,
+        learner.zero_stage,
+        learner.precision,
+    )
+    result = trainer.fit()
+    if result.error is not None:
+        raise result.error
+    return dict(result.metrics or {})
