@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lam_rl.config import ModelConfig, RayConfig, RunConfig, TokenizerConfig, TrackingConfig, opt
+from lam_rl.deploy import DeployConfig
 from lam_rl.store.config import StoreConfig
 
 
@@ -21,6 +22,7 @@ class Config:
     store: StoreConfig = opt(StoreConfig, "The trajectory store.")
     tracking: TrackingConfig = opt(TrackingConfig, "Weights & Biases tracking.")
     ray: RayConfig = opt(RayConfig, "Ray connection (embedded or a cluster).")
+    deploy: DeployConfig = opt(DeployConfig, "Kubernetes deployment (image, storage, resources per role).")
 
     @property
     def run_dir(self) -> Path:
