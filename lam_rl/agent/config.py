@@ -29,3 +29,23 @@ class AgentConfig:
             raise ConfigError("config key 'agent.max_prompt_tokens' must be at least 64")
         if self.top_k_controls < 0:
             raise ConfigError("config key 'agent.top_k_controls' must be >= 0 (0 keeps every control)")
+
+
+@dataclass
+class PolicyServeConfig:
+    max_new_tokens: int = opt(96, "Tokens generated per action at most.")
+    temperature: float = opt(0.0, "Sampling temperature (0: greedy decoding).")
+    top_p: float = opt(1.0, "Nucleus sampling threshold when temperature > 0.")
+    max_batch_size: int = opt(32, "Largest batch of generation requests served at once (1: no batching).")
+    batch_wait_ms: float = opt(5.0, "How long a batch waits to fill before it runs.")
+    num_replicas: int = opt(1, "Policy server replicas.")
+    cpus_per_replica: float = opt(1.0, "CPUs reserved per replica.")
+    gpus_per_replica: float = opt(0.0, "GPUs per replica (0 on CPU machines).")
+    dtype: str = opt("float32", "Inference dtype: float32, bfloat16 or float16 (GPU).")
+    http_host: str = opt("127.0.0.1", "Host the Serve HTTP proxy binds (OpenAI-compatible API).")
+    http_port: int = opt(8000, "Port of the Serve HTTP proxy.")
+    token_env: str = opt("LAM_POLICY_TOKEN", "Environment variable holding the API token for HTTP callers.")
+    token_file: str | None = opt(None, "File holding the API token (used when the variable is unset).")
+    keep_versions: int = opt(
+        2, "Checkpoint versions kept loaded so episodes pinned to the previous one finish."
+    )
