@@ -1,0 +1,1 @@
+"""Evaluation: offline metrics on reference trajectories, online metrics from rollouts, reports."""
