@@ -35,7 +35,7 @@ install -m 0755 "$tmp/layer/helm/helm" "$TOOLS/bin/helm"
 cat > "$TOOLS/bin/terraform" <<'SH'
 #!/usr/bin/env bash
 here="$(cd "$(dirname "$0")/.." && pwd)"
-export TF_CLI_CONFIG_FILE="${TF_CLI_CONFIG_FILE:-$here/terraformrc}"
+if [ ! -f "${TF_CLI_CONFIG_FILE:-}" ]; then export TF_CLI_CONFIG_FILE="$here/terraformrc"; fi
 export CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
 exec "$here/venv/bin/python" -c '
 import sys
