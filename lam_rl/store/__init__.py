@@ -1,1 +1,55 @@
-"""The shared Arrow trajectory store (Lance datasets): the only way data moves between phases."""
+"""The shared Arrow trajectory store (Lance datasets): the only way data moves between phases.
+
+    from lam_rl.store import TrajectoryStore, Trajectory, Outcome, StepRecord
+
+    store = TrajectoryStore("runs/tiny/store")
+    with store.writer(batch_size=256, flush_interval_s=5) as w:
+        w.add(Trajectory(Outcome(traj_id, task_id, phase="collect", policy="expert", success=True), steps))
+    store.tag("collect-expert", phase="collect", policy="expert")
+    table = store.steps(tag="collect-expert", success=True, columns=["traj_id", "step", "function"])
+
+``lam_rl.store.torch_data`` (a torch ``IterableDataset``) is imported only when used: this package
+needs neither torch nor Ray. See docs/store.md.
+"""
+
+from lam_rl.store.config import StoreConfig
+from lam_rl.store.encode import EncodedTrajectories
+from lam_rl.store.errors import (
+    EmptySelection,
+    InvalidRecord,
+    SchemaMismatch,
+    StoreError,
+    StoreNotFound,
+    TagExists,
+    TagNotFound,
+    TagScopeError,
+)
+from lam_rl.store.records import Outcome, StepRecord, TaskPlanRecord, Trajectory, new_traj_id
+from lam_rl.store.schemas import SCHEMA_VERSION
+from lam_rl.store.store import Snapshot, TrajectoryStore, WriteResult
+from lam_rl.store.tags import TagInfo
+from lam_rl.store.writer import StoreWriter
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "EmptySelection",
+    "EncodedTrajectories",
+    "InvalidRecord",
+    "Outcome",
+    "SchemaMismatch",
+    "Snapshot",
+    "StepRecord",
+    "StoreConfig",
+    "StoreError",
+    "StoreNotFound",
+    "StoreWriter",
+    "TagExists",
+    "TagInfo",
+    "TagNotFound",
+    "TagScopeError",
+    "TaskPlanRecord",
+    "Trajectory",
+    "TrajectoryStore",
+    "WriteResult",
+    "new_traj_id",
+]

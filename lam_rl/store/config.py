@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lam_rl.config import opt
+from lam_rl.config import ConfigError, opt
 
 
 @dataclass
@@ -16,3 +16,34 @@ class StoreConfig:
     storage_options: dict[str, str] = opt(
         {}, "Options passed through to Lance for object stores (credentials, region, endpoint)."
     )
+    batch_size: int = opt(
+        256, "Trajectories per commit of the batched writer (each commit costs ~30 ms: batch them)."
+    )
+    flush_interval_s: float = opt(
+        5.0, "The writer commits a partial batch once its oldest trajectory has waited this long (seconds)."
+    )
+    max_pending_steps: int = opt(
+        20000, "The writer also commits when this many steps are queued (bounds its memory)."
+    )
+    commit_retries: int = opt(
+        3, "Retries of a failed Lance append (with backoff) before the error is raised."
+    )
+    read_batch_rows: int = opt(4096, "Rows per record batch when streaming reads (torch datasets, exports).")
+    writer_name: str = opt(
+        "lam-rl-store-writer",
+        "Name of the shared Ray writer actor rollout workers send trajectories to (one per store).",
+    )
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ConfigError(f"config key 'store.batch_size' must be >= 1, got {self.batch_size}")
+        if self.flush_interval_s <= 0:
+            raise ConfigError(f"config key 'store.flush_interval_s' must be > 0, got {self.flush_interval_s}")
+        if self.max_pending_steps < 1:
+            raise ConfigError(
+                f"config key 'store.max_pending_steps' must be >= 1, got {self.max_pending_steps}"
+            )
+        if self.commit_retries < 0:
+            raise ConfigError(f"config key 'store.commit_retries' must be >= 0, got {self.commit_retries}")
+        if self.read_batch_rows < 1:
+            raise ConfigError(f"config key 'store.read_batch_rows' must be >= 1, got {self.read_batch_rows}")

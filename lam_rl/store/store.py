@@ -1,0 +1,458 @@
+"""The trajectory store: Lance datasets under one root URI; the only way data moves between phases.
+
+Layout (``<root>`` is a local path or an ``s3://``/``az://``/``gs://`` URI)::
+
+    <root>/steps.lance  outcomes.lance  taskplans.lance  rewards.lance  tags.lance
+
+How a trajectory becomes visible exactly once, whole or not at all:
+
+1. the writer gives every attempt to write a trajectory a fresh ``write_id``;
+2. it appends the steps (one Lance commit for a whole batch of trajectories), then the outcomes
+   (a second commit). The outcome row is the commit marker;
+3. a reader pins an outcomes version *before* a steps version, keeps one outcome per ``traj_id``
+   (the smallest ``write_id`` when concurrent writers raced), and shows only steps whose
+   ``write_id`` is a winning outcome's. Steps of a crashed or losing write are never visible;
+4. a writer skips trajectories whose outcome is already committed, so re-sending is cheap.
+
+Lance versions every commit, so a :class:`Snapshot` (one version per table) is a consistent,
+repeatable view; a tag (``tags.py``) names a snapshot plus a row selection.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import lance
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lam_rl.store import filters as F
+from lam_rl.store import schemas
+from lam_rl.store.encode import EncodedTrajectories, concat, encode_taskplans
+from lam_rl.store.errors import (
+    InvalidRecord,
+    SchemaMismatch,
+    StoreError,
+    StoreNotFound,
+    TagScopeError,
+    producer_hint,
+)
+from lam_rl.store.maintenance import MaintenanceMixin
+from lam_rl.store.reading import ReadMixin, _first_per
+from lam_rl.store.records import TaskPlanRecord, Trajectory
+from lam_rl.store.rewards import RewardsMixin
+from lam_rl.store.tags import TagsMixin
+
+log = logging.getLogger(__name__)
+
+_IN_CHUNK = 512
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One Lance version per table: a consistent view of the whole store (cheap to pickle/send)."""
+
+    versions: dict[str, int]
+
+    def to_dict(self) -> dict[str, int]:
+        return dict(self.versions)
+
+    @classmethod
+    def coerce(cls, value: Snapshot | Mapping[str, int]) -> Snapshot:
+        if isinstance(value, Snapshot):
+            return value
+        if isinstance(value, Mapping):
+            missing = [t for t in schemas.TABLES if t not in value]
+            if missing:
+                raise StoreError(f"a version mapping must name every table; missing: {', '.join(missing)}")
+            return cls({t: int(value[t]) for t in schemas.TABLES})
+        raise StoreError(
+            f"version must be a Snapshot (store.snapshot()) or a {{table: version}} mapping, got {value!r}"
+        )
+
+
+@dataclass
+class WriteResult:
+    """What one commit of a batch of trajectories did."""
+
+    trajectories: int = 0
+    steps: int = 0
+    duplicates: int = 0
+    """Trajectories skipped because the same traj_id was already committed or repeated in the batch."""
+    commits: int = 0
+    seconds: float = 0.0
+
+    def __iadd__(self, other: WriteResult) -> WriteResult:
+        self.trajectories += other.trajectories
+        self.steps += other.steps
+        self.duplicates += other.duplicates
+        self.commits += other.commits
+        self.seconds += other.seconds
+        return self
+
+
+@dataclass
+class _Winners:
+    """The winning outcome row of every traj_id at one outcomes version."""
+
+    write_ids: pa.Array
+    dup_free: bool
+    total_steps: int
+
+
+@dataclass
+class _Plan:
+    """One read: versions + selection (a read of several tags is several plans)."""
+
+    versions: dict[str, int]
+    selection: F.Selection
+    where: str | None = None
+    label: str = "latest snapshot"
+    reward_model: str | None = None
+    reward_model_version: int | None = None
+    hint: str = ""
+
+
+@dataclass
+class _Selected:
+    write_ids: pa.Array  # selected outcomes' write ids (winners only)
+    traj_ids: pa.Array
+    num_steps: int
+    exact: bool  # a pushed-down steps filter alone gives exactly these trajectories' steps
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class TrajectoryStore(ReadMixin, TagsMixin, RewardsMixin, MaintenanceMixin):
+    """Open (or create) the store at ``uri``.
+
+    Args:
+        uri: root directory or object-store URI; the five datasets live under it.
+        storage_options: passed to Lance for object stores (credentials, region, endpoint).
+        create: create missing datasets (False: raise :class:`StoreNotFound` if there is no store).
+    """
+
+    def __init__(
+        self, uri: str | os.PathLike, storage_options: Mapping[str, str] | None = None, *, create: bool = True
+    ):
+        self.uri = str(uri).rstrip("/")
+        self.storage_options = dict(storage_options or {})
+        self._cache: dict[tuple[str, int], lance.LanceDataset] = {}
+        self._winners_cache: dict[int, _Winners] = {}
+        missing = [t for t in schemas.TABLES if not self._exists(t)]
+        if missing and not create:
+            raise StoreNotFound(
+                f"no trajectory store at {self.uri} (missing {', '.join(missing)}); run a job that writes one "
+                f"(python -m jobs.collect) or `lam-rl store import ... --store {self.uri}` first"
+            )
+        for t in missing:
+            self._create(t)
+        for t in schemas.TABLES:
+            if t not in missing:
+                self._check_schema(t)
+
+    @classmethod
+    def from_config(cls, cfg: Any, *, create: bool = True) -> TrajectoryStore:
+        """From a ``StoreConfig`` or a job ``Config`` (uses its ``store_uri``)."""
+        store_cfg = getattr(cfg, "store", cfg)
+        uri = getattr(cfg, "store_uri", None) or store_cfg.uri
+        if not uri:
+            raise StoreError("config key 'store.uri' is not set (a local path or s3://, az://, gs:// URI)")
+        return cls(uri, dict(store_cfg.storage_options or {}), create=create)
+
+    def __repr__(self) -> str:
+        return f"TrajectoryStore({self.uri!r})"
+
+    def __reduce__(self):  # picklable by URI (Ray actors, DataLoader workers)
+        return (TrajectoryStore, (self.uri, self.storage_options))
+
+    # ------------------------------------------------------------------ datasets
+
+    def table_uri(self, table: str) -> str:
+        if table not in schemas.SCHEMAS:
+            raise StoreError(f"unknown table '{table}'; tables: {', '.join(schemas.TABLES)}")
+        return f"{self.uri}/{table}.lance"
+
+    def _exists(self, table: str) -> bool:
+        try:
+            lance.dataset(self.table_uri(table), storage_options=self.storage_options or None)
+            return True
+        except (ValueError, FileNotFoundError, OSError) as e:
+            if "not found" in str(e).lower() or isinstance(e, FileNotFoundError):
+                return False
+            raise
+
+    def _create(self, table: str) -> None:
+        try:
+            lance.write_dataset(
+                schemas.empty(table),
+                self.table_uri(table),
+                mode="create",
+                storage_options=self.storage_options or None,
+            )
+        except OSError as e:  # another process created it first
+            if "already exists" not in str(e).lower():
+                raise
+
+    def _check_schema(self, table: str) -> None:
+        found = schemas.schema_version_of(self.dataset(table).schema)
+        if found is not None and found > schemas.SCHEMA_VERSION:
+            raise SchemaMismatch(
+                f"{self.table_uri(table)} has schema version {found}, newer than this lam-rl's "
+                f"{schemas.SCHEMA_VERSION}: upgrade lam-rl to read it"
+            )
+
+    def dataset(self, table: str, version: int | None = None) -> lance.LanceDataset:
+        """The Lance dataset of ``table`` (latest, or pinned at ``version``)."""
+        opts = self.storage_options or None
+        if version is None:
+            return lance.dataset(self.table_uri(table), storage_options=opts)
+        key = (table, int(version))
+        ds = self._cache.get(key)
+        if ds is None:
+            try:
+                ds = lance.dataset(self.table_uri(table), version=int(version), storage_options=opts)
+            except ValueError as e:
+                raise StoreError(f"{table} has no version {version} ({e})") from None
+            if len(self._cache) > 64:
+                self._cache.clear()
+            self._cache[key] = ds
+        return ds
+
+    def snapshot(self, tag: str | None = None) -> Snapshot:
+        """Pin the current version of every table (or the versions a tag names).
+
+        Outcomes are pinned first: every step of a trajectory committed by then is already in the
+        steps version pinned next.
+        """
+        if tag is not None:
+            return self.get_tag(tag).snapshot
+        order = ("tags", "outcomes", "steps", "rewards", "taskplans")
+        return Snapshot({t: self.dataset(t).version for t in order})
+
+    # ------------------------------------------------------------------ writing
+
+    def writer(self, batch_size: int | None = None, flush_interval_s: float | None = None, **kwargs: Any):
+        """A batched, exactly-once writer (see :class:`lam_rl.store.writer.StoreWriter`)."""
+        from lam_rl.store.writer import StoreWriter
+
+        return StoreWriter(self, batch_size=batch_size, flush_interval_s=flush_interval_s, **kwargs)
+
+    def committed(self, traj_ids: Iterable[str]) -> set[str]:
+        """Which of ``traj_ids`` already have a committed outcome (at the latest version)."""
+        ids = sorted(set(traj_ids))
+        if not ids:
+            return set()
+        ds = self.dataset("outcomes")
+        found: set[str] = set()
+        for i in range(0, len(ids), _IN_CHUNK):
+            pred = F.to_sql({"traj_id": tuple(ids[i : i + _IN_CHUNK])})
+            found.update(ds.to_table(columns=["traj_id"], filter=pred).column("traj_id").to_pylist())
+        return found
+
+    def _append(self, table: str, data: pa.Table, retries: int) -> None:
+        for attempt in range(retries + 1):
+            try:
+                lance.write_dataset(
+                    data, self.table_uri(table), mode="append", storage_options=self.storage_options or None
+                )
+                return
+            except (OSError, RuntimeError, ValueError) as e:
+                if attempt == retries:
+                    raise StoreError(
+                        f"cannot append {data.num_rows} rows to {self.table_uri(table)}: {e}"
+                    ) from e
+                log.warning("append to %s failed (%s); retrying", table, e)
+                time.sleep(min(0.05 * 2**attempt, 2.0))
+
+    def write(self, items: Iterable[Trajectory | EncodedTrajectories], *, retries: int = 3) -> WriteResult:
+        """Commit whole trajectories now (two Lance commits for the batch), exactly once per traj_id.
+
+        ``items`` are :class:`Trajectory` objects and/or :class:`EncodedTrajectories` (Arrow, encoded
+        by the producer). A traj_id already committed, or repeated in the batch, is skipped and
+        counted in ``duplicates``. Most producers want :meth:`writer` (batching, a flush interval).
+        """
+        t0 = time.perf_counter()
+        trajs: list[Trajectory] = []
+        parts: list[EncodedTrajectories] = []
+        for it in items:
+            if isinstance(it, Trajectory):
+                it.check()
+                trajs.append(it)
+            elif isinstance(it, EncodedTrajectories):
+                parts.append(it.validate())
+            else:
+                raise InvalidRecord(f"expected a Trajectory or EncodedTrajectories, got {type(it).__name__}")
+        if trajs:
+            parts.insert(0, EncodedTrajectories.of(trajs, check=False))
+        result = WriteResult()
+        if not parts:
+            return result
+        enc = concat(parts)
+        first = _first_per(enc.outcomes, "traj_id")
+        done = self.committed(first.column("traj_id").to_pylist())
+        keep = first.filter(
+            pc.invert(pc.is_in(first.column("traj_id"), value_set=pa.array(sorted(done), pa.string())))
+        )
+        result.duplicates = enc.outcomes.num_rows - keep.num_rows
+        if keep.num_rows == 0:
+            result.seconds = time.perf_counter() - t0
+            return result
+        if keep.num_rows < enc.outcomes.num_rows:
+            steps = enc.steps.filter(
+                pc.is_in(enc.steps.column("write_id"), value_set=keep.column("write_id"))
+            )
+            enc = EncodedTrajectories(keep, steps)
+        if enc.steps.num_rows:
+            for attempt in range(retries + 1):
+                try:
+                    self._append("steps", enc.steps, 0)
+                    break
+                except StoreError as e:
+                    if attempt == retries:
+                        raise
+                    log.warning("steps append failed (%s); retrying under new write ids", e)
+                    enc = enc.with_new_write_ids()  # the failed append may have landed: never reuse its ids
+                    time.sleep(min(0.05 * 2**attempt, 2.0))
+            result.commits += 1
+        # The commit point: once this append lands, the whole batch is visible.
+        self._append("outcomes", enc.outcomes, retries)
+        result.commits += 1
+        result.trajectories, result.steps = enc.outcomes.num_rows, enc.steps.num_rows
+        result.seconds = time.perf_counter() - t0
+        return result
+
+    def add_taskplans(self, records: Iterable[TaskPlanRecord], *, retries: int = 3) -> int:
+        """Append task-plan records (exactly once per task_id); returns how many were new."""
+        batch: dict[str, TaskPlanRecord] = {}
+        for r in records:
+            if not isinstance(r, TaskPlanRecord):
+                raise InvalidRecord(f"expected a TaskPlanRecord, got {type(r).__name__}")
+            r.check()
+            batch.setdefault(r.task_id, r)
+        if not batch:
+            return 0
+        ds = self.dataset("taskplans")
+        ids = sorted(batch)
+        done: set[str] = set()
+        for i in range(0, len(ids), _IN_CHUNK):
+            pred = F.to_sql({"task_id": tuple(ids[i : i + _IN_CHUNK])})
+            done.update(ds.to_table(columns=["task_id"], filter=pred).column("task_id").to_pylist())
+        todo = [r for k, r in batch.items() if k not in done]
+        if todo:
+            self._append("taskplans", encode_taskplans(todo), retries)
+        return len(todo)
+
+    # ------------------------------------------------------------------ planning reads
+
+    def _plans(
+        self,
+        table: str,
+        *,
+        version: Snapshot | Mapping[str, int] | None,
+        tag: str | Sequence[str] | None,
+        filters: Mapping[str, Any],
+        where: str | None,
+        reward_model: str | None = None,
+        reward_model_version: int | None = None,
+    ) -> list[_Plan]:
+        sel = F.normalize(filters, table)
+        if tag is not None and version is not None:
+            raise StoreError("give either tag= or version=, not both (a tag already names versions)")
+        if tag is None:
+            versions = (Snapshot.coerce(version) if version is not None else self.snapshot()).versions
+            hint = producer_hint(str((sel.get("phase") or ("",))[0]) or table)
+            return [
+                _Plan(
+                    dict(versions),
+                    sel,
+                    where,
+                    "latest snapshot" if version is None else f"version {versions}",
+                    reward_model,
+                    reward_model_version,
+                    hint,
+                )
+            ]
+        names = [tag] if isinstance(tag, str) else list(tag)
+        if not names:
+            raise StoreError("tag= was given an empty list")
+        plans = []
+        for name in names:
+            info = self.get_tag(name)
+            tag_sel = F.normalize(info.selection, table, allowed=F.KEYS[table] + F.TASKPLAN_KEYS)
+            outside = [k for k in tag_sel if k not in F.KEYS[table]]
+            if outside:
+                raise TagScopeError(
+                    f"tag '{name}' selects by {', '.join(outside)}, which {table} do not have: "
+                    f"it is a tag for {'taskplans' if table != 'taskplans' else 'trajectories'}"
+                )
+            plans.append(
+                _Plan(
+                    dict(info.versions),
+                    F.merge(tag_sel, sel),
+                    where,
+                    f"tag '{name}'",
+                    reward_model if reward_model is not None else info.reward_model,
+                    reward_model_version if reward_model is not None else info.reward_model_version,
+                    producer_hint(name),
+                )
+            )
+        return plans
+
+    def _winners(self, outcomes_version: int) -> _Winners:
+        w = self._winners_cache.get(outcomes_version)
+        if w is not None:
+            return w
+        t = self.dataset("outcomes", outcomes_version).to_table(columns=["traj_id", "write_id", "num_steps"])
+        ids = t.column("traj_id")
+        dup_free = len(pc.unique(ids)) == t.num_rows
+        if not dup_free:
+            vc = pc.value_counts(ids)
+            dups = vc.field("values").filter(pc.greater(vc.field("counts"), 1))
+            is_dup = pc.is_in(ids, value_set=dups)
+            best: dict[str, tuple[str, int]] = {}
+            sub_idx = pc.indices_nonzero(is_dup).to_pylist()
+            for i, tid, wid in zip(
+                sub_idx,
+                ids.take(sub_idx).to_pylist(),
+                t.column("write_id").take(sub_idx).to_pylist(),
+                strict=True,
+            ):
+                if tid not in best or (wid, i) < best[tid]:
+                    best[tid] = (wid, i)
+            keep = pa.array(sorted(i for _, i in best.values()), pa.int64())
+            idx = pa.array(range(t.num_rows), pa.int64())
+            t = t.filter(pc.or_(pc.invert(is_dup), pc.is_in(idx, value_set=keep)))
+        w = _Winners(
+            t.column("write_id").combine_chunks(), dup_free, int(pc.sum(t.column("num_steps")).as_py() or 0)
+        )
+        if len(self._winners_cache) > 16:
+            self._winners_cache.clear()
+        self._winners_cache[outcomes_version] = w
+        return w
+
+    def _select(self, plan: _Plan, exclude_traj_ids: pa.Array | None = None) -> _Selected:
+        """The winning outcomes a plan selects (trajectory-level filters are applied on outcomes)."""
+        winners = self._winners(plan.versions["outcomes"])
+        traj_sel = F.restrict(plan.selection, F.TRAJ_KEYS)
+        ds = self.dataset("outcomes", plan.versions["outcomes"])
+        t = ds.to_table(columns=["traj_id", "write_id", "num_steps"], filter=F.to_sql(traj_sel))
+        if not winners.dup_free:
+            t = t.filter(pc.is_in(t.column("write_id"), value_set=winners.write_ids))
+            t = _first_per(t, "write_id")
+        if exclude_traj_ids is not None and len(exclude_traj_ids):
+            t = t.filter(pc.invert(pc.is_in(t.column("traj_id"), value_set=exclude_traj_ids)))
+        steps_count = self.dataset("steps", plan.versions["steps"]).count_rows()
+        clean = winners.dup_free and steps_count == winners.total_steps
+        outcome_only = any(k not in F.TRAJ_KEYS_IN_STEPS for k in traj_sel)
+        exact = clean and not outcome_only and exclude_traj_ids is None
+        return _Selected(
+            t.column("write_id").combine_chunks(),
+            t.column("traj_id").combine_chunks(),
+            int(pc.sum(t.column("num_steps")).as_py() or 0),
+            exact,
+        )

@@ -1,0 +1,214 @@
+"""Tags: named phase outputs (``collect-expert``, ``explore-lam2``) that later phases read by name.
+
+A tag is a :class:`Snapshot` (one version per table) plus a row selection (``phase``, ``policy``,
+``success``, ...). It is recorded twice:
+
+- as a Lance tag of the same name on each data table (``steps``, ``outcomes``, ``taskplans``,
+  ``rewards``) at the snapshot's version, so Lance's ``cleanup_old_versions`` keeps those versions;
+- as a row in the ``tags`` manifest dataset (versions, selection, counts, note). The manifest row is
+  written last and is what makes the tag exist; replacing or deleting a tag appends a newer row.
+
+Reading by tag reads the named versions and applies the selection, so data appended later (by any
+phase) never leaks into a tagged input, and a tagged input never changes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lam_rl.store import filters as F
+from lam_rl.store.errors import EmptySelection, StoreError, TagExists, TagNotFound, producer_hint
+from lam_rl.store.records import utcnow
+
+if TYPE_CHECKING:
+    from lam_rl.store.store import Snapshot
+
+TAG_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+TAGGED_TABLES = ("steps", "outcomes", "taskplans", "rewards")
+
+
+def check_tag_name(name: str) -> str:
+    if not isinstance(name, str) or not TAG_NAME.fullmatch(name):
+        raise StoreError(
+            f"bad tag name {name!r}: use letters, digits, '.', '-' and '_' (start with a letter or digit), "
+            "e.g. collect-expert or explore-lam2"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    """A tag: pinned versions + a selection (+ the reward model whose rewards reads should use)."""
+
+    name: str
+    versions: dict[str, int]
+    selection: dict[str, Any]
+    reward_model: str | None = None
+    reward_model_version: int | None = None
+    note: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+    created_at: datetime | None = None
+
+    @property
+    def snapshot(self) -> Snapshot:
+        from lam_rl.store.store import Snapshot
+
+        return Snapshot(dict(self.versions))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "versions": dict(self.versions),
+            "selection": dict(self.selection),
+            "reward_model": self.reward_model,
+            "reward_model_version": self.reward_model_version,
+            "note": self.note,
+            "counts": dict(self.counts),
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+        }
+
+
+def _info(row: Mapping[str, Any]) -> TagInfo:
+    return TagInfo(
+        name=row["name"],
+        versions={k: int(v) for k, v in json.loads(row["versions"]).items()},
+        selection=json.loads(row["selection"] or "{}"),
+        reward_model=row.get("reward_model"),
+        reward_model_version=row.get("reward_model_version"),
+        note=row.get("note") or "",
+        counts=json.loads(row.get("counts") or "{}"),
+        created_at=row.get("created_at"),
+    )
+
+
+class TagsMixin:
+    """Tag methods of :class:`~lam_rl.store.store.TrajectoryStore`."""
+
+    def _manifest(self) -> dict[str, TagInfo]:
+        t = self.dataset("tags").to_table()
+        latest: dict[str, dict[str, Any]] = {}
+        for row in t.to_pylist():  # rows in commit order: a later row replaces an earlier one
+            latest[row["name"]] = row
+        return {n: _info(r) for n, r in latest.items() if not r.get("deleted")}
+
+    def tags(self) -> list[TagInfo]:
+        """Every live tag, oldest first."""
+        return sorted(self._manifest().values(), key=lambda i: (i.created_at or utcnow(), i.name))
+
+    def has_tag(self, name: str) -> bool:
+        return name in self._manifest()
+
+    def get_tag(self, name: str) -> TagInfo:
+        tags = self._manifest()
+        if name not in tags:
+            have = ", ".join(sorted(tags)) or "none yet"
+            raise TagNotFound(
+                f"no tag '{name}' in the store at {self.uri} (tags: {have}); {producer_hint(name)}"
+            )
+        return tags[name]
+
+    def tag(
+        self,
+        name: str,
+        *,
+        version: Snapshot | Mapping[str, int] | None = None,
+        replace: bool = False,
+        note: str = "",
+        reward_model: str | None = None,
+        reward_model_version: int | None = None,
+        allow_empty: bool = False,
+        **selection: Any,
+    ) -> TagInfo:
+        """Name the current snapshot (or ``version``) plus ``selection`` as ``name``.
+
+        ``selection`` takes trajectory keys (``phase, policy, policy_version, success, family, app,
+        split, task_id, template, complete, failure_kind, ...``) and/or task-plan keys (``source``).
+        Raises :class:`EmptySelection` if it selects no trajectory and no task plan, and
+        :class:`TagExists` if ``name`` is taken (unless ``replace``).
+        """
+        from lam_rl.store.store import Snapshot
+
+        check_tag_name(name)
+        if not replace and self.has_tag(name):
+            raise TagExists(
+                f"tag '{name}' already exists in {self.uri}; pass replace=True (--replace) to move it"
+            )
+        snap = Snapshot.coerce(version) if version is not None else self.snapshot()
+        allowed = tuple(dict.fromkeys(F.TRAJ_KEYS + F.TASKPLAN_KEYS))
+        sel = F.normalize(selection, "tag", allowed=allowed)
+        counts = self._tag_counts(snap, sel)
+        if not any(counts.values()) and not allow_empty:
+            raise EmptySelection(
+                f"tag '{name}' would select nothing: no trajectories or task plans match "
+                f"{F.describe(sel)} in {self.uri}; {producer_hint(str((sel.get('phase') or (name,))[0]))}"
+            )
+        for table in TAGGED_TABLES:
+            tags = self.dataset(table).tags
+            v = snap.versions[table]
+            try:
+                if name in tags.list():
+                    tags.update(name, v)
+                else:
+                    tags.create(name, v)
+            except (ValueError, OSError) as e:  # another process created it in between
+                if "exist" not in str(e).lower():
+                    raise
+                tags.update(name, v)
+        info = TagInfo(
+            name=name,
+            versions=dict(snap.versions),
+            selection={k: list(v) if len(v) > 1 else v[0] for k, v in sel.items()},
+            reward_model=reward_model,
+            reward_model_version=reward_model_version,
+            note=note,
+            counts=counts,
+            created_at=utcnow(),
+        )
+        self._append_manifest(info, deleted=False)
+        return info
+
+    def delete_tag(self, name: str) -> None:
+        """Remove a tag (its data stays; Lance may then clean up versions nothing else pins)."""
+        info = self.get_tag(name)
+        self._append_manifest(info, deleted=True)
+        for table in TAGGED_TABLES:
+            tags = self.dataset(table).tags
+            if name in tags.list():
+                tags.delete(name)
+
+    def _append_manifest(self, info: TagInfo, *, deleted: bool) -> None:
+        row = {
+            "name": info.name,
+            "versions": json.dumps(info.versions, sort_keys=True),
+            "selection": json.dumps(info.selection, sort_keys=True),
+            "reward_model": info.reward_model,
+            "reward_model_version": info.reward_model_version,
+            "note": info.note,
+            "counts": json.dumps(info.counts, sort_keys=True),
+            "deleted": deleted,
+            "created_at": utcnow(),
+        }
+        from lam_rl.store.schemas import TAGS
+
+        self._append("tags", pa.Table.from_pylist([row], schema=TAGS), retries=3)
+
+    def _tag_counts(self, snap: Snapshot, sel: F.Selection) -> dict[str, int]:
+        from lam_rl.store.store import _Plan
+
+        counts = {"trajectories": 0, "steps": 0, "taskplans": 0}
+        if all(k in F.TRAJ_KEYS for k in sel):
+            s = self._select(_Plan(dict(snap.versions), sel))
+            counts["trajectories"], counts["steps"] = len(s.write_ids), s.num_steps
+        if all(k in F.TASKPLAN_KEYS for k in sel):
+            ds = self.dataset("taskplans", snap.versions["taskplans"])
+            ids = ds.to_table(columns=["task_id"], filter=F.to_sql(sel)).column("task_id")
+            counts["taskplans"] = len(pc.unique(ids))
+        return counts
