@@ -15,23 +15,21 @@
 
 import asyncio
 import contextlib
-import hmac
 import logging
 import os
 import threading
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import ray
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI
 from pydantic import BaseModel, Field
 from ray import serve
 
+from cluster.serving import read_token, require_token, swap, version_board
 from lam_rl.agent.config import PolicyServeConfig
 from lam_rl.agent.generation import Generator
-from lam_rl.config import ConfigError
 
 log = logging.getLogger(__name__)
 api = FastAPI(title="lam-rl policy server", version="1")
@@ -49,51 +47,6 @@ class ChatRequest(BaseModel):
     top_p: float | None = Field(None, gt=0.0, le=1.0)
     max_tokens: int | None = Field(None, ge=1, le=4096)
     seed: int | None = None
-
-
-def read_token(cfg: PolicyServeConfig) -> str | None:
-    token = os.environ.get(cfg.token_env)
-    if not token and cfg.token_file:
-        p = Path(cfg.token_file)
-        if not p.exists():
-            raise ConfigError(f"policy token file {p} does not exist; create it or set {cfg.token_env}")
-        token = p.read_text().strip()
-    return token or None
-
-
-def _require_token(request: Request) -> None:
-    expected = request.app.state.token
-    if expected is None:
-        return
-    header = request.headers.get("authorization", "")
-    given = header[7:] if header.lower().startswith("bearer ") else ""
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise HTTPException(status_code=401, detail="missing or wrong bearer token")
-
-
-@ray.remote(num_cpus=0)
-class VersionBoard:
-    """The checkpoint every policy-server replica should serve, and which replicas serve it."""
-
-    def __init__(self) -> None:
-        self.target: tuple[str, int] | None = None
-        self.acks: dict[str, int] = {}
-
-    def set(self, path: str, version: int) -> None:
-        self.target = (path, version)
-
-    def get(self) -> tuple[str, int] | None:
-        return self.target
-
-    def ack(self, replica: str, version: int) -> None:
-        self.acks[replica] = version
-
-    def serving(self, version: int) -> int:
-        return sum(1 for v in self.acks.values() if v == version)
-
-
-def version_board(app_name: str):
-    return VersionBoard.options(name=f"{app_name}-versions", lifetime="detached", get_if_exists=True).remote()
 
 
 @serve.deployment(name="PolicyServer")
@@ -219,14 +172,14 @@ class PolicyServer:
     async def health(self) -> dict[str, Any]:
         return {"ok": self.current is not None, **(await self.info())}
 
-    @api.get("/v1/models", dependencies=[Depends(_require_token)])
+    @api.get("/v1/models", dependencies=[Depends(require_token)])
     async def models(self) -> dict[str, Any]:
         return {
             "object": "list",
             "data": [{"id": self.model_name, "object": "model", "created": 0, "owned_by": "lam-rl"}],
         }
 
-    @api.post("/v1/chat/completions", dependencies=[Depends(_require_token)])
+    @api.post("/v1/chat/completions", dependencies=[Depends(require_token)])
     async def chat_completions(self, body: ChatRequest) -> dict[str, Any]:
         gen = self._pick(None)
         text = gen.chat_text([m.model_dump() for m in body.messages])
@@ -277,7 +230,7 @@ def deploy(
     """Start the policy server app serving ``checkpoint`` as ``version``; returns its handle."""
     from dataclasses import asdict
 
-    token = read_token(cfg)
+    token = read_token(cfg.token_env, cfg.token_file)
     board = version_board(app_name)
     ray.get(board.set.remote(str(checkpoint), int(version)))
     serve.start(http_options={"host": cfg.http_host, "port": cfg.http_port})
@@ -295,21 +248,10 @@ def deploy(
 
 
 def swap_checkpoint(
-    checkpoint: str | os.PathLike,
-    version: int,
-    *,
-    app_name: str = APP_NAME,
-    replicas: int = 1,
-    timeout_s: float = 120.0,
+    checkpoint: str, version: int, *, app_name: str = APP_NAME, replicas: int = 1, timeout_s: float = 120.0
 ) -> None:
-    """Point every replica of a running policy server at a newer checkpoint; wait until they serve it."""
-    board = version_board(app_name)
-    ray.get(board.set.remote(str(checkpoint), int(version)))
-    deadline = time.time() + timeout_s
-    while ray.get(board.serving.remote(int(version))) < replicas:
-        if time.time() > deadline:
-            raise TimeoutError(f"policy server did not switch to version {version} within {timeout_s:.0f}s")
-        time.sleep(0.1)
+    """Point every replica of a running app at a newer checkpoint; wait until they serve it."""
+    swap(app_name, checkpoint, version, replicas=replicas, timeout_s=timeout_s)
 
 
 def shutdown(app_name: str = APP_NAME) -> None:

@@ -49,3 +49,31 @@ class PolicyServeConfig:
     keep_versions: int = opt(
         2, "Checkpoint versions kept loaded so episodes pinned to the previous one finish."
     )
+
+
+@dataclass
+class FleetConfig:
+    vms: list[str] = opt([], "URLs of running VM agents (real Windows VMs). Empty: start `local` WordSim VMs.")
+    token_env: str = opt("LAM_VM_TOKEN", "Environment variable holding the VMs' bearer token.")
+    token_file: str | None = opt(None, "File holding the VMs' bearer token (used when the variable is unset).")
+    local: int = opt(4, "WordSim VM agents started locally (loopback HTTP) when `vms` is empty.")
+    local_base_port: int = opt(0, "First port of the local VM agents (0: any free ports).")
+    timeout_s: float = opt(10.0, "Per-request timeout to a VM (a hung VM is detected after this).")
+    connect_retries: int = opt(3, "Retries (with backoff) of a VM request that could not connect.")
+    backoff_s: float = opt(0.2, "Initial backoff between connection retries and VM health checks.")
+    max_vm_failures: int = opt(3, "Consecutive failures after which a remote VM is retired.")
+
+    def __post_init__(self) -> None:
+        if not self.vms and self.local < 1:
+            raise ConfigError("config key 'fleet.local' must be >= 1 when fleet.vms is empty")
+
+
+@dataclass
+class RolloutConfig:
+    max_steps: int = opt(12, "Step limit of an episode.")
+    max_invalid: int = opt(3, "Consecutive invalid model answers that end an episode.")
+    max_retries: int = opt(3, "Times a task is retried after infrastructure failures before it is recorded as one.")
+    lease_timeout_s: float = opt(120.0, "A leased task not finished within this is handed to another worker.")
+    writer_batch: int = opt(32, "Trajectories per store commit.")
+    writer_interval_s: float = opt(1.0, "Longest a finished trajectory waits before its commit.")
+    progress_every_s: float = opt(1.0, "How often the driver refreshes progress and logs rollout metrics.")

@@ -66,3 +66,59 @@ class OptimConfig:
         check_choice("optim", "scheduler", self.scheduler, ["cosine", "linear", "constant"])
         if self.lr <= 0 or self.batch_size < 1:
             raise ConfigError("optimiser lr must be > 0 and batch_size >= 1")
+
+
+@dataclass
+class SFTConfig:
+    optim: OptimConfig = opt(
+        OptimConfig, "Optimiser and schedule (the paper: lr 2e-5 cosine, 2 warm-up, batch 16, 3 epochs)."
+    )
+    lora: LoraConfig = opt(LoraConfig, "LoRA adapters instead of full fine-tuning.")
+    max_seq_len: int = opt(
+        512, "Longest training sequence in tokens (prompt truncated first, never the target)."
+    )
+    eval_fraction: float = opt(0.05, "Fraction of training trajectories held out for eval loss.")
+    plan_epochs: float = opt(0.0, "Epochs of phase 1 (task-plan pretraining); 0: optim.epochs.")
+    imitate_tags: list[str] = opt(
+        ["collect-expert"], "Store tags whose successful trajectories phase 2 imitates."
+    )
+    boost_tags: list[str] = opt(
+        ["collect-expert", "explore-lam2"], "Store tags whose successful trajectories phase 3 trains on."
+    )
+    plan_tag: str = opt("taskplan", "Store tag of the task-plan records phase 1 trains on.")
+    max_examples: int = opt(0, "Use at most this many training examples (0: all).")
+
+
+@dataclass
+class RewardConfig:
+    optim: OptimConfig = opt(
+        OptimConfig(lr=2e-5, scheduler="linear", epochs=2.0),
+        "Optimiser (the paper: lr 2e-5 linear decay, AdamW, 2 epochs).",
+    )
+    lora: LoraConfig = opt(
+        LoraConfig(enabled=True), "LoRA on the backbone (the paper: r=8, alpha=32, dropout 0.1)."
+    )
+    tags: list[str] = opt(
+        ["collect-expert", "explore-lam2"],
+        "Store tags whose trajectories (successes +1, failures -1) train the RM.",
+    )
+    init_checkpoint: str = opt("lam3", "Backbone (registry name or path).")
+    output: str = opt("rm", "Registry name of the reward model.")
+    max_seq_len: int = opt(512, "Longest (state, action) sequence in tokens.")
+    eval_fraction: float = opt(0.15, "Fraction of trajectories held out for RM accuracy/AUC.")
+    score_tag: str = opt("rewards", "Store tag marking the version with RM rewards written back.")
+
+
+@dataclass
+class RewardServeConfig:
+    max_batch_size: int = opt(32, "Largest batch of scoring requests (1: no batching).")
+    batch_wait_ms: float = opt(5.0, "How long a batch waits to fill.")
+    num_replicas: int = opt(1, "Reward server replicas.")
+    cpus_per_replica: float = opt(1.0, "CPUs per replica.")
+    gpus_per_replica: float = opt(0.0, "GPUs per replica.")
+    max_len: int = opt(512, "Longest (state, action) sequence scored, in tokens.")
+    max_items: int = opt(256, "Most items accepted in one HTTP request.")
+    http_host: str = opt("127.0.0.1", "Host of the Serve HTTP proxy.")
+    http_port: int = opt(8000, "Port of the Serve HTTP proxy (shared with the policy server).")
+    token_env: str = opt("LAM_REWARD_TOKEN", "Environment variable holding the API token for HTTP callers.")
+    token_file: str | None = opt(None, "File holding the API token (used when the variable is unset).")

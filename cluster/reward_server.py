@@ -1,0 +1,143 @@
+"""The reward-model server: a Ray Serve deployment that scores (state, action) pairs in batches.
+
+- ``handle.score.remote(prompt, action)`` -> reward in [0, 1] (sigmoid of the RM head), batched
+  with ``@serve.batch`` across all callers.
+- ``POST /v1/score`` ``{"items": [{"prompt": ..., "action": ...}, ...]}`` -> ``{"scores", "version"}``
+  over HTTP with a bearer token; malformed requests get 4xx and never reach the model.
+- ``GET /v1/health`` reports the checkpoint and its version; ``swap_checkpoint`` moves every replica
+  to a newer RM through the version board (as the policy server does).
+
+(No ``from __future__ import annotations`` here: FastAPI must see the real body model types.)
+"""
+
+import asyncio
+import logging
+import threading
+import time
+from dataclasses import asdict
+from typing import Any
+
+import ray
+from fastapi import Depends, FastAPI, HTTPException
+from pydantic import BaseModel, ConfigDict, Field
+from ray import serve
+
+from cluster.serving import read_token, require_token, swap, version_board
+from lam_rl.algos.config import RewardServeConfig
+from lam_rl.algos.reward import RewardScorer
+
+log = logging.getLogger(__name__)
+api = FastAPI(title="lam-rl reward server", version="1")
+APP_NAME = "reward"
+
+
+class ScoreItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    prompt: str = Field(min_length=1, max_length=100_000)
+    action: str = Field(min_length=1, max_length=20_000)
+
+
+class ScoreRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    items: list[ScoreItem] = Field(min_length=1)
+
+
+@serve.deployment(name="RewardServer")
+@serve.ingress(api)
+class RewardServer:
+    def __init__(self, serve_cfg: dict[str, Any], token: str | None, app_name: str = APP_NAME) -> None:
+        import torch
+
+        self.cfg = RewardServeConfig(**serve_cfg)
+        torch.set_num_threads(max(1, int(self.cfg.cpus_per_replica)))
+        api.state.token = token
+        self.scorer: RewardScorer | None = None
+        self.version: int | None = None
+        self.path: str | None = None
+        self.scored = self.batches = 0
+        self._lock = threading.Lock()
+        self._score_batch.set_max_batch_size(self.cfg.max_batch_size)
+        self._score_batch.set_batch_wait_timeout_s(self.cfg.batch_wait_ms / 1000.0)
+        self.board = version_board(app_name)
+        self._load(*ray.get(self.board.get.remote()))
+        threading.Thread(target=self._follow, name="reward-version-follower", daemon=True).start()
+
+    def _load(self, path: str, version: int) -> None:
+        scorer = RewardScorer(path)
+        with self._lock:
+            self.scorer, self.version, self.path = scorer, version, path
+        self.board.ack.remote(serve.get_replica_context().replica_id.unique_id, version)
+
+    def _follow(self) -> None:
+        while True:
+            time.sleep(0.5)
+            try:
+                target = ray.get(self.board.get.remote())
+                if target is not None and target[1] != self.version:
+                    self._load(*target)
+            except Exception:  # noqa: BLE001 - keep scoring with the current model
+                log.exception("reward server could not follow the version board")
+
+    def _run(self, prompts: list[str], actions: list[str]) -> tuple[list[float], int]:
+        with self._lock:
+            scorer, version = self.scorer, self.version
+        assert scorer is not None and version is not None
+        return scorer.score(prompts, actions, max_len=self.cfg.max_len), version
+
+    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.005)
+    async def _score_batch(self, items: list[tuple[str, str]]) -> list[tuple[float, int]]:
+        self.batches += 1
+        self.scored += len(items)
+        scores, version = await asyncio.to_thread(self._run, [p for p, _ in items], [a for _, a in items])
+        return [(s, version) for s in scores]
+
+    async def score(self, prompt: str, action: str) -> float:
+        """Handle API: the reward in [0, 1] of ``action`` in the state ``prompt``."""
+        s, _ = await self._score_batch((prompt, action))
+        return s
+
+    async def info(self) -> dict[str, Any]:
+        return {"version": self.version, "path": self.path, "scored": self.scored, "batches": self.batches}
+
+    @api.get("/v1/health")
+    async def health(self) -> dict[str, Any]:
+        return {"ok": self.scorer is not None, **(await self.info())}
+
+    @api.post("/v1/score", dependencies=[Depends(require_token)])
+    async def score_http(self, body: ScoreRequest) -> dict[str, Any]:
+        if len(body.items) > self.cfg.max_items:
+            raise HTTPException(413, f"at most {self.cfg.max_items} items per request, got {len(body.items)}")
+        try:
+            results = await asyncio.gather(*(self._score_batch((it.prompt, it.action)) for it in body.items))
+        except ValueError as e:  # e.g. an action longer than max_len: the caller's fault
+            raise HTTPException(422, str(e)) from None
+        return {"scores": [s for s, _ in results], "version": results[0][1]}
+
+
+def deploy(
+    cfg: RewardServeConfig,
+    checkpoint: str,
+    version: int,
+    *,
+    app_name: str = APP_NAME,
+    route_prefix: str = "/rm",
+):
+    """Start the reward server app on ``checkpoint``; returns its handle."""
+    token = read_token(cfg.token_env, cfg.token_file)
+    ray.get(version_board(app_name).set.remote(str(checkpoint), int(version)))
+    serve.start(http_options={"host": cfg.http_host, "port": cfg.http_port})
+    dep = RewardServer.options(
+        num_replicas=cfg.num_replicas,
+        max_ongoing_requests=max(64, 2 * cfg.max_batch_size),
+        ray_actor_options={"num_cpus": cfg.cpus_per_replica, "num_gpus": cfg.gpus_per_replica},
+    )
+    return serve.run(
+        dep.bind(asdict(cfg), token, app_name), name=app_name, route_prefix=route_prefix, blocking=False
+    )
+
+
+def swap_checkpoint(
+    checkpoint: str, version: int, *, app_name: str = APP_NAME, replicas: int = 1, timeout_s: float = 120.0
+) -> None:
+    """Point every replica of a running app at a newer checkpoint; wait until they serve it."""
+    swap(app_name, checkpoint, version, replicas=replicas, timeout_s=timeout_s)
