@@ -65,7 +65,9 @@ class Control(_Model):
     rect: tuple[int, int, int, int] = Field(
         description="Bounding rectangle (left, top, right, bottom) in pixels."
     )
-    window: str | None = Field(None, description="Title of the dialog the control belongs to (None: main window).")
+    window: str | None = Field(
+        None, description="Title of the dialog the control belongs to (None: main window)."
+    )
 
 
 class TaskSpec(_Model):
@@ -104,6 +106,9 @@ class Action(_Model):
     control_name: str | None = None
     function: str
     args: dict[str, Any] = Field(default_factory=dict)
+    control_type: str | None = Field(
+        None, description="Optional UIA type that disambiguates control_name (e.g. 'ComboBox' for 'Font')."
+    )
 
 
 class StepResult(_Model):
@@ -112,6 +117,9 @@ class StepResult(_Model):
     error_code: str | None = Field(None, description="unknown_control | bad_function | bad_args | ...")
     result: Any = Field(None, description="Return value of texts()/summary() and similar.")
     observation: Observation
+    control: Control | None = Field(
+        None, description="The control the action was applied to, as the previous observation listed it."
+    )
 
 
 class Verdict(_Model):
@@ -147,6 +155,9 @@ class Decision(_Model):
     args: dict[str, Any] = Field(default_factory=dict)
     status: Literal["CONTINUE", "FINISH"] = "CONTINUE"
     plan: list[str] = Field(default_factory=list)
+    control_type: str | None = Field(
+        None, description="Optional UIA type of the control (not in the paper's target)."
+    )
 
     def to_action(self) -> Action | None:
         if not self.function:
@@ -156,4 +167,5 @@ class Decision(_Model):
             control_name=self.control_name,
             function=self.function,
             args=dict(self.args),
+            control_type=self.control_type,
         )

@@ -1,0 +1,186 @@
+"""Helpers the families share: choosing targets in a template document, and generic verifiers."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable
+from typing import Any
+
+from lam_rl.env.tasks.base import Checks, Verifier
+from lam_rl.env.wordsim.document import Document, Paragraph, char_attrs, count_text
+from lam_rl.env.wordsim.state import AppState
+
+TEXT_TEMPLATES = ("line", "essay", "list", "table", "comments", "shape", "textbox", "report")
+PROSE_TEMPLATES = ("line", "essay", "table", "comments", "shape", "textbox", "report")
+WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+
+
+def body_paragraphs(doc: Document, styles: tuple[str, ...] | None = None) -> list[Paragraph]:
+    return [p for _, p in doc.paragraphs() if p.text.strip() and (styles is None or p.style in styles)]
+
+
+def unique(doc: Document, text: str) -> bool:
+    return bool(text.strip()) and count_text(doc, text) == 1 and "\t" not in text
+
+
+def pick_phrase(
+    rng: random.Random, state: AppState, lo: int = 2, hi: int = 4, styles: tuple[str, ...] | None = None
+) -> str:
+    """A span of ``lo``-``hi`` words occurring exactly once in the body (no trailing punctuation)."""
+    doc = state.doc
+    paras = body_paragraphs(doc, styles) or body_paragraphs(doc)
+    for _ in range(200):
+        p = rng.choice(paras)
+        words = p.text.split(" ")
+        n = rng.randint(lo, hi)
+        if len(words) < n:
+            n = len(words)
+        i = rng.randrange(0, len(words) - n + 1)
+        phrase = " ".join(words[i : i + n]).strip(" .,;:!?")
+        if len(phrase) >= 3 and unique(doc, phrase):
+            return phrase
+    raise ValueError("no unique phrase in the template")
+
+
+def pick_word(rng: random.Random, state: AppState, min_len: int = 4) -> str:
+    doc = state.doc
+    words = [w for p in body_paragraphs(doc) for w in WORD.findall(p.text) if len(w) >= min_len]
+    rng.shuffle(words)
+    for w in words:
+        if unique(doc, w) and re.search(rf"\b{re.escape(w)}\b", doc.text()):
+            return w
+    raise ValueError("no unique word in the template")
+
+
+def opening(p: Paragraph, doc: Document, words: int = 3) -> str:
+    """The first words of a paragraph, enough to be unique in the document."""
+    ws = p.text.split(" ")
+    for n in range(min(words, len(ws)), len(ws) + 1):
+        phrase = " ".join(ws[:n]).rstrip(" .,;:!?")
+        if unique(doc, phrase):
+            return phrase
+    return p.text
+
+
+def pick_paragraph(
+    rng: random.Random, state: AppState, styles: tuple[str, ...] | None = None, min_chars: int = 1
+) -> tuple[Paragraph, str]:
+    paras = [p for p in body_paragraphs(state.doc, styles) if len(p.text) >= min_chars]
+    if not paras:
+        raise ValueError("no suitable paragraph in the template")
+    p = rng.choice(paras)
+    return p, opening(p, state.doc)
+
+
+def para_with(doc: Document, text: str) -> tuple[int, Paragraph] | None:
+    """(index among paragraphs, paragraph) of the first paragraph containing ``text``."""
+    low = text.lower()
+    for k, (_, p) in enumerate(doc.paragraphs()):
+        if low in p.text.lower():
+            return k, p
+    return None
+
+
+def _flat(doc: Document, attr: str) -> tuple[str, list[Any]]:
+    pairs = char_attrs(doc, attr)
+    return "".join(c for c, _ in pairs), [v for _, v in pairs]
+
+
+def find_span(text: str, needle: str) -> tuple[int, int] | None:
+    k = text.find(needle)
+    if k < 0:
+        k = text.lower().find(needle.lower())
+    return (k, k + len(needle)) if k >= 0 else None
+
+
+def check_text_intact(before: AppState, after: AppState, ck: Checks) -> bool:
+    ok = before.doc.text(final=False) == after.doc.text(final=False)
+    ck.add("text_intact", ok, "the document text changed")
+    return ok
+
+
+def char_verifier(attr: str, want: Callable[[dict[str, Any]], Any], key: str = "text") -> Verifier:
+    """The target text has ``attr == want(params)`` everywhere; nothing else changed that attribute."""
+
+    def verify(p: dict[str, Any], before: AppState, after: AppState, ck: Checks) -> None:
+        target = p[key]
+        bt, bv = _flat(before.doc, attr)
+        at, av = _flat(after.doc, attr)
+        intact = bt == at
+        ck.add("text_intact", intact, "the document text changed")
+        span = find_span(bt, target)
+        value = want(p)
+        if not intact or span is None:
+            ck.add(attr, 0.0, f"cannot find '{target}' unchanged in the document")
+            return
+        a, b = span
+        frac = sum(1 for i in range(a, b) if av[i] == value) / max(1, b - a)
+        ck.add(attr, frac, f"'{target}' does not have {attr} = {value!r} (only {frac:.0%} of it)")
+        stray = sum(1 for i in range(len(av)) if not a <= i < b and av[i] != bv[i])
+        ck.add("only_target", stray == 0, f"{attr} also changed on {stray} characters outside '{target}'")
+
+    return verify
+
+
+def para_verifier(attr: str, want: Callable[[dict[str, Any]], Any], key: str = "text") -> Verifier:
+    """The paragraph(s) containing the target have ``attr == want``; other paragraphs keep theirs."""
+
+    def verify(p: dict[str, Any], before: AppState, after: AppState, ck: Checks) -> None:
+        targets = p[key] if isinstance(p[key], list) else [p[key]]
+        bps = [x for _, x in before.doc.paragraphs()]
+        aps = [x for _, x in after.doc.paragraphs()]
+        same = [x.text for x in bps] == [x.text for x in aps]
+        ck.add("text_intact", same, "paragraphs were added, removed or edited")
+        if not same:
+            ck.add(attr, 0.0, "cannot match paragraphs before and after")
+            return
+        idx = {k for t in targets for k in _match_paras(bps, t)}
+        value = want(p)
+        got = [getattr(aps[k], attr) for k in sorted(idx)]
+        ok = bool(idx) and all(_eq(g, value) for g in got)
+        ck.add(attr, ok, f"the target paragraph has {attr} = {got[:1]} instead of {value!r}")
+        stray = [
+            k
+            for k in range(len(aps))
+            if k not in idx and not _eq(getattr(aps[k], attr), getattr(bps[k], attr))
+        ]
+        ck.add("only_target", not stray, f"{attr} also changed on {len(stray)} other paragraph(s)")
+
+    return verify
+
+
+def _match_paras(paras: list[Paragraph], target: str) -> list[int]:
+    """Paragraphs the target names: equal text, else those starting with it, else the first containing it."""
+    low = target.lower()
+    exact = [k for k, x in enumerate(paras) if x.text == target]
+    if exact:
+        return exact
+    starts = [k for k, x in enumerate(paras) if x.text.lower().startswith(low)]
+    if starts:
+        return starts
+    return [k for k, x in enumerate(paras) if low in x.text.lower()][:1]
+
+
+def _eq(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        return a is not None and b is not None and abs(float(a) - float(b)) < 1e-6
+    return a == b
+
+
+def doc_field_verifier(
+    get: Callable[[AppState], Any], want: Callable[[dict[str, Any]], Any], name: str, intact: bool = True
+) -> Verifier:
+    """A document/app field has the wanted value (and the text is untouched)."""
+
+    def verify(p: dict[str, Any], before: AppState, after: AppState, ck: Checks) -> None:
+        if intact:
+            check_text_intact(before, after, ck)
+        got, value = get(after), want(p)
+        ck.add(name, _eq(got, value), f"{name} is {got!r}, expected {value!r}")
+
+    return verify
+
+
+def number_in(text: str) -> list[int]:
+    return [int(x.replace(",", "")) for x in re.findall(r"\d[\d,]*", text)]

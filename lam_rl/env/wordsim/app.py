@@ -1,0 +1,411 @@
+"""WordSim: a simulated Word window that implements the VM agent interface.
+
+``step`` resolves the action's control (label against the current observation, else name and
+type), checks the function fits the control type and its arguments, and dispatches it. Every step
+is a transaction: if the action is impossible the whole state is restored and the result carries
+``ok=False`` with an error code.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from lam_rl.env.agent import AgentError, VMAgent
+from lam_rl.env.protocol import FUNCTIONS, Action, Control, Health, Observation, StepResult, TaskSpec, Verdict
+from lam_rl.env.wordsim.canvas import summarize
+from lam_rl.env.wordsim.commands import Commands
+from lam_rl.env.wordsim.dialog_ops import DialogOps
+from lam_rl.env.wordsim.document import Document, Selection, Table, find_text, first_position
+from lam_rl.env.wordsim.keyboard import Keyboard
+from lam_rl.env.wordsim.state import ActionError, AppState, UIState
+from lam_rl.env.wordsim.ui import Target, build_controls, contextual_visible
+
+EDITABLE = ("Edit", "ComboBox", "Spinner", "Document")
+MAX_TEXT = 20_000
+UNDO_DEPTH = 50
+
+
+def _norm(s: str) -> str:
+    return " ".join(s.split()).lower()
+
+
+class WordSim(Commands, DialogOps, Keyboard, VMAgent):
+    """A simulated Word. Not thread-safe by itself; the server serializes calls (and so does a lock)."""
+
+    kind = "wordsim"
+
+    def __init__(self, name: str = "wordsim", *, max_steps: int = 100) -> None:
+        from lam_rl.env.wordsim.templates import blank_document
+
+        self.name = name
+        self.max_steps = max_steps
+        self.started = time.monotonic()
+        self.task: TaskSpec | None = None
+        self.state = AppState(blank_document())
+        self.before: AppState | None = None
+        self.ui = UIState()
+        self.steps = 0
+        self.undo_stack: list[Document] = []
+        self.redo_stack: list[Document] = []
+        self._live: list[tuple[Control, Target]] | None = None
+        self._lock = threading.RLock()
+
+    @property
+    def doc(self) -> Document:
+        return self.state.doc
+
+    # ------------------------------------------------------------------ VMAgent
+
+    def health(self) -> Health:
+        return Health(
+            ok=True,
+            agent=self.kind,
+            name=self.name,
+            task_id=self.task.task_id if self.task else None,
+            uptime_s=round(time.monotonic() - self.started, 3),
+        )
+
+    def reset(self, task: TaskSpec) -> Observation:
+        from lam_rl.env.tasks import initial_state
+
+        with self._lock:
+            try:
+                state = initial_state(task)
+            except (KeyError, ValueError) as e:
+                raise AgentError("bad_task", f"cannot set up task {task.task_id}: {e}", 422) from None
+            self.task = task
+            self.state = state
+            self.before = state.clone()
+            self.ui = UIState()
+            self.steps = 0
+            self.undo_stack, self.redo_stack = [], []
+            self._live = None
+            return self.observe()
+
+    def observe(self) -> Observation:
+        with self._lock:
+            controls = [c for c, _ in self._controls()]
+            ui = self.ui
+            dialog = "Microsoft Word" if ui.message is not None else None
+            if dialog is None and ui.dialog is not None:
+                from lam_rl.env.wordsim.dialogs import DIALOGS
+
+                dialog = DIALOGS[ui.dialog.id].title
+            return Observation.model_construct(
+                task_id=self.task.task_id if self.task else None,
+                step=self.steps,
+                window=f"{self.state.file_name} - Word",
+                dialog=dialog,
+                controls=controls,
+                canvas=summarize(self),
+            )
+
+    def step(self, action: Action) -> StepResult:
+        with self._lock:
+            if self.max_steps and self.steps >= self.max_steps:
+                return StepResult(
+                    ok=False,
+                    error=f"step limit of {self.max_steps} reached; reset the VM",
+                    error_code="step_limit",
+                    observation=self.observe(),
+                )
+            saved = (self.state.clone(), self.ui.clone(), list(self.undo_stack), list(self.redo_stack))
+            live = self._controls()
+            control: Control | None = None
+            try:
+                hit = self._resolve(action, live)
+                control = hit[0] if hit else None
+                result = self._dispatch(action, hit)
+                ok, err, code = True, None, None
+            except ActionError as e:
+                self.state, self.ui, self.undo_stack, self.redo_stack = saved
+                ok, err, code, result = False, e.message, e.code, None
+            self.steps += 1
+            if ok:
+                self._settle_ui()
+                self._live = None
+            obs = self.observe()
+            return StepResult.model_construct(
+                ok=ok, error=err, error_code=code, result=result, observation=obs, control=control
+            )
+
+    def evaluate(self) -> Verdict:
+        from lam_rl.env.tasks import verify
+
+        with self._lock:
+            if self.task is None or self.before is None:
+                raise AgentError("not_reset", "no task: reset the VM to a task before evaluating")
+            return verify(self.task, self.before, self.state)
+
+    def screenshot(self) -> bytes:
+        from lam_rl.env.wordsim.render import render_png
+
+        with self._lock:
+            return render_png(self)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _controls(self) -> list[tuple[Control, Target]]:
+        if self._live is None:
+            self._live = build_controls(self)
+        return self._live
+
+    def _settle_ui(self) -> None:
+        """Contextual tabs vanish with their selection; Word then shows Home."""
+        if not contextual_visible(self, self.ui.tab):
+            self.ui.tab = "Home"
+
+    def mutate(self) -> None:
+        """Call before changing the document: pushes an undo snapshot."""
+        self.undo_stack.append(self.doc.clone())
+        if len(self.undo_stack) > UNDO_DEPTH:
+            del self.undo_stack[0]
+        self.redo_stack.clear()
+
+    def check_invariants(self) -> None:
+        """Raise AssertionError if the app state is inconsistent (used by the property tests)."""
+        from lam_rl.env.wordsim.dialogs import DIALOGS
+        from lam_rl.env.wordsim.document import check_invariants
+        from lam_rl.env.wordsim.ribbon import MENUS
+
+        check_invariants(self.doc)
+        ui = self.ui
+        assert contextual_visible(self, ui.tab), f"tab {ui.tab!r} is not visible"
+        assert all(m in MENUS for m in ui.menus), f"unknown menu in {ui.menus}"
+        assert not (ui.menus and ui.dialog), "a menu and a dialog are open together"
+        assert ui.dialog is None or ui.dialog.id in DIALOGS, "unknown dialog"
+        assert ui.comment is None or self.doc.para_index(ui.comment.pid) is not None, (
+            "comment draft anchor lost"
+        )
+        assert ui.note is None or 0 <= ui.note < len(self.doc.notes), "note being edited does not exist"
+        controls = [c for c, _ in self._controls()]
+        assert [c.label for c in controls] == list(range(1, len(controls) + 1)), "labels are not 1..n"
+
+    def fingerprint(self) -> tuple[Any, ...]:
+        """A comparable snapshot of everything observable (tests: a failed step changes nothing)."""
+        st = self.state
+        return (
+            repr(st.doc),
+            st.view,
+            st.zoom,
+            st.ruler,
+            st.gridlines,
+            st.nav_pane,
+            st.file_name,
+            repr(st.saved),
+            tuple(st.printed),
+            tuple(st.summaries),
+            repr(self.ui),
+        )
+
+    # ------------------------------------------------------------------ resolution
+
+    def _resolve(self, a: Action, live: list[tuple[Control, Target]]) -> tuple[Control, Target] | None:
+        label = a.control_label
+        if label is not None and 1 <= label <= len(live):
+            return live[label - 1]
+        name = a.control_name
+        if name:
+            want = _norm(name)
+            ctype = getattr(a, "control_type", None)
+            hits = [x for x in live if _norm(x[0].text) == want and (not ctype or x[0].type == ctype)]
+            if not hits and ctype:
+                hits = [x for x in live if _norm(x[0].text) == want]
+            if hits:
+                active = self._active_window()
+                top = [x for x in hits if active and x[0].window == active]
+                return (top or hits)[0]
+            raise ActionError("unknown_control", f"no control named {name!r} in the current window")
+        if label is not None:
+            raise ActionError("unknown_control", f"label {label} is out of range 1..{len(live)}")
+        return None
+
+    def _active_window(self) -> str | None:
+        from lam_rl.env.wordsim.dialogs import DIALOGS
+        from lam_rl.env.wordsim.ribbon import MENUS
+
+        if self.ui.message is not None:
+            return "Microsoft Word"
+        if self.ui.dialog is not None:
+            return DIALOGS[self.ui.dialog.id].title
+        if self.ui.menus:
+            return MENUS[self.ui.menus[-1]].title
+        return None
+
+    # ------------------------------------------------------------------ dispatch
+
+    def _dispatch(self, a: Action, hit: tuple[Control, Target] | None) -> Any:
+        if a.function not in FUNCTIONS:
+            raise ActionError(
+                "unknown_function", f"unknown function {a.function!r}; use one of {', '.join(FUNCTIONS)}"
+            )
+        if not isinstance(a.args, dict):
+            raise ActionError("bad_args", "args must be an object")
+        return getattr(self, f"_fn_{a.function}")(hit, a.args)
+
+    @staticmethod
+    def _args(args: dict[str, Any], spec: dict[str, tuple[type | tuple[type, ...], Any]]) -> dict[str, Any]:
+        """Validate ``args`` against {name: (types, default)}; a default of ... means required."""
+        unknown = set(args) - set(spec)
+        if unknown:
+            raise ActionError(
+                "bad_args", f"unexpected argument(s) {sorted(unknown)}; expected {sorted(spec)}"
+            )
+        out = {}
+        for k, (types, default) in spec.items():
+            if k not in args:
+                if default is ...:
+                    raise ActionError("bad_args", f"missing argument {k!r}")
+                out[k] = default
+                continue
+            v = args[k]
+            ok_types = types if isinstance(types, tuple) else (types,)
+            if isinstance(v, bool) and bool not in ok_types:
+                raise ActionError("bad_args", f"argument {k!r} must be {ok_types[0].__name__}, got a boolean")
+            if not isinstance(v, ok_types):
+                raise ActionError(
+                    "bad_args", f"argument {k!r} must be {ok_types[0].__name__}, got {type(v).__name__}"
+                )
+            out[k] = v
+        return out
+
+    def _check_modal(self, tg: Target | None) -> None:
+        area = tg.area if tg else None
+        if self.ui.message is not None and area != "message":
+            raise ActionError("blocked_by_dialog", "a message box is open: click its OK button first")
+        if self.ui.dialog is not None and area not in ("dialog", "message"):
+            from lam_rl.env.wordsim.dialogs import DIALOGS
+
+            title = DIALOGS[self.ui.dialog.id].title
+            raise ActionError("blocked_by_dialog", f"the '{title}' dialog is open: finish or cancel it first")
+
+    def _leave_menus(self, tg: Target | None) -> None:
+        if not self.ui.menus:
+            return
+        if tg is not None and tg.area == "menu":
+            del self.ui.menus[tg.index + 1 :]
+        else:
+            self.ui.menus.clear()
+
+    def _fn_click_input(self, hit: tuple[Control, Target] | None, args: dict[str, Any]) -> Any:
+        a = self._args(args, {"button": (str, "left"), "double": (bool, False)})
+        if a["button"] not in ("left", "right", "middle"):
+            raise ActionError("bad_args", f"button must be left, right or middle, got {a['button']!r}")
+        if hit is None:
+            raise ActionError(
+                "unknown_control", "click_input needs a control (control_label or control_name)"
+            )
+        ctrl, tg = hit
+        self._check_modal(tg)
+        self._leave_menus(tg)
+        return self.click(ctrl, tg, double=a["double"], button=a["button"])
+
+    def _fn_set_edit_text(self, hit: tuple[Control, Target] | None, args: dict[str, Any]) -> Any:
+        text = self._args(args, {"text": (str, ...)})["text"]
+        if len(text) > MAX_TEXT:
+            raise ActionError("bad_args", f"text longer than {MAX_TEXT} characters")
+        if hit is None:
+            raise ActionError("unknown_control", "set_edit_text needs a control")
+        ctrl, tg = hit
+        if ctrl.type not in EDITABLE:
+            raise ActionError(
+                "bad_function", f"set_edit_text does not apply to a {ctrl.type} ('{ctrl.text}')"
+            )
+        self._check_modal(tg)
+        self._leave_menus(tg)
+        return self.set_text(ctrl, tg, text)
+
+    def _fn_keyboard_input(self, hit: tuple[Control, Target] | None, args: dict[str, Any]) -> Any:
+        from lam_rl.env.wordsim.keys import KeySyntaxError, parse_keys
+
+        a = self._args(args, {"keys": (str, ...), "control_focus": (bool, True)})
+        try:
+            keys = parse_keys(a["keys"])
+        except KeySyntaxError as e:
+            raise ActionError("bad_args", f"bad key sequence {a['keys']!r}: {e}") from None
+        if hit is not None:
+            self._check_modal(hit[1])
+            self._leave_menus(hit[1])
+        return self.press(keys, hit if a["control_focus"] else None)
+
+    def _body_target(self, hit: tuple[Control, Target] | None, fn: str) -> None:
+        if hit is not None and hit[0].type != "Document":
+            raise ActionError(
+                "bad_function", f"{fn} applies to the Document, not a {hit[0].type} ('{hit[0].text}')"
+            )
+        self._check_modal(hit[1] if hit else Target("document", None))
+        self.ui.menus.clear()
+        if self.ui.backstage is not None:
+            raise ActionError("blocked_by_dialog", "the File (backstage) view is open: go Back first")
+
+    def _fn_select_text(self, hit: tuple[Control, Target] | None, args: dict[str, Any]) -> Any:
+        text = self._args(args, {"text": (str, ...)})["text"]
+        self._body_target(hit, "select_text")
+        if not text.strip():
+            raise ActionError("bad_args", "select_text needs non-empty text")
+        found = find_text(self.doc, text, match_case=True) or find_text(self.doc, text)
+        if found is None:
+            raise ActionError("not_found", f"text {text[:60]!r} is not in the document")
+        self.doc.sel = Selection("text", found[0], found[1])
+        self.ui.note = None
+        return None
+
+    def _fn_select_table(self, hit: tuple[Control, Target] | None, args: dict[str, Any]) -> Any:
+        n = self._args(args, {"number": (int, ...)})["number"]
+        self._body_target(hit, "select_table")
+        tables = self.doc.tables()
+        if not 1 <= n <= len(tables):
+            raise ActionError("not_found", f"there is no table {n} (the document has {len(tables)})")
+        self.doc.sel = Selection("table", index=n - 1)
+        self.ui.note = None
+        return None
+
+    def _fn_insert_table(self, hit: tuple[Control, Target] | None, args: dict[str, Any]) -> Any:
+        a = self._args(args, {"rows": (int, ...), "columns": (int, ...)})
+        self._body_target(hit, "insert_table")
+        self.insert_table(a["rows"], a["columns"])
+        return None
+
+    def _fn_wheel_mouse_input(self, hit: tuple[Control, Target] | None, args: dict[str, Any]) -> Any:
+        d = self._args(args, {"wheel_dist": (int, ...)})["wheel_dist"]
+        if abs(d) > 1000:
+            raise ActionError("bad_args", "wheel_dist must be between -1000 and 1000")
+        if hit is not None:
+            self._check_modal(hit[1])
+        self.ui.scroll = max(0, min(2000, self.ui.scroll - d * 40))
+        return None
+
+    def _fn_texts(self, hit: tuple[Control, Target] | None, args: dict[str, Any]) -> Any:
+        self._args(args, {})
+        if hit is None or hit[0].type == "Document":
+            return [self.doc.text()]
+        return [self.control_value(*hit)]
+
+    def _fn_summary(self, hit: tuple[Control, Target] | None, args: dict[str, Any]) -> Any:
+        text = self._args(args, {"text": (str, ...)})["text"]
+        if len(text) > MAX_TEXT:
+            raise ActionError("bad_args", f"text longer than {MAX_TEXT} characters")
+        self.state.summaries.append(text)
+        return text
+
+    # ------------------------------------------------------------------ shared by the mixins
+
+    def insert_table(self, rows: int, cols: int) -> None:
+        if not (1 <= rows <= 100 and 1 <= cols <= 63):
+            raise ActionError("bad_args", f"a table must have 1-100 rows and 1-63 columns, got {rows}x{cols}")
+        from lam_rl.env.wordsim.document import Cell, Paragraph
+
+        self.mutate()
+        doc = self.doc
+        if doc.sel.kind != "text":
+            doc.sel = Selection("text", first_position(doc), first_position(doc))
+        bi = doc.sel.b[0]
+        table = Table([[Cell() for _ in range(cols)] for _ in range(rows)], tid=doc.new_id())
+        doc.blocks.insert(bi + 1, table)
+        if not any(isinstance(b, Paragraph) for b in doc.blocks[bi + 2 : bi + 3]):
+            doc.blocks.insert(bi + 2, Paragraph([], pid=doc.new_id()))
+        n = sum(1 for b in doc.blocks[: bi + 2] if isinstance(b, Table))
+        doc.sel = Selection("table", index=n - 1)
+        self.ui.tab = "Table Design"

@@ -1,0 +1,333 @@
+"""Which controls WordSim's window shows, where they are, and in what order (UFO's traversal order).
+
+Order: quick access toolbar and search box, the tab row, the open tab's ribbon, header/footer
+areas (while editing them), the Document, floating shapes, the scroll bar, the comment card,
+the status bar, then an open menu, an open dialog and a message box on top. Backstage (the File
+tab) replaces everything with its navigation and page. Labels are 1..n in this order and are
+recomputed for every observation, so the same UI state always gives the same labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from lam_rl.env.protocol import Control
+from lam_rl.env.wordsim.dialogs import DIALOGS, Field, field_text, visible_fields
+from lam_rl.env.wordsim.ribbon import (
+    BACKSTAGE_NAV,
+    CB,
+    CONTEXTUAL_TABS,
+    LI,
+    MAIN_TABS,
+    MENUS,
+    RIBBON,
+    SP,
+    B,
+    C,
+)
+
+if TYPE_CHECKING:
+    from lam_rl.env.wordsim.app import WordSim
+
+W, H = 1280, 800
+TITLE_H, TABS_Y, RIBBON_Y, RIBBON_BOTTOM = 32, 32, 60, 150
+STATUS_Y = H - 26
+PAGE_X0, PAGE_X1, PAGE_Y0 = 250, 1030, RIBBON_BOTTOM + 16
+Rect = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a listed control is, for dispatching an action on it."""
+
+    area: str  # qat | search | tab | ribbon | hf | document | shape | scroll | pane | status | menu | dialog | message | backstage
+    spec: Any  # ribbon.C or dialogs.Field
+    window: str | None = None
+    index: int = 0  # shape index, menu depth
+
+
+def _w(c: C) -> int:
+    return c.width or min(140, 12 + 6 * len(c.text))
+
+
+@cache
+def ribbon_layout(tab: str) -> tuple[tuple[C, Rect], ...]:
+    """Controls of a ribbon tab with rectangles: groups left to right, columns of three rows."""
+    out: list[tuple[C, Rect]] = []
+    x = 8
+    for _group, controls in RIBBON.get(tab, []):
+        for k in range(0, len(controls), 3):
+            col = controls[k : k + 3]
+            cw = max(_w(c) for c in col)
+            for r, c in enumerate(col):
+                y = RIBBON_Y + 4 + r * 28
+                out.append((c, (x, y, x + _w(c), y + 24)))
+            x += cw + 4
+        x += 10
+    if x > W - 8:  # squeeze to the window width, as Word collapses groups
+        f = (W - 16) / x
+        out = [(c, (int(r[0] * f), r[1], max(int(r[0] * f) + 8, int(r[2] * f)), r[3])) for c, r in out]
+    return tuple(out)
+
+
+@cache
+def tab_layout(tabs: tuple[str, ...]) -> tuple[tuple[str, Rect], ...]:
+    out, x = [], 6
+    for t in tabs:
+        w = 16 + 7 * len(t)
+        out.append((t, (x, TABS_Y + 2, x + w, TABS_Y + 26)))
+        x += w + 4
+    return tuple(out)
+
+
+QAT = (B("Save", "cmd", "save"), B("Undo", "cmd", "undo"), B("Redo", "cmd", "redo"))
+SEARCH = C("Search", "Edit", "noop")
+TAB_RIGHT = (B("Comments", "noop"), B("Share", "noop"))
+SCROLLBAR = C("Vertical Scroll Bar", "ScrollBar", "noop")
+DOCUMENT = C("Page 1 content", "Document", "document")
+BACKSTAGE_PAGES: dict[str, tuple[C, ...]] = {
+    "Home": (LI("Blank document"), B("More templates")),
+    "New": (LI("Blank document"), LI("Take a tour"), C("Search for online templates", "Edit")),
+    "Open": (LI("Recent"), LI("OneDrive - Personal"), LI("This PC"), B("Browse")),
+    "Info": (
+        C("Title", "Edit", "prop", "title"),
+        C("Tags", "Edit", "prop", "tags"),
+        C("Comments", "Edit", "prop", "comments"),
+        B("Protect Document"),
+        B("Inspect Document"),
+        B("Manage Document"),
+    ),
+    "Save As": (
+        LI("Recent"),
+        LI("OneDrive - Personal"),
+        LI("This PC"),
+        LI("Add a Place"),
+        B("Browse", "dialog", "save_as"),
+    ),
+    "Print": (
+        B("Print", "print"),
+        SP("Copies", "field", "copies"),
+        CB("Printer", "noop", None, 200),
+        CB("Print All Pages", "noop", None, 200),
+        CB("Print One Sided", "noop", None, 200),
+    ),
+    "Share": (B("Share"), B("Email"), B("Present Online")),
+    "Export": (
+        LI("Create PDF/XPS Document"),
+        LI("Change File Type"),
+        B("Create PDF/XPS", "dialog", "save_as_pdf"),
+    ),
+    "Account": (B("Sign in"), CB("Office Theme", "noop", None, 160)),
+    "Options": (B("General"), B("Display"), B("Proofing"), B("Save"), B("Advanced")),
+}
+PANE_COMMENT = (
+    C("Comment", "Edit", "comment_text"),
+    B("Post comment", "cmd", "post_comment"),
+    B("Cancel", "cmd", "cancel_comment"),
+)
+
+
+def visible_tabs(sim: WordSim) -> tuple[str, ...]:
+    return MAIN_TABS + tuple(t for t in CONTEXTUAL_TABS if contextual_visible(sim, t))
+
+
+def contextual_visible(sim: WordSim, tab: str) -> bool:
+    kind = sim.doc.sel.kind
+    if tab in ("Table Design", "Table Layout"):
+        return kind == "table"
+    if tab == "Shape Format":
+        return kind == "shape"
+    if tab == "Header & Footer":
+        return sim.ui.hf is not None
+    return True
+
+
+def status_controls(sim: WordSim) -> list[C]:
+    st = sim.state
+    return [
+        B(f"Page 1 of {page_count(sim)}", "noop"),
+        B(f"{st.doc.word_count()} words", "dialog", "word_count"),
+        B("English (United States)", "noop"),
+        B("Focus", "noop"),
+        B("Read Mode", "view", "Read Mode"),
+        B("Print Layout", "view", "Print Layout"),
+        B("Web Layout", "view", "Web Layout"),
+        B("Zoom Out", "zoom_step", -10),
+        B("Zoom In", "zoom_step", 10),
+        B(f"{st.zoom}%", "dialog", "zoom"),
+    ]
+
+
+def page_count(sim: WordSim) -> int:
+    from lam_rl.env.wordsim.document import Break
+
+    breaks = sum(1 for b in sim.doc.blocks if isinstance(b, Break))
+    return 1 + breaks + len(sim.doc.text()) // 3200
+
+
+def build_controls(sim: WordSim) -> list[tuple[Control, Target]]:
+    """The full control list of the current UI state, labelled 1..n."""
+    entries: list[tuple[str, str, Rect, str | None, Target]] = []  # text, type, rect, window, target
+
+    def add(text: str, typ: str, rect: Rect, target: Target, window: str | None = None) -> None:
+        entries.append((text, typ, rect, window, target))
+
+    ui = sim.ui
+    if ui.backstage is not None:
+        add("Back", "Button", (8, 40, 180, 70), Target("backstage", B("Back", "backstage_back")))
+        for i, name in enumerate(BACKSTAGE_NAV):
+            add(
+                name,
+                "ListItem",
+                (8, 80 + i * 34, 180, 108 + i * 34),
+                Target("backstage", LI(name, "backstage", name)),
+            )
+        for i, c in enumerate(BACKSTAGE_PAGES.get(ui.backstage, ())):
+            y = 90 + i * 40
+            add(c.text, c.type, (240, y, 240 + max(_w(c), 160), y + 30), Target("backstage", c))
+    else:
+        x = 8
+        for c in QAT:
+            add(c.text, c.type, (x, 4, x + 26, 28), Target("qat", c))
+            x += 30
+        add(SEARCH.text, SEARCH.type, (440, 4, 840, 28), Target("search", SEARCH))
+        for t, r in tab_layout(visible_tabs(sim)):
+            add(t, "TabItem", r, Target("tab", C(t, "TabItem", "tab", t)))
+        for i, c in enumerate(TAB_RIGHT):
+            add(c.text, c.type, (1120 + i * 80, TABS_Y + 2, 1190 + i * 80, TABS_Y + 26), Target("ribbon", c))
+        for c, r in ribbon_layout(ui.tab):
+            add(c.text, c.type, r, Target("ribbon", c))
+        px0, py0, px1, py1 = page_rect(sim)
+        if ui.hf is not None:
+            add(
+                "Header -Section 1-",
+                "Edit",
+                (px0 + 40, py0 + 10, px1 - 40, py0 + 50),
+                Target("hf", C("Header -Section 1-", "Edit", "hf", "header")),
+            )
+            add(
+                "Footer -Section 1-",
+                "Edit",
+                (px0 + 40, py1 - 50, px1 - 40, py1 - 10),
+                Target("hf", C("Footer -Section 1-", "Edit", "hf", "footer")),
+            )
+        add(DOCUMENT.text, DOCUMENT.type, (px0, py0, px1, py1), Target("document", DOCUMENT))
+        for i, sh in enumerate(sim.doc.shapes):
+            bx0, by0, bx1, by1 = sh.box
+            r = (px0 + bx0, py0 + by0, px0 + bx1, py0 + by1)
+            add(sh.name, "Button", r, Target("shape", B(sh.name, "shape", i), index=i))
+        add(
+            SCROLLBAR.text,
+            SCROLLBAR.type,
+            (W - 18, RIBBON_BOTTOM, W - 2, STATUS_Y),
+            Target("scroll", SCROLLBAR),
+        )
+        if ui.comment is not None:
+            for i, c in enumerate(PANE_COMMENT):
+                y = 220 + i * 36
+                add(c.text, c.type, (1050, y, 1250, y + 30 if i else y + 60), Target("pane", c))
+        x = 8
+        for i, c in enumerate(status_controls(sim)):
+            w = _w(c)
+            if i == 3:
+                x = 700
+            add(c.text, c.type, (x, STATUS_Y + 2, x + w, H - 2), Target("status", c))
+            x += w + 6
+        for depth, mid in enumerate(ui.menus):
+            menu = MENUS[mid]
+            mx, my = menu_origin(sim, depth)
+            cols = menu.columns
+            for i, c in enumerate(menu.items):
+                col, row = i % cols, i // cols
+                x0 = mx + col * 170
+                y0 = my + row * 26
+                add(
+                    c.text,
+                    c.type,
+                    (x0, y0, x0 + 166, y0 + 24),
+                    Target("menu", c, menu.title, depth),
+                    window=menu.title,
+                )
+    if ui.dialog is not None:
+        spec = DIALOGS[ui.dialog.id]
+        for f, r in dialog_layout(spec, ui.dialog.page, ui.dialog.values):
+            add(
+                field_text(f, ui.dialog.values), f.type, r, Target("dialog", f, spec.title), window=spec.title
+            )
+    if ui.message is not None:
+        spec = DIALOGS["message"]
+        add(
+            "OK",
+            "Button",
+            (600, 430, 680, 456),
+            Target("message", spec.fields[0], spec.title),
+            window=spec.title,
+        )
+    return [
+        (Control.model_construct(label=i + 1, text=t, type=ty, rect=r, window=win), tg)
+        for i, (t, ty, r, win, tg) in enumerate(entries)
+    ]
+
+
+def page_rect(sim: WordSim) -> Rect:
+    landscape = sim.doc.page.orientation == "Landscape"
+    x0, x1 = (PAGE_X0 - 120, PAGE_X1 + 120) if landscape else (PAGE_X0, PAGE_X1)
+    return x0, PAGE_Y0, x1, STATUS_Y - 8
+
+
+def menu_origin(sim: WordSim, depth: int) -> tuple[int, int]:
+    """Menus open under the ribbon button that opened them (a submenu to the right)."""
+    opener = sim.ui.menus[0]
+    x = 300
+    for c, r in ribbon_layout(sim.ui.tab):
+        if c.act == "menu" and c.arg == opener:
+            x = r[0]
+            break
+    x = min(x, W - 360)
+    return x + depth * 172, RIBBON_BOTTOM + 2 + depth * 26
+
+
+def dialog_layout(spec: Any, page: str | None, values: dict[str, Any]) -> list[tuple[Field, Rect]]:
+    fields = visible_fields(spec, page, values)
+    width = spec.width
+    tabs = [f for f in fields if f.type == "TabItem"]
+    buttons = [f for f in fields if f.type == "Button"]
+    body = [f for f in fields if f.type not in ("TabItem", "Button")]
+    height = 70 + 30 * len(body) + 40 + (30 if tabs else 0)
+    x0 = (W - width) // 2
+    y0 = max(RIBBON_BOTTOM + 10, (H - height) // 2)
+    out: list[tuple[Field, Rect]] = []
+    y = y0 + 36
+    x = x0 + 12
+    for f in tabs:
+        w = 20 + 7 * len(f.name)
+        out.append((f, (x, y, x + w, y + 24)))
+        x += w + 4
+    if tabs:
+        y += 30
+    for f in body:
+        if f.type in ("RadioButton", "DataItem", "ListItem", "TreeItem"):
+            out.append((f, (x0 + 16, y, x0 + width - 16, y + 24)))
+        else:
+            out.append((f, (x0 + width // 2 - 20, y, x0 + width - 16, y + 24)))
+        y += 30
+    x = x0 + width - 12
+    for f in reversed(buttons):
+        w = max(76, 16 + 7 * len(f.name))
+        out.append((f, (x - w, y + 8, x, y + 34)))
+        x -= w + 8
+    order = {id(f): i for i, f in enumerate(fields)}
+    out.sort(key=lambda fr: order[id(fr[0])])
+    return out
+
+
+def dialog_box(spec: Any, page: str | None, values: dict[str, Any]) -> Rect:
+    fields = visible_fields(spec, page, values)
+    tabs = any(f.type == "TabItem" for f in fields)
+    body = sum(1 for f in fields if f.type not in ("TabItem", "Button"))
+    height = 70 + 30 * body + 40 + (30 if tabs else 0)
+    x0 = (W - spec.width) // 2
+    y0 = max(RIBBON_BOTTOM + 10, (H - height) // 2)
+    return x0, y0, x0 + spec.width, y0 + height
