@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -206,6 +207,114 @@ class ReadMixin:
         """
         plans = self._plans("outcomes", version=version, tag=tag, filters=filters, where=where)
         return self._guard_empty("trajectories", plans, self._iter_trajectories(plans), allow_empty)
+
+    # ------------------------------------------------------------------ random access (torch datasets)
+
+    def resolve(
+        self,
+        table: str,
+        *,
+        version: Any = None,
+        tag: str | Sequence[str] | None = None,
+        where: str | None = None,
+        reward_model: str | None = None,
+        reward_model_version: int | None = None,
+        **filters: Any,
+    ) -> list[_Plan]:
+        """Pin a read now: its plans (versions + selection) can be pickled and replayed anywhere."""
+        base = "outcomes" if table == "trajectories" else table
+        return self._plans(
+            base,
+            version=version,
+            tag=tag,
+            filters=filters,
+            where=where,
+            reward_model=reward_model,
+            reward_model_version=reward_model_version,
+        )
+
+    def row_addresses(self, table: str, plans: list[_Plan]) -> list[np.ndarray]:
+        """Lance row addresses of the selected rows of ``table`` (``steps``/``outcomes``), one array per
+        plan, in storage order; a trajectory selected by an earlier plan is left out of later ones."""
+        out: list[np.ndarray] = []
+        emitted: list[pa.Array] = []
+        for plan in plans:
+            sel = self._select(plan, pa.concat_arrays(emitted) if emitted else None)
+            emitted.append(sel.traj_ids)
+            if len(sel.write_ids) == 0:
+                out.append(np.zeros(0, dtype=np.uint64))
+                continue
+            if table == "steps":
+                push = F.restrict(plan.selection, F.TRAJ_KEYS_IN_STEPS + F.STEP_KEYS)
+                ds, filter_ids = self.dataset("steps", plan.versions["steps"]), not sel.exact
+            else:
+                push = F.restrict(plan.selection, F.TRAJ_KEYS)
+                ds, filter_ids = self.dataset("outcomes", plan.versions["outcomes"]), True
+            parts = []
+            seen: set[str] = set()
+            for b in ds.to_batches(
+                columns=["write_id"], filter=F.to_sql(push, plan.where), with_row_address=True
+            ):
+                if filter_ids:
+                    b = b.filter(pc.is_in(b.column("write_id"), value_set=sel.write_ids))
+                if table == "outcomes":  # exact duplicate rows from a retried commit: keep the first
+                    wids = b.column("write_id").to_pylist()
+                    keep = [i for i, w in enumerate(wids) if not (w in seen or seen.add(w))]
+                    b = b.take(pa.array(keep, pa.int64()))
+                parts.append(b.column("_rowaddr").to_numpy())
+            out.append(np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64))
+        return out
+
+    def step_addresses_by_outcome(self, plan: _Plan, outcome_addresses: np.ndarray) -> list[np.ndarray]:
+        """For each outcome row (by address), the addresses of its steps in step order."""
+        if len(outcome_addresses) == 0:
+            return []
+        o = self.dataset("outcomes", plan.versions["outcomes"])._take_rows(
+            outcome_addresses.tolist(), columns=["write_id"]
+        )
+        wids = o.column("write_id").combine_chunks()
+        ds = self.dataset("steps", plan.versions["steps"])
+        push = F.restrict(plan.selection, F.TRAJ_KEYS_IN_STEPS)
+        parts = []
+        for b in ds.to_batches(columns=["write_id", "step"], filter=F.to_sql(push), with_row_address=True):
+            b = b.filter(pc.is_in(b.column("write_id"), value_set=wids))
+            if b.num_rows:
+                parts.append(pa.Table.from_batches([b]))
+        if not parts:
+            return [np.zeros(0, dtype=np.uint64) for _ in range(len(wids))]
+        st = pa.concat_tables(parts).sort_by([("write_id", "ascending"), ("step", "ascending")])
+        keys = st.column("write_id").to_pylist()
+        addrs = st.column("_rowaddr").to_numpy()
+        spans: dict[str, tuple[int, int]] = {}
+        start = 0
+        for i in range(1, len(keys) + 1):
+            if i == len(keys) or keys[i] != keys[start]:
+                spans[keys[start]] = (start, i)
+                start = i
+        empty = np.zeros(0, dtype=np.uint64)
+        return [addrs[slice(*spans[w])] if w in spans else empty for w in wids.to_pylist()]
+
+    def take_rows(
+        self,
+        table: str,
+        plan: _Plan,
+        addresses: Sequence[int] | np.ndarray,
+        columns: Sequence[str] | None = None,
+    ) -> pa.Table:
+        """Rows of ``table`` at the plan's version by Lance row address, in the order given."""
+        cols = _columns(table, columns)
+        need = list(cols)
+        lookup = None
+        if table == "steps" and plan.reward_model is not None and "reward" in cols:
+            lookup = self._reward_lookup(
+                plan.versions["rewards"], plan.reward_model, plan.reward_model_version
+            )
+            need = _with(need, "traj_id", "step")
+        addrs = addresses.tolist() if isinstance(addresses, np.ndarray) else list(addresses)
+        t = self.dataset(table, plan.versions[table])._take_rows(addrs, columns=need)
+        if lookup is not None:
+            t = pa.Table.from_batches([lookup.apply(b) for b in t.to_batches()], schema=t.schema)
+        return t.select(cols)
 
     # ------------------------------------------------------------------ internals
 
