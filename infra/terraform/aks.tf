@@ -21,6 +21,7 @@ resource "azurerm_kubernetes_cluster" "aks" {
     vm_size                      = module.node_pools.pools.system.vm_size
     node_count                   = module.node_pools.pools.system.node_count
     only_critical_addons_enabled = true
+    host_encryption_enabled      = true
     vnet_subnet_id               = azurerm_subnet.aks.id
     zones                        = module.node_pools.zones
     max_pods                     = module.node_pools.max_pods
@@ -67,20 +68,21 @@ resource "azurerm_kubernetes_cluster" "aks" {
 resource "azurerm_kubernetes_cluster_node_pool" "user" {
   for_each = module.node_pools.user_pools
 
-  name                  = each.key
-  kubernetes_cluster_id = azurerm_kubernetes_cluster.aks.id
-  mode                  = each.value.mode
-  vm_size               = each.value.vm_size
-  auto_scaling_enabled  = each.value.auto_scaling_enabled
-  min_count             = each.value.min_count
-  max_count             = each.value.max_count
-  node_labels           = each.value.node_labels
-  node_taints           = each.value.node_taints
-  os_disk_size_gb       = each.value.os_disk_size_gb
-  max_pods              = module.node_pools.max_pods
-  vnet_subnet_id        = azurerm_subnet.aks.id
-  zones                 = module.node_pools.zones
-  tags                  = local.tags
+  name                    = each.key
+  kubernetes_cluster_id   = azurerm_kubernetes_cluster.aks.id
+  mode                    = each.value.mode
+  vm_size                 = each.value.vm_size
+  auto_scaling_enabled    = each.value.auto_scaling_enabled
+  min_count               = each.value.min_count
+  max_count               = each.value.max_count
+  node_labels             = each.value.node_labels
+  node_taints             = each.value.node_taints
+  os_disk_size_gb         = each.value.os_disk_size_gb
+  host_encryption_enabled = true
+  max_pods                = module.node_pools.max_pods
+  vnet_subnet_id          = azurerm_subnet.aks.id
+  zones                   = module.node_pools.zones
+  tags                    = local.tags
 
   upgrade_settings {
     max_surge = "10%"
@@ -101,6 +103,9 @@ resource "azurerm_container_registry" "main" {
   sku                           = "Premium"
   admin_enabled                 = false
   public_network_access_enabled = true
+  zone_redundancy_enabled       = true
+  data_endpoint_enabled         = true
+  retention_policy_in_days      = 7
   tags                          = local.tags
 }
 

@@ -12,11 +12,14 @@ resource "azurerm_key_vault" "main" {
   public_network_access_enabled = true
   tags                          = local.tags
 
-  # Terraform writes the secret from the admin ranges; everything else is denied
+  # Terraform writes the secret from the admin ranges, the VMs read it from their subnet; everything
+  # else is denied
   network_acls {
     default_action = "Deny"
     bypass         = "AzureServices"
     ip_rules       = var.admin_ip_ranges
+    # the VMs read the token at boot
+    virtual_network_subnet_ids = [azurerm_subnet.vms.id]
   }
 }
 

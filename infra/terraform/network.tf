@@ -13,12 +13,26 @@ resource "azurerm_subnet" "aks" {
   address_prefixes     = [module.network.subnets.aks_nodes]
 }
 
+resource "azurerm_network_security_group" "aks" {
+  name                = local.names.nsg_aks
+  location            = azurerm_resource_group.main.location
+  resource_group_name = azurerm_resource_group.main.name
+  tags                = local.tags
+}
+
+resource "azurerm_subnet_network_security_group_association" "aks" {
+  subnet_id                 = azurerm_subnet.aks.id
+  network_security_group_id = azurerm_network_security_group.aks.id
+}
+
 resource "azurerm_subnet" "vms" {
   name                            = "snet-vms"
   resource_group_name             = azurerm_resource_group.main.name
   virtual_network_name            = azurerm_virtual_network.main.name
   address_prefixes                = [module.network.subnets.vms]
   default_outbound_access_enabled = false
+  # the VMs read their token from Key Vault through a service endpoint
+  service_endpoints = ["Microsoft.KeyVault"]
 }
 
 resource "azurerm_subnet" "endpoints" {

@@ -62,7 +62,7 @@ run "privileged_port_rejected" {
 run "injection_in_package_rejected" {
   command = plan
   variables {
-    agent_package = "lam-rl'; Remove-Item C:\\ -Recurse; '"
+    agent_package = "lam-rl'; Remove-Item -Recurse C:/; '"
   }
   expect_failures = [var.agent_package]
 }

@@ -1,0 +1,182 @@
+"""``lam-rl infra``: render KubeRay manifests from job configs, and validate all of infra/."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from lam_rl.config import ConfigError
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _read_overrides_file(path: str) -> list[str]:
+    """A JSON list (``terraform output -json lam_rl_overrides``) or one override per line."""
+    text = Path(path).read_text()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return [
+            line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
+        ]
+    if isinstance(data, dict) and "value" in data:  # `terraform output -json` of the whole set
+        data = data["value"]
+    if not isinstance(data, list) or not all(isinstance(x, str) for x in data):
+        raise ConfigError(f"{path}: expected a JSON list of key=value strings or one override per line")
+    return data
+
+
+@click.group("infra")
+def infra() -> None:
+    """Deployment on Kubernetes (KubeRay): render manifests from job configs, validate infra/."""
+
+
+@infra.command("phases")
+def phases_cmd() -> None:
+    """List the phases that `render` knows, with their entry points and worker groups."""
+    from cluster.deploy.phases import PHASES
+
+    for p in PHASES.values():
+        click.echo(f"{p.name:12s} {' '.join(p.argv):40s} groups={','.join(p.groups):22s} {p.description}")
+
+
+@infra.command("render")
+@click.argument("phase")
+@click.argument("overrides", nargs=-1)
+@click.option(
+    "--config",
+    "config",
+    default="tiny",
+    show_default=True,
+    help="Config name in jobs/configs or a YAML path.",
+)
+@click.option(
+    "--overrides-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Overrides from a file: a JSON list (terraform output -json lam_rl_overrides) or one per line.",
+)
+@click.option(
+    "--on-cluster", help="Submit to this existing RayCluster (clusterSelector) instead of a new one."
+)
+@click.option("--out", type=click.Path(), help="Write here instead of stdout (a folder for PHASE 'all').")
+@click.option(
+    "--configs-dir",
+    type=click.Path(file_okay=False),
+    help="Folder of config YAML files (default: jobs/configs).",
+)
+def render_cmd(
+    phase: str,
+    overrides: tuple[str, ...],
+    config: str,
+    overrides_file: str | None,
+    on_cluster: str | None,
+    out: str | None,
+    configs_dir: str | None,
+) -> None:
+    """Render PHASE's RayJob from a job config (validated first), 'cluster' for the long-lived RayCluster,
+    or 'all' for every phase plus the cluster. OVERRIDES are key=value config overrides.
+
+    \b
+    lam-rl infra render sft-plan --config small --overrides-file deploy.json | kubectl apply -f -
+    lam-rl infra render all --config small --out build/k8s
+    """
+    from cluster.deploy.render import CONFIGS_DIR, dump_yaml, render_all, render_cluster, render_phase
+
+    cdir = Path(configs_dir) if configs_dir else CONFIGS_DIR
+    try:
+        items = [*(_read_overrides_file(overrides_file) if overrides_file else []), *overrides]
+        if phase == "all":
+            if not out:
+                raise ConfigError("render all needs --out FOLDER (one file per phase)")
+            if on_cluster:
+                raise ConfigError("--on-cluster applies to one phase, not to 'all'")
+            rendered = render_all(config, items, configs_dir=cdir)
+            texts = {Path(out) / f"{name}.yaml": dump_yaml(docs) for name, docs in rendered.items()}
+        else:
+            if phase == "cluster":
+                docs = render_cluster(config, items, configs_dir=cdir)
+            else:
+                docs = render_phase(phase, config, items, configs_dir=cdir, on_cluster=on_cluster).docs
+            texts = {Path(out) if out else None: dump_yaml(docs)}
+    except ConfigError as e:
+        _fail(str(e))
+    for path, text in texts.items():
+        if path is None:
+            click.echo(text, nl=False)
+        else:
+            _write_atomic(path, text)
+            click.echo(f"wrote {path}", err=True)
+
+
+@infra.command("validate")
+@click.argument("files", nargs=-1, type=click.Path(exists=True))
+@click.option(
+    "--only",
+    multiple=True,
+    type=click.Choice(["terraform", "helm", "manifests", "checkov"]),
+    help="Run only these checks (repeatable). Default: all.",
+)
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, exists=True),
+    help="Repository root to check (default: this one).",
+)
+@click.option(
+    "--tools",
+    "tools_dir",
+    type=click.Path(file_okay=False),
+    help="Infra tools folder (default: infra/.tools).",
+)
+@click.option("--no-policy", is_flag=True, help="With FILES: check schemas only, not lam-rl's pod policy.")
+def validate_cmd(
+    files: tuple[str, ...], only: tuple[str, ...], root: str | None, tools_dir: str | None, no_policy: bool
+) -> None:
+    """Validate infra/: terraform fmt/validate/test, helm lint/template, every manifest (hand-written,
+    rendered from every config for every phase, from the chart) against the KubeRay CRDs and
+    kubernetes-validate, and checkov. With FILES, validate just those manifests."""
+    from cluster.deploy.checks import CHECKS, InfraCheck
+    from cluster.deploy.manifests import ManifestValidator, read_manifests
+    from cluster.deploy.tools import Tools
+
+    tools = Tools.find(tools_dir)
+    try:
+        if files:
+            problems = ManifestValidator(tools=tools).validate(
+                read_manifests(Path(f) for f in files), policy=not no_policy
+            )
+            for p in problems:
+                click.echo(str(p))
+            click.echo(f"{len(problems)} problem(s) in {len(files)} file(s)", err=True)
+            sys.exit(1 if problems else 0)
+
+        def show(r) -> None:
+            status = "ok" if r.ok else f"FAILED ({len(r.problems)})"
+            notes = f"  [{'; '.join(r.notes)}]" if r.notes else ""
+            click.echo(f"{r.name:10s} {status:12s} {r.seconds:6.1f}s{notes}")
+            for p in r.problems:
+                click.echo("    " + p.replace("\n", "\n    "))
+
+        results = InfraCheck(Path(root) if root else Path(__file__).resolve().parents[1], tools).run(
+            only or CHECKS, progress=show
+        )
+    except ConfigError as e:
+        _fail(str(e))
+    failed = [r.name for r in results if not r.ok]
+    click.echo(f"infra check: {'FAILED: ' + ', '.join(failed) if failed else 'all passed'}")
+    sys.exit(1 if failed else 0)
