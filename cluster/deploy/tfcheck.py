@@ -155,7 +155,7 @@ def provider_free_modules(terraform_dir: Path) -> list[Path]:
 
 
 def fmt_problems(tools: Tools, terraform_dir: Path) -> list[str]:
-    res = tools.run("terraform", ["fmt", "-check", "-recursive", "-diff", "-no-color"], cwd=terraform_dir)
+    res = tools.run("terraform", ["fmt", "-check", "-recursive", "-no-color"], cwd=terraform_dir)
     if res.ok:
         return []
     files = [

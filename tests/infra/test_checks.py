@@ -1,0 +1,155 @@
+"""The whole infra check passes on the repository and fails, naming the fault, on deliberately broken
+copies: a badly formatted .tf file, a failing terraform test, broken module wiring, a broken Helm
+template or values, an invalid RayJob, a privileged pod (lam-rl's policy and checkov)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cluster.deploy.checks import CHECKS, InfraCheck, copy_tree_for_check
+from cluster.deploy.tfcheck import module_problems, wiring_problems
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def broken_root(tmp_path):
+    return copy_tree_for_check(ROOT, tmp_path / "repo")
+
+
+def test_whole_infra_check_passes_on_the_repository(tools):
+    results = InfraCheck(ROOT, tools).run()
+    assert [r.name for r in results] == list(CHECKS)
+    failed = {r.name: r.problems for r in results if not r.ok}
+    assert not failed, failed
+    notes = {r.name: " ".join(r.notes) for r in results}
+    assert notes["terraform"].count("init, validate, test") == 4
+    assert re.search(r"rendered: \d+ objects", notes["manifests"]) and "chart: " in notes["manifests"]
+    assert "terraform:" in notes["checkov"] and "dockerfile:" in notes["checkov"]
+
+
+def test_badly_formatted_tf_fails_the_cli(tools, broken_root, subprocess_env):
+    tf = broken_root / "infra/terraform/modules/network/main.tf"
+    tf.write_text(tf.read_text() + '\nlocals {\nbadly   =    "formatted"\n}\n')
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cluster.cli",
+            "infra",
+            "validate",
+            "--only",
+            "terraform",
+            "--root",
+            str(broken_root),
+        ],
+        capture_output=True,
+        text=True,
+        env=subprocess_env,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "terraform fmt: not formatted: modules/network/main.tf" in proc.stdout
+    assert "infra check: FAILED: terraform" in proc.stdout
+
+
+def test_failing_terraform_test_is_reported(tools, broken_root):
+    naming = broken_root / "infra/terraform/modules/naming/main.tf"
+    text, n = re.subn(r'westeurope\s*= "weu"', 'westeurope = "we"', naming.read_text())
+    assert n == 1
+    naming.write_text(text)
+    problems = module_problems(tools, broken_root / "infra/terraform/modules/naming")
+    assert problems and "terraform test failed in naming" in problems[0]
+    assert 'run "standard_names"... fail' in problems[0]
+
+
+def test_broken_module_wiring_is_reported(broken_root):
+    main = broken_root / "infra/terraform/main.tf"
+    text = main.read_text().replace(
+        "  address_space = var.address_space\n", "  address_spaces = var.address_space\n"
+    )
+    text += '\noutput "oops" {\n  value = module.node_pools.no_such_output\n}\n'
+    main.write_text(text)
+    problems = "\n".join(wiring_problems(broken_root / "infra/terraform"))
+    assert "module 'network': argument 'address_spaces' is not a variable of ./modules/network" in problems
+    assert "module 'network': required variable 'address_space' of ./modules/network is not set" in problems
+    assert (
+        "module.node_pools.no_such_output is used but ./modules/node_pools has no output 'no_such_output'"
+        in problems
+    )
+
+
+def test_broken_helm_template_fails(tools, broken_root):
+    tpl = broken_root / "infra/helm/lam-rl/templates/serviceaccount.yaml"
+    tpl.write_text(
+        tpl.read_text().replace("{{ .Values.serviceAccount.name }}", "{{ .Values.serviceAccount.name")
+    )
+    result = InfraCheck(broken_root, tools).helm()
+    assert not result.ok
+    text = "\n".join(result.problems)
+    assert "helm lint --strict lam-rl failed" in text and "serviceaccount.yaml" in text
+
+
+def test_chart_values_are_checked_against_the_schema(tools, broken_root):
+    values = broken_root / "infra/helm/lam-rl/values.yaml"
+    data = yaml.safe_load(values.read_text())
+    data["network"]["vmAgentPort"] = 80
+    data["network"]["vmAgentPrt"] = 8700
+    values.write_text(yaml.safe_dump(data))
+    text = "\n".join(InfraCheck(broken_root, tools).helm().problems)
+    assert "vmAgentPort" in text and "vmAgentPrt" in text
+
+
+def test_invalid_rayjob_fails_with_its_path(tools, broken_root):
+    smoke = broken_root / "infra/k8s/examples/smoke-rayjob.yaml"
+    doc = yaml.safe_load(smoke.read_text())
+    doc["spec"]["rayClusterSpec"]["workerGroupSpecs"][0]["replicas"] = "two"
+    doc["spec"]["shutdownAfterJobFinish"] = True
+    smoke.write_text(yaml.safe_dump(doc))
+    result = InfraCheck(broken_root, tools).manifests()
+    text = "\n".join(result.problems)
+    where = "infra/k8s/examples/smoke-rayjob.yaml: RayJob/lam-rl-smoke:"
+    assert f"{where} spec.rayClusterSpec.workerGroupSpecs[0].replicas: wrong type" in text
+    assert f'{where} spec.shutdownAfterJobFinish: unknown field "shutdownAfterJobFinish"' in text
+
+
+def test_privileged_pod_fails_policy_and_checkov(tools, broken_root):
+    bad = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "debug", "namespace": "lam-rl"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "debug"}},
+            "template": {
+                "metadata": {"labels": {"app": "debug"}},
+                "spec": {
+                    "hostNetwork": True,
+                    "containers": [
+                        {"name": "sh", "image": "busybox:1.36", "securityContext": {"privileged": True}}
+                    ],
+                },
+            },
+        },
+    }
+    (broken_root / "infra/k8s/examples/debug.yaml").write_text(yaml.safe_dump(bad))
+    check = InfraCheck(broken_root, tools)
+    policy = "\n".join(check.manifests().problems)
+    assert "Deployment/debug: spec.template.spec.containers[0].securityContext.privileged" in policy
+    assert "Deployment/debug: spec.template.spec.hostNetwork: host namespaces are not allowed" in policy
+    checkov = "\n".join(check.checkov().problems)
+    assert "CKV_K8S_16" in checkov and "Deployment.lam-rl.debug" in checkov  # privileged container
+
+
+def test_every_checkov_skip_has_a_reason():
+    text = (ROOT / "infra/checkov.yaml").read_text()
+    skips = re.findall(r"^\s*-\s*(CKV\w+)(.*)$", text, re.M)
+    assert len(skips) >= 5
+    for check_id, rest in skips:
+        assert re.match(r"\s+#\s+\S.{20,}", rest), f"{check_id} is skipped without a reason"
