@@ -83,16 +83,16 @@ class ExpertConfig:
         True, "Turn the expert's error model on (default rates give ~60-70% task success) or off (100%)."
     )
     near_miss_rate: float = opt(
-        0.035, "Per step: click a near-miss control instead (Italic for Bold, Heading 2 for Heading 1, ...)."
+        0.05, "Per step: click a near-miss control instead (Italic for Bold, Heading 2 for Heading 1, ...)."
     )
-    skip_rate: float = opt(0.03, "Per step: skip the step (e.g. forget to open the tab).")
+    skip_rate: float = opt(0.04, "Per step: skip the step (e.g. forget to open the tab).")
     wrong_arg_rate: float = opt(
-        0.05, "Per step with arguments: use a wrong argument (size 12 for 14, part of the text, a typo)."
+        0.07, "Per step with arguments: use a wrong argument (size 12 for 14, part of the text, a typo)."
     )
     premature_finish_rate: float = opt(
-        0.06, "Per task (of two or more steps): say FINISH one or more steps too early."
+        0.07, "Per task (of two or more steps): say FINISH one or more steps too early."
     )
-    give_up_rate: float = opt(0.04, "Per task: give up midway (a bare FINISH with no action).")
+    give_up_rate: float = opt(0.05, "Per task: give up midway (a bare FINISH with no action).")
     thought_words: int = opt(10, "Maximum words of the expert's thought.")
 
     def __post_init__(self) -> None:

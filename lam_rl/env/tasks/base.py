@@ -258,7 +258,7 @@ def register(fam: Family) -> Family:
 
 def family(**kw: Any) -> Family:
     kw["touches"] = frozenset(kw.get("touches", ()))
-    kw["guards"] = frozenset(kw.get("guards", ()))
+    kw["guards"] = frozenset(kw.get("guards", ())) | {"text"}  # every verifier checks the text is intact
     for key in ("tabs", "templates", "phrasings", "dialogs"):
         if key in kw:
             kw[key] = tuple(kw[key])

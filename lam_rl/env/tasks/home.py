@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from lam_rl.env.tasks.base import Checks, click, family, item, neighbour, select, set_text
+from lam_rl.env.tasks.base import Checks, click, family, item, neighbour, select, set_text, tab
 from lam_rl.env.tasks.common import TEXT_TEMPLATES, _flat, char_verifier, find_span, pick_phrase
 from lam_rl.env.wordsim.document import Fmt, find_text, runs_between
 from lam_rl.env.wordsim.ribbon import FONT_SIZES, FONTS, HIGHLIGHT_COLORS, STANDARD_COLORS
@@ -36,9 +36,9 @@ def _toggle_family(
         templates=TEXT_TEMPLATES,
         phrasings=phrasings,
         sample=lambda rng, st: {"text": _phrase_without(rng, st, attr, True, lo, hi)},
-        steps=lambda p: [select(p["text"]), click(button)],
+        steps=lambda p: [select(p["text"]), tab("Home"), click(button)],
         verify=char_verifier(attr, lambda p: True),
-        near_miss=lambda p: [select(p["text"]), click(near)],
+        near_miss=lambda p: [select(p["text"]), tab("Home"), click(near)],
         touches=[f"char:{attr}"],
         guards=["text", f"char:{attr}"],
     )
@@ -135,9 +135,13 @@ family(
         'Use the {font} font for "{text}".',
     ],
     sample=_font_sample,
-    steps=lambda p: [select(p["text"]), set_text("Font", "ComboBox", p["font"])],
+    steps=lambda p: [select(p["text"]), tab("Home"), set_text("Font", "ComboBox", p["font"])],
     verify=char_verifier("font", lambda p: p["font"]),
-    near_miss=lambda p: [select(p["text"]), set_text("Font", "ComboBox", neighbour(FAMILY_FONTS, p["font"]))],
+    near_miss=lambda p: [
+        select(p["text"]),
+        tab("Home"),
+        set_text("Font", "ComboBox", neighbour(FAMILY_FONTS, p["font"])),
+    ],
     touches=["char:font"],
     guards=["text", "char:font"],
 )
@@ -159,10 +163,11 @@ family(
         'Set the size of "{text}" to {size} pt.',
     ],
     sample=_size_sample,
-    steps=lambda p: [select(p["text"]), set_text("Font Size", "ComboBox", p["size"])],
+    steps=lambda p: [select(p["text"]), tab("Home"), set_text("Font Size", "ComboBox", p["size"])],
     verify=char_verifier("size", lambda p: float(p["size"])),
     near_miss=lambda p: [
         select(p["text"]),
+        tab("Home"),
         set_text("Font Size", "ComboBox", neighbour(FAMILY_SIZES, p["size"])),
     ],
     touches=["char:size"],
@@ -184,9 +189,14 @@ def _menu_colour_family(
         templates=TEXT_TEMPLATES,
         phrasings=phrasings,
         sample=sample,
-        steps=lambda p: [select(p["text"]), click(button), item(p["color"])],
+        steps=lambda p: [select(p["text"]), tab("Home"), click(button), item(p["color"])],
         verify=char_verifier(attr, lambda p: p["color"]),
-        near_miss=lambda p: [select(p["text"]), click(button), item(neighbour(colours, p["color"]))],
+        near_miss=lambda p: [
+            select(p["text"]),
+            tab("Home"),
+            click(button),
+            item(neighbour(colours, p["color"])),
+        ],
         touches=[f"char:{attr}"],
         guards=["text", f"char:{attr}"],
     )
@@ -258,15 +268,17 @@ family(
         'Use Change Case to make "{text}" {mode_words}.',
     ],
     sample=_case_sample,
-    steps=lambda p: [select(p["text"]), click("Change Case"), click(p["mode"], "MenuItem")],
+    steps=lambda p: [select(p["text"]), tab("Home"), click("Change Case"), click(p["mode"], "MenuItem")],
     verify=_case_verify,
     near_miss=lambda p: [
         select(p["text"]),
+        tab("Home"),
         click("Change Case"),
         click(neighbour(tuple(CASES), p["mode"]), "MenuItem"),
     ],
     touches=["text"],
     guards=["text"],
+    composable=False,
 )
 
 
@@ -302,9 +314,9 @@ family(
     ],
     sample=lambda rng, st: {"text": pick_phrase(rng, st, 2, 4, styles=("Normal",))},
     setup=_messy_setup,
-    steps=lambda p: [select(p["text"]), click("Clear All Formatting")],
+    steps=lambda p: [select(p["text"]), tab("Home"), click("Clear All Formatting")],
     verify=_clear_verify,
-    near_miss=lambda p: [select(p["text"]), click("Bold")],
+    near_miss=lambda p: [select(p["text"]), tab("Home"), click("Bold")],
     touches=[
         "char:bold",
         "char:italic",
@@ -337,9 +349,9 @@ family(
         'Grow the font of "{text}" one size up.',
     ],
     sample=_grow_sample,
-    steps=lambda p: [select(p["text"]), click("Increase Font Size")],
+    steps=lambda p: [select(p["text"]), tab("Home"), click("Increase Font Size")],
     verify=char_verifier("size", lambda p: p["new_size"]),
-    near_miss=lambda p: [select(p["text"]), click("Decrease Font Size")],
+    near_miss=lambda p: [select(p["text"]), tab("Home"), click("Decrease Font Size")],
     touches=["char:size"],
     guards=["text", "char:size"],
 )
@@ -377,6 +389,7 @@ def _font_dialog_verify(p: dict[str, Any], before: AppState, after: AppState, ck
 def _font_dialog_steps(p: dict[str, Any], style: str | None = None) -> list[Any]:
     return [
         select(p["text"]),
+        tab("Home"),
         click("Font Settings"),
         set_text("Font", "ComboBox", p["font"]),
         set_text("Size", "ComboBox", p["size"]),

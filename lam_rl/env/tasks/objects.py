@@ -116,9 +116,9 @@ family(
         "Select the table and apply bold.",
     ],
     sample=lambda rng, st: {},
-    steps=lambda p: [select_table(1), click("Bold")],
+    steps=lambda p: [select_table(1), tab("Home"), click("Bold")],
     verify=_table_bold_verify,
-    near_miss=lambda p: [select_table(1), click("Italic")],
+    near_miss=lambda p: [select_table(1), tab("Home"), click("Italic")],
     touches=["table:fmt"],
     guards=["table:fmt", "tables"],
 )
@@ -225,9 +225,9 @@ family(
         "Select the text box and apply bold.",
     ],
     sample=lambda rng, st: {"shape": _shape_name(st)},
-    steps=lambda p: [click(p["shape"]), click("Bold")],
+    steps=lambda p: [click(p["shape"]), tab("Home"), click("Bold")],
     verify=_tb_bold_verify,
-    near_miss=lambda p: [click(p["shape"]), click("Italic")],
+    near_miss=lambda p: [click(p["shape"]), tab("Home"), click("Italic")],
     touches=["shape:fmt"],
     guards=["shape:fmt"],
 )

@@ -43,6 +43,8 @@ def _heading_sample(rng: random.Random, st: AppState) -> dict[str, Any]:
     else:  # essay: the unstyled section line
         p = paras[2]
         style = rng.choice(HEADINGS)
+    if count_text(st.doc, p.text) != 1:
+        raise ValueError(f"the section line {p.text!r} also occurs elsewhere")
     return {"text": p.text, "style": style}
 
 
@@ -57,9 +59,9 @@ family(
         'Format "{text}" with the {style} style.',
     ],
     sample=_heading_sample,
-    steps=lambda p: [select(p["text"]), item(p["style"])],
+    steps=lambda p: [select(p["text"]), tab("Home"), item(p["style"])],
     verify=para_verifier("style", lambda p: p["style"]),
-    near_miss=lambda p: [select(p["text"]), item(neighbour(GALLERY_STYLES, p["style"]))],
+    near_miss=lambda p: [select(p["text"]), tab("Home"), item(neighbour(GALLERY_STYLES, p["style"]))],
     touches=["para:style"],
     guards=["text", "para:style"],
 )
@@ -74,9 +76,9 @@ family(
         'Format the first line "{text}" as a title.',
     ],
     sample=lambda rng, st: {"text": body_paragraphs(st.doc)[0].text},
-    steps=lambda p: [select(p["text"]), item("Title")],
+    steps=lambda p: [select(p["text"]), tab("Home"), item("Title")],
     verify=para_verifier("style", lambda p: "Title"),
-    near_miss=lambda p: [select(p["text"]), item("Subtitle")],
+    near_miss=lambda p: [select(p["text"]), tab("Home"), item("Subtitle")],
     touches=["para:style"],
     guards=["text", "para:style"],
 )
@@ -107,10 +109,11 @@ family(
         'The paragraph "{text}..." should be {how}.',
     ],
     sample=_align_sample,
-    steps=lambda p: [select(p["text"]), click(ALIGN_BUTTONS[p["align"]])],
+    steps=lambda p: [select(p["text"]), tab("Home"), click(ALIGN_BUTTONS[p["align"]])],
     verify=para_verifier("align", lambda p: p["align"]),
     near_miss=lambda p: [
         select(p["text"]),
+        tab("Home"),
         click(neighbour(tuple(ALIGN_BUTTONS.values()), ALIGN_BUTTONS[p["align"]])),
     ],
     touches=["para:align"],
@@ -134,10 +137,16 @@ family(
         'Change the paragraph beginning with "{text}" to {spacing} spacing.',
     ],
     sample=_spacing_sample,
-    steps=lambda p: [select(p["text"]), click("Line and Paragraph Spacing"), menu_item(p["spacing"])],
+    steps=lambda p: [
+        select(p["text"]),
+        tab("Home"),
+        click("Line and Paragraph Spacing"),
+        menu_item(p["spacing"]),
+    ],
     verify=para_verifier("line_spacing", lambda p: float(p["spacing"])),
     near_miss=lambda p: [
         select(p["text"]),
+        tab("Home"),
         click("Line and Paragraph Spacing"),
         menu_item(neighbour(LINE_SPACINGS, p["spacing"])),
     ],
@@ -164,9 +173,9 @@ def _list_family(name: str, button: str, kind: str, other: str, phrasings: list[
             "last": _list_items(st)[-1],
             "span": "\n".join(_list_items(st)),
         },
-        steps=lambda p: [select(p["span"]), click(button)],
+        steps=lambda p: [select(p["span"]), tab("Home"), click(button)],
         verify=para_verifier("list_kind", lambda p: kind),
-        near_miss=lambda p: [select(p["span"]), click(other)],
+        near_miss=lambda p: [select(p["span"]), tab("Home"), click(other)],
         touches=["para:list", "para:style"],
         guards=["text", "para:list"],
     )
@@ -212,9 +221,9 @@ family(
         'Move the paragraph beginning "{text}" one indent to the right.',
     ],
     sample=_opening_sample,
-    steps=lambda p: [select(p["text"]), click("Increase Indent")],
+    steps=lambda p: [select(p["text"]), tab("Home"), click("Increase Indent")],
     verify=para_verifier("indent_left", lambda p: 0.5),
-    near_miss=lambda p: [select(p["text"]), click("Decrease Indent")],
+    near_miss=lambda p: [select(p["text"]), tab("Home"), click("Decrease Indent")],
     touches=["para:indent"],
     guards=["text", "para:indent"],
 )
@@ -228,6 +237,7 @@ def _pt_sample(rng: random.Random, st: AppState) -> dict[str, Any]:
 def _para_dialog_steps(p: dict[str, Any], field: str = "After") -> list[Any]:
     return [
         select(p["text"]),
+        tab("Home"),
         click("Paragraph Settings"),
         set_text(field, "Spinner", f"{p['pt']} pt"),
         click("OK"),
@@ -317,6 +327,7 @@ def _replace_verify(p: dict[str, Any], before: AppState, after: AppState, ck: Ch
 
 def _replace_steps(p: dict[str, Any]) -> list[Any]:
     return [
+        tab("Home"),
         click("Replace"),
         set_text("Find what", "Edit", p["old"]),
         set_text("Replace with", "Edit", p["new"]),
@@ -340,7 +351,7 @@ family(
     sample=_replace_sample,
     steps=_replace_steps,
     verify=_replace_verify,
-    near_miss=lambda p: _replace_steps(p)[:3] + [click("Replace"), click("Replace"), click("Close")],
+    near_miss=lambda p: _replace_steps(p)[:4] + [click("Replace"), click("Replace"), click("Close")],
     touches=["text"],
     guards=["text"],
     composable=False,
@@ -402,7 +413,7 @@ family(
         'Duplicate "{text}" as a new last line.',
         'Paste a copy of the line "{text}" at the end.',
     ],
-    sample=lambda rng, st: {"text": rng.choice(_list_items(st))},
+    sample=lambda rng, st: {"text": rng.choice([x for x in _list_items(st) if count_text(st.doc, x) == 1])},
     steps=lambda p: [select(p["text"]), keys("^c"), keys("^{END}{ENTER}^v")],
     verify=_copy_verify,
     near_miss=lambda p: [select(p["text"]), keys("^x"), keys("^{END}{ENTER}^v")],

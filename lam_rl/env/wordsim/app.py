@@ -20,7 +20,7 @@ from lam_rl.env.wordsim.dialog_ops import DialogOps
 from lam_rl.env.wordsim.document import Document, Selection, Table, find_text, first_position
 from lam_rl.env.wordsim.keyboard import Keyboard
 from lam_rl.env.wordsim.state import ActionError, AppState, UIState
-from lam_rl.env.wordsim.ui import Target, build_controls, contextual_visible
+from lam_rl.env.wordsim.ui import Target, build_controls, construct, contextual_visible
 
 EDITABLE = ("Edit", "ComboBox", "Spinner", "Document")
 MAX_TEXT = 20_000
@@ -50,6 +50,9 @@ class WordSim(Commands, DialogOps, Keyboard, VMAgent):
         self.undo_stack: list[Document] = []
         self.redo_stack: list[Document] = []
         self._live: list[tuple[Control, Target]] | None = None
+        self._by_name: tuple[list[tuple[Control, Target]], dict[str, list[int]]] | None = None
+        self.version = 0  # bumped on every document change (caches key on it)
+        self._stats: tuple[tuple[int, int], tuple[int, int]] | None = None
         self._lock = threading.RLock()
 
     @property
@@ -77,6 +80,7 @@ class WordSim(Commands, DialogOps, Keyboard, VMAgent):
                 raise AgentError("bad_task", f"cannot set up task {task.task_id}: {e}", 422) from None
             self.task = task
             self.state = state
+            self.version += 1
             self.before = state.clone()
             self.ui = UIState()
             self.steps = 0
@@ -93,7 +97,8 @@ class WordSim(Commands, DialogOps, Keyboard, VMAgent):
                 from lam_rl.env.wordsim.dialogs import DIALOGS
 
                 dialog = DIALOGS[ui.dialog.id].title
-            return Observation.model_construct(
+            return construct(
+                Observation,
                 task_id=self.task.task_id if self.task else None,
                 step=self.steps,
                 window=f"{self.state.file_name} - Word",
@@ -126,9 +131,11 @@ class WordSim(Commands, DialogOps, Keyboard, VMAgent):
             if ok:
                 self._settle_ui()
                 self._live = None
+            else:
+                self.version += 1
             obs = self.observe()
-            return StepResult.model_construct(
-                ok=ok, error=err, error_code=code, result=result, observation=obs, control=control
+            return construct(
+                StepResult, ok=ok, error=err, error_code=code, result=result, observation=obs, control=control
             )
 
     def evaluate(self) -> Verdict:
@@ -157,8 +164,22 @@ class WordSim(Commands, DialogOps, Keyboard, VMAgent):
         if not contextual_visible(self, self.ui.tab):
             self.ui.tab = "Home"
 
+    def word_count(self) -> int:
+        return self._doc_stats()[0]
+
+    def text_length(self) -> int:
+        return self._doc_stats()[1]
+
+    def _doc_stats(self) -> tuple[int, int]:
+        key = (id(self.state.doc), self.version)
+        if self._stats is None or self._stats[0] != key:
+            text = self.doc.text()
+            self._stats = (key, (len(text.split()), len(text)))
+        return self._stats[1]
+
     def mutate(self) -> None:
         """Call before changing the document: pushes an undo snapshot."""
+        self.version += 1
         self.undo_stack.append(self.doc.clone())
         if len(self.undo_stack) > UNDO_DEPTH:
             del self.undo_stack[0]
@@ -208,11 +229,19 @@ class WordSim(Commands, DialogOps, Keyboard, VMAgent):
             return live[label - 1]
         name = a.control_name
         if name:
-            want = _norm(name)
             ctype = getattr(a, "control_type", None)
-            hits = [x for x in live if _norm(x[0].text) == want and (not ctype or x[0].type == ctype)]
-            if not hits and ctype:
-                hits = [x for x in live if _norm(x[0].text) == want]
+            exact = [x for x in live if x[0].text == name]
+            if len(exact) == 1 and (not ctype or exact[0][0].type == ctype):
+                return exact[0]
+            if self._by_name is None or self._by_name[0] is not live:
+                index: dict[str, list[int]] = {}
+                for i, (c, _) in enumerate(live):
+                    index.setdefault(_norm(c.text), []).append(i)
+                self._by_name = (live, index)
+            cands = [live[i] for i in self._by_name[1].get(_norm(name), ())]
+            hits = [x for x in cands if x[0].type == ctype] if ctype else cands
+            if not hits:
+                hits = cands
             if hits:
                 active = self._active_window()
                 top = [x for x in hits if active and x[0].window == active]

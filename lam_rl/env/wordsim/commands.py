@@ -351,12 +351,14 @@ class Commands:
 
     def cmd_undo(self) -> None:
         if self.undo_stack:
+            self.version += 1
             self.redo_stack.append(self.doc.clone())
             self.state.doc = self.undo_stack.pop()
             self.ui.note = None
 
     def cmd_redo(self) -> None:
         if self.redo_stack:
+            self.version += 1
             self.undo_stack.append(self.doc.clone())
             self.state.doc = self.redo_stack.pop()
 
@@ -405,6 +407,7 @@ class Commands:
         box = (420 + off, 120 + off, 620 + off, 220 + off)
         fill = "White" if kind == "text_box" else "Blue, Accent 1"
         doc.shapes.append(Shape(doc.new_id(), kind, f"{base} {n}", text, fill, "Dark Blue", box=box))
+        self.ui.note = None
         doc.sel = Selection("shape", index=len(doc.shapes) - 1)
         self.ui.tab = "Shape Format"
 
@@ -459,6 +462,7 @@ class Commands:
     # ------------------------------------------------------------------ header, footer, page numbers
 
     def _enter_hf(self, which: str) -> None:
+        self.ui.note = None
         if self.ui.hf is None:
             self.ui.hf_prev_tab = self.ui.tab
         self.ui.hf = which

@@ -10,7 +10,7 @@ recomputed for every observation, so the same UI state always gives the same lab
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from lam_rl.env.protocol import Control
@@ -144,11 +144,81 @@ def contextual_visible(sim: WordSim, tab: str) -> bool:
     return True
 
 
-def status_controls(sim: WordSim) -> list[C]:
-    st = sim.state
+def page_count(sim: WordSim) -> int:
+    from lam_rl.env.wordsim.document import Break
+
+    breaks = sum(1 for b in sim.doc.blocks if isinstance(b, Break))
+    return 1 + breaks + sim.text_length() // 3200
+
+
+Entry = tuple[str, str, Rect, "str | None", Target]  # text, type, rect, window, target
+
+
+@lru_cache(maxsize=256)
+def _backstage_entries(page: str) -> tuple[Entry, ...]:
+    out: list[Entry] = [
+        ("Back", "Button", (8, 40, 180, 70), None, Target("backstage", B("Back", "backstage_back")))
+    ]
+    for i, name in enumerate(BACKSTAGE_NAV):
+        out.append(
+            (
+                name,
+                "ListItem",
+                (8, 80 + i * 34, 180, 108 + i * 34),
+                None,
+                Target("backstage", LI(name, "backstage", name)),
+            )
+        )
+    for i, c in enumerate(BACKSTAGE_PAGES.get(page, ())):
+        y = 90 + i * 40
+        out.append((c.text, c.type, (240, y, 240 + max(_w(c), 160), y + 30), None, Target("backstage", c)))
+    return tuple(out)
+
+
+@lru_cache(maxsize=256)
+def _top_entries(tab: str, tabs: tuple[str, ...]) -> tuple[Entry, ...]:
+    """Quick access toolbar, search box, tab row and the open tab's ribbon (static per tab)."""
+    out: list[Entry] = []
+    x = 8
+    for c in QAT:
+        out.append((c.text, c.type, (x, 4, x + 26, 28), None, Target("qat", c)))
+        x += 30
+    out.append((SEARCH.text, SEARCH.type, (440, 4, 840, 28), None, Target("search", SEARCH)))
+    for t, r in tab_layout(tabs):
+        out.append((t, "TabItem", r, None, Target("tab", C(t, "TabItem", "tab", t))))
+    for i, c in enumerate(TAB_RIGHT):
+        out.append(
+            (
+                c.text,
+                c.type,
+                (1120 + i * 80, TABS_Y + 2, 1190 + i * 80, TABS_Y + 26),
+                None,
+                Target("ribbon", c),
+            )
+        )
+    for c, r in ribbon_layout(tab):
+        out.append((c.text, c.type, r, None, Target("ribbon", c)))
+    return tuple(out)
+
+
+@lru_cache(maxsize=1024)
+def _status_entries(texts: tuple[str, ...]) -> tuple[Entry, ...]:
+    out: list[Entry] = []
+    x = 8
+    for i, c in enumerate(_status_specs(texts)):
+        w = _w(c)
+        if i == 3:
+            x = 700
+        out.append((c.text, c.type, (x, STATUS_Y + 2, x + w, H - 2), None, Target("status", c)))
+        x += w + 6
+    return tuple(out)
+
+
+def _status_specs(texts: tuple[str, ...]) -> list[C]:
+    pages, words, zoom = texts
     return [
-        B(f"Page 1 of {page_count(sim)}", "noop"),
-        B(f"{st.doc.word_count()} words", "dialog", "word_count"),
+        B(pages, "noop"),
+        B(words, "dialog", "word_count"),
         B("English (United States)", "noop"),
         B("Focus", "noop"),
         B("Read Mode", "view", "Read Mode"),
@@ -156,85 +226,67 @@ def status_controls(sim: WordSim) -> list[C]:
         B("Web Layout", "view", "Web Layout"),
         B("Zoom Out", "zoom_step", -10),
         B("Zoom In", "zoom_step", 10),
-        B(f"{st.zoom}%", "dialog", "zoom"),
+        B(zoom, "dialog", "zoom"),
     ]
 
 
-def page_count(sim: WordSim) -> int:
-    from lam_rl.env.wordsim.document import Break
+def _hf_entries(page: Rect) -> tuple[Entry, ...]:
+    px0, py0, px1, py1 = page
+    return (
+        (
+            "Header -Section 1-",
+            "Edit",
+            (px0 + 40, py0 + 10, px1 - 40, py0 + 50),
+            None,
+            Target("hf", C("Header -Section 1-", "Edit", "hf", "header")),
+        ),
+        (
+            "Footer -Section 1-",
+            "Edit",
+            (px0 + 40, py1 - 50, px1 - 40, py1 - 10),
+            None,
+            Target("hf", C("Footer -Section 1-", "Edit", "hf", "footer")),
+        ),
+    )
 
-    breaks = sum(1 for b in sim.doc.blocks if isinstance(b, Break))
-    return 1 + breaks + len(sim.doc.text()) // 3200
+
+def status_texts(sim: WordSim) -> tuple[str, str, str]:
+    return (f"Page 1 of {page_count(sim)}", f"{sim.word_count()} words", f"{sim.state.zoom}%")
 
 
 def build_controls(sim: WordSim) -> list[tuple[Control, Target]]:
     """The full control list of the current UI state, labelled 1..n."""
-    entries: list[tuple[str, str, Rect, str | None, Target]] = []  # text, type, rect, window, target
-
-    def add(text: str, typ: str, rect: Rect, target: Target, window: str | None = None) -> None:
-        entries.append((text, typ, rect, window, target))
-
     ui = sim.ui
+    entries: list[Entry]
     if ui.backstage is not None:
-        add("Back", "Button", (8, 40, 180, 70), Target("backstage", B("Back", "backstage_back")))
-        for i, name in enumerate(BACKSTAGE_NAV):
-            add(
-                name,
-                "ListItem",
-                (8, 80 + i * 34, 180, 108 + i * 34),
-                Target("backstage", LI(name, "backstage", name)),
-            )
-        for i, c in enumerate(BACKSTAGE_PAGES.get(ui.backstage, ())):
-            y = 90 + i * 40
-            add(c.text, c.type, (240, y, 240 + max(_w(c), 160), y + 30), Target("backstage", c))
+        entries = list(_backstage_entries(ui.backstage))
     else:
-        x = 8
-        for c in QAT:
-            add(c.text, c.type, (x, 4, x + 26, 28), Target("qat", c))
-            x += 30
-        add(SEARCH.text, SEARCH.type, (440, 4, 840, 28), Target("search", SEARCH))
-        for t, r in tab_layout(visible_tabs(sim)):
-            add(t, "TabItem", r, Target("tab", C(t, "TabItem", "tab", t)))
-        for i, c in enumerate(TAB_RIGHT):
-            add(c.text, c.type, (1120 + i * 80, TABS_Y + 2, 1190 + i * 80, TABS_Y + 26), Target("ribbon", c))
-        for c, r in ribbon_layout(ui.tab):
-            add(c.text, c.type, r, Target("ribbon", c))
-        px0, py0, px1, py1 = page_rect(sim)
+        entries = list(_top_entries(ui.tab, visible_tabs(sim)))
+        page = page_rect(sim)
         if ui.hf is not None:
-            add(
-                "Header -Section 1-",
-                "Edit",
-                (px0 + 40, py0 + 10, px1 - 40, py0 + 50),
-                Target("hf", C("Header -Section 1-", "Edit", "hf", "header")),
-            )
-            add(
-                "Footer -Section 1-",
-                "Edit",
-                (px0 + 40, py1 - 50, px1 - 40, py1 - 10),
-                Target("hf", C("Footer -Section 1-", "Edit", "hf", "footer")),
-            )
-        add(DOCUMENT.text, DOCUMENT.type, (px0, py0, px1, py1), Target("document", DOCUMENT))
+            entries.extend(_hf_entries(page))
+        entries.append((DOCUMENT.text, DOCUMENT.type, page, None, Target("document", DOCUMENT)))
+        px0, py0 = page[0], page[1]
         for i, sh in enumerate(sim.doc.shapes):
             bx0, by0, bx1, by1 = sh.box
             r = (px0 + bx0, py0 + by0, px0 + bx1, py0 + by1)
-            add(sh.name, "Button", r, Target("shape", B(sh.name, "shape", i), index=i))
-        add(
-            SCROLLBAR.text,
-            SCROLLBAR.type,
-            (W - 18, RIBBON_BOTTOM, W - 2, STATUS_Y),
-            Target("scroll", SCROLLBAR),
+            entries.append((sh.name, "Button", r, None, Target("shape", B(sh.name, "shape", i), index=i)))
+        entries.append(
+            (
+                SCROLLBAR.text,
+                SCROLLBAR.type,
+                (W - 18, RIBBON_BOTTOM, W - 2, STATUS_Y),
+                None,
+                Target("scroll", SCROLLBAR),
+            )
         )
         if ui.comment is not None:
             for i, c in enumerate(PANE_COMMENT):
                 y = 220 + i * 36
-                add(c.text, c.type, (1050, y, 1250, y + 30 if i else y + 60), Target("pane", c))
-        x = 8
-        for i, c in enumerate(status_controls(sim)):
-            w = _w(c)
-            if i == 3:
-                x = 700
-            add(c.text, c.type, (x, STATUS_Y + 2, x + w, H - 2), Target("status", c))
-            x += w + 6
+                entries.append(
+                    (c.text, c.type, (1050, y, 1250, y + 30 if i else y + 60), None, Target("pane", c))
+                )
+        entries.extend(_status_entries(status_texts(sim)))
         for depth, mid in enumerate(ui.menus):
             menu = MENUS[mid]
             mx, my = menu_origin(sim, depth)
@@ -243,32 +295,53 @@ def build_controls(sim: WordSim) -> list[tuple[Control, Target]]:
                 col, row = i % cols, i // cols
                 x0 = mx + col * 170
                 y0 = my + row * 26
-                add(
-                    c.text,
-                    c.type,
-                    (x0, y0, x0 + 166, y0 + 24),
-                    Target("menu", c, menu.title, depth),
-                    window=menu.title,
+                entries.append(
+                    (
+                        c.text,
+                        c.type,
+                        (x0, y0, x0 + 166, y0 + 24),
+                        menu.title,
+                        Target("menu", c, menu.title, depth),
+                    )
                 )
     if ui.dialog is not None:
         spec = DIALOGS[ui.dialog.id]
         for f, r in dialog_layout(spec, ui.dialog.page, ui.dialog.values):
-            add(
-                field_text(f, ui.dialog.values), f.type, r, Target("dialog", f, spec.title), window=spec.title
+            entries.append(
+                (field_text(f, ui.dialog.values), f.type, r, spec.title, Target("dialog", f, spec.title))
             )
     if ui.message is not None:
         spec = DIALOGS["message"]
-        add(
-            "OK",
-            "Button",
-            (600, 430, 680, 456),
-            Target("message", spec.fields[0], spec.title),
-            window=spec.title,
+        entries.append(
+            ("OK", "Button", (600, 430, 680, 456), spec.title, Target("message", spec.fields[0], spec.title))
         )
-    return [
-        (Control.model_construct(label=i + 1, text=t, type=ty, rect=r, window=win), tg)
-        for i, (t, ty, r, win, tg) in enumerate(entries)
-    ]
+    return [(fast_control(i + 1, t, ty, r, win), tg) for i, (t, ty, r, win, tg) in enumerate(entries)]
+
+
+def construct(cls: Any, **values: Any) -> Any:
+    """A pydantic model from trusted values without validation (all fields given)."""
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", values)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
+
+
+_CONTROL_FIELDS = frozenset(("label", "text", "type", "rect", "window"))
+
+
+def fast_control(label: int, text: str, ctype: str, rect: Rect, window: str | None) -> Control:
+    """A Control without validation (what ``model_construct`` does, ~10x faster); the values come
+    from WordSim's own tables, and tests compare the result with a validated Control."""
+    obj = Control.__new__(Control)
+    object.__setattr__(
+        obj, "__dict__", {"label": label, "text": text, "type": ctype, "rect": rect, "window": window}
+    )
+    object.__setattr__(obj, "__pydantic_fields_set__", _CONTROL_FIELDS)
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
 
 
 def page_rect(sim: WordSim) -> Rect:

@@ -1,0 +1,279 @@
+"""The client a rollout worker uses to drive one VM agent, over HTTP or in-process.
+
+    vm = VMClient("http://10.0.0.7:8700", token, name="win-07", timeout_s=10)
+    obs = vm.reset(task); res = vm.step(action); verdict = vm.evaluate()
+    vm = VMClient.in_process(WordSim())           # same interface, no network (unit tests)
+
+Failures raise ``VMError`` subclasses naming the VM, its URL, the operation and the kind:
+``VMConnectionError`` (refused/dropped), ``VMTimeout``, ``VMAuthError`` (401),
+``VMProtocolError`` (any other HTTP error or a malformed answer; ``code`` carries the server's
+error code). Connection errors are retried with exponential backoff, but a ``step`` is retried
+only when the connection was refused before anything was sent: a step that may have been
+applied is never repeated. Reset, observe, evaluate, health and screenshot are also retried
+when the connection drops mid-request.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from lam_rl.env.agent import AgentError, VMAgent
+from lam_rl.env.config import EnvConfig
+from lam_rl.env.protocol import (
+    Action,
+    ErrorBody,
+    Health,
+    Observation,
+    ResetRequest,
+    StepResult,
+    TaskSpec,
+    Verdict,
+)
+
+IDEMPOTENT = ("health", "reset", "observe", "evaluate", "screenshot")
+
+
+class VMError(Exception):
+    """A VM failed: ``vm`` (name), ``url``, ``op`` (health/reset/observe/step/evaluate/screenshot)
+    and ``kind`` say which and how; ``status``/``code`` carry the HTTP status and error code."""
+
+    kind = "error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        vm: str,
+        url: str,
+        op: str,
+        status: int | None = None,
+        code: str | None = None,
+        attempts: int = 1,
+    ) -> None:
+        self.message, self.vm, self.url, self.op = message, vm, url, op
+        self.status, self.code, self.attempts = status, code, attempts
+        super().__init__(f"VM {vm} ({url}): {op} failed [{self.kind}]: {message}")
+
+
+class VMConnectionError(VMError):
+    kind = "connection"
+
+
+class VMTimeout(VMError):
+    kind = "timeout"
+
+
+class VMAuthError(VMError):
+    kind = "auth"
+
+
+class VMProtocolError(VMError):
+    kind = "protocol"
+
+
+VMTimeoutError = VMTimeout
+
+
+class _InProcess:
+    """Calls an agent directly; the agent's own errors become VMProtocolError."""
+
+    def __init__(self, agent: VMAgent) -> None:
+        self.agent = agent
+        self.lock = threading.Lock()
+
+
+class VMClient:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        name: str | None = None,
+        timeout_s: float = 30.0,
+        connect_retries: int = 3,
+        backoff_s: float = 0.2,
+        reset_timeout_s: float | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.name = name or self.base_url
+        self.timeout_s = timeout_s
+        self.reset_timeout_s = reset_timeout_s or timeout_s
+        self.connect_retries = connect_retries
+        self.backoff_s = backoff_s
+        self._local: _InProcess | None = None
+        self._http: httpx.Client | None = None
+        if base_url.startswith(("http://", "https://")):
+            self._http = httpx.Client(
+                base_url=self.base_url,
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+                timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
+                limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),
+                trust_env=False,
+            )
+        elif not base_url.startswith("inproc://"):
+            raise ValueError(f"VM URL must start with http:// or https://, got {base_url!r}")
+
+    @classmethod
+    def in_process(cls, agent: VMAgent, *, name: str | None = None) -> VMClient:
+        """A client calling ``agent`` directly (no HTTP, no faults); same interface and errors."""
+        client = cls(f"inproc://{name or agent.name}", "", name=name or agent.name)
+        client._local = _InProcess(agent)
+        return client
+
+    @classmethod
+    def from_config(cls, base_url: str, token: str, cfg: EnvConfig, *, name: str | None = None) -> VMClient:
+        return cls(
+            base_url,
+            token,
+            name=name,
+            timeout_s=cfg.timeout_s,
+            connect_retries=cfg.connect_retries,
+            backoff_s=cfg.backoff_s,
+            reset_timeout_s=cfg.reset_timeout_s,
+        )
+
+    # ------------------------------------------------------------------ the protocol
+
+    def health(self) -> Health:
+        return self._call("health", "GET", "/v1/health", Health)
+
+    def reset(self, task: TaskSpec) -> Observation:
+        body = ResetRequest(task=task).model_dump_json()
+        return self._call(
+            "reset", "POST", "/v1/reset", Observation, body=body, timeout=self.reset_timeout_s, arg=task
+        )
+
+    def observe(self) -> Observation:
+        return self._call("observe", "GET", "/v1/observation", Observation)
+
+    def step(self, action: Action) -> StepResult:
+        return self._call("step", "POST", "/v1/step", StepResult, body=action.model_dump_json(), arg=action)
+
+    def evaluate(self) -> Verdict:
+        return self._call("evaluate", "POST", "/v1/evaluate", Verdict, body="{}")
+
+    def screenshot(self) -> bytes:
+        return self._call("screenshot", "GET", "/v1/screenshot", None)
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+
+    def __enter__(self) -> VMClient:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"VMClient({self.name!r}, {self.base_url!r})"
+
+    # ------------------------------------------------------------------ transport
+
+    def _err(self, cls: type[VMError], op: str, message: str, **kw: Any) -> VMError:
+        return cls(message, vm=self.name, url=self.base_url, op=op, **kw)
+
+    def _call(
+        self,
+        op: str,
+        method: str,
+        path: str,
+        model: type[BaseModel] | None,
+        *,
+        body: str | None = None,
+        timeout: float | None = None,
+        arg: Any = None,
+    ) -> Any:
+        if self._local is not None:
+            return self._call_local(op, arg)
+        assert self._http is not None
+        attempt = 0
+        delay = self.backoff_s
+        while True:
+            attempt += 1
+            retry_reason: str | None = None
+            try:
+                resp = self._http.request(
+                    method, path, content=body, timeout=timeout if timeout else httpx.USE_CLIENT_DEFAULT
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout) as e:
+                retry_reason = f"cannot connect: {e or type(e).__name__}"
+            except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as e:
+                raise self._err(
+                    VMTimeout, op, f"no answer within {timeout or self.timeout_s:g}s ({type(e).__name__})"
+                ) from e
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.CloseError) as e:
+                if op not in IDEMPOTENT:
+                    raise self._err(
+                        VMConnectionError,
+                        op,
+                        f"connection dropped mid-request ({type(e).__name__}); the step may have been applied, so it is not retried",
+                    ) from e
+                retry_reason = f"connection dropped ({type(e).__name__})"
+            except httpx.HTTPError as e:
+                raise self._err(VMProtocolError, op, f"{type(e).__name__}: {e}") from e
+            if retry_reason is not None:
+                if attempt > self.connect_retries:
+                    raise self._err(
+                        VMConnectionError,
+                        op,
+                        f"{retry_reason} (gave up after {attempt} attempts)",
+                        attempts=attempt,
+                    )
+                time.sleep(delay)
+                delay *= 2
+                continue
+            return self._parse(op, resp, model)
+
+    def _parse(self, op: str, resp: httpx.Response, model: type[BaseModel] | None) -> Any:
+        if resp.status_code == 200:
+            if model is None:
+                return resp.content
+            try:
+                return model.model_validate_json(resp.content)
+            except ValidationError as e:
+                raise self._err(
+                    VMProtocolError,
+                    op,
+                    f"malformed {model.__name__} in the answer: {str(e)[:300]}",
+                    status=200,
+                    code="malformed",
+                ) from e
+        code, message = "http_error", resp.text[:300]
+        try:
+            eb = ErrorBody.model_validate_json(resp.content)
+            code, message = eb.code, eb.message
+        except ValidationError:
+            pass
+        cls = VMAuthError if resp.status_code == 401 else VMProtocolError
+        raise self._err(
+            cls, op, f"HTTP {resp.status_code} {code}: {message}", status=resp.status_code, code=code
+        )
+
+    def _call_local(self, op: str, arg: Any) -> Any:
+        local = self._local
+        assert local is not None
+        agent = local.agent
+        with local.lock:
+            try:
+                if op == "health":
+                    return agent.health()
+                if op == "reset":
+                    return agent.reset(arg)
+                if op == "observe":
+                    return agent.observe()
+                if op == "step":
+                    return agent.step(arg)
+                if op == "evaluate":
+                    return agent.evaluate()
+                return agent.screenshot()
+            except AgentError as e:
+                raise self._err(
+                    VMProtocolError, op, f"{e.code}: {e.message}", status=e.status, code=e.code
+                ) from e

@@ -1,0 +1,261 @@
+"""The VM agent's HTTP server: the lam-rl VM protocol v1 over any ``VMAgent``.
+
+    GET  /v1/health        -> Health
+    POST /v1/reset         ResetRequest -> Observation
+    GET  /v1/observation   -> Observation
+    POST /v1/step          Action -> StepResult
+    POST /v1/evaluate      -> Verdict
+    GET  /v1/screenshot    -> image/png
+    GET  /openapi.json     the spec (no token needed; it holds no secrets)
+
+Every ``/v1`` request needs ``Authorization: Bearer <token>`` (compared in constant time; 401
+otherwise, before the body is read). Bodies over ``max_request_bytes`` get 413. Errors are JSON
+``ErrorBody {code, message}``. Calls into the agent are serialized (one desktop per VM); agents
+marked ``blocking`` run in a worker thread so a slow VM never stalls others served by the same
+process. There is no endpoint that runs code. Running servers: ``lam_rl.env.fleet``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lam_rl.env.agent import AgentError, VMAgent
+from lam_rl.env.faults import Faults
+from lam_rl.env.protocol import (
+    PROTOCOL_VERSION,
+    Action,
+    ErrorBody,
+    Health,
+    Observation,
+    ResetRequest,
+    StepResult,
+    Verdict,
+)
+
+DEFAULT_MAX_REQUEST_BYTES = 1_048_576
+_bearer = HTTPBearer(auto_error=False, description="The VM's token: `Authorization: Bearer <token>`.")
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        ErrorBody(code=code, message=message).model_dump(), status_code=status, headers=headers
+    )
+
+
+async def _send_json(
+    send: Callable[..., Any], status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] = ()
+) -> None:  # type: ignore[assignment]
+    raw = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(raw)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": raw})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class Guard:
+    """ASGI middleware: bearer-token check and request size limit for /v1, before any parsing."""
+
+    def __init__(self, app: Any, token: str, max_bytes: int) -> None:
+        self.app = app
+        self.token = token.encode()
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/v1"):
+            return await self.app(scope, receive, send)
+        auth = b""
+        length = None
+        for k, v in scope["headers"]:
+            if k == b"authorization":
+                auth = v
+            elif k == b"content-length":
+                length = v
+        given = auth[7:].strip() if auth[:7].lower() == b"bearer " else b""
+        if not hmac.compare_digest(given, self.token):
+            why = "missing bearer token" if not auth else "wrong bearer token"
+            return await _send_json(
+                send,
+                401,
+                {"code": "unauthorized", "message": f"{why}: send 'Authorization: Bearer <token>'"},
+                [(b"www-authenticate", b"Bearer")],
+            )
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            return await _send_json(
+                send, 413, {"code": "too_large", "message": f"request body over {self.max_bytes} bytes"}
+            )
+        seen = 0
+        started = False
+
+        async def limited() -> dict[str, Any]:
+            nonlocal seen
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return msg
+
+        async def tracking_send(msg: dict[str, Any]) -> None:
+            nonlocal started
+            started = started or msg["type"] == "http.response.start"
+            await send(msg)
+
+        try:
+            await self.app(scope, limited, tracking_send)
+        except _TooLarge:
+            if not started:
+                await _send_json(
+                    send, 413, {"code": "too_large", "message": f"request body over {self.max_bytes} bytes"}
+                )
+
+
+def create_app(
+    agent: VMAgent,
+    token: str,
+    *,
+    name: str | None = None,
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    faults: Faults | None = None,
+) -> FastAPI:
+    """A FastAPI app serving ``agent`` under the v1 protocol, guarded by ``token``."""
+    if not token:
+        raise ValueError("a VM agent server needs a non-empty token")
+    vm_name = name or agent.name
+    faults = faults or Faults(name=vm_name)
+    lock = asyncio.Lock()
+    release = asyncio.Event()  # set when the server stops: ends hangs
+    app = FastAPI(
+        title="lam-rl VM agent",
+        version=PROTOCOL_VERSION,
+        description=__doc__,
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(_bearer)],
+    )
+    app.state.agent, app.state.faults, app.state.release, app.state.name = agent, faults, release, vm_name
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errs = exc.errors()
+        parts = [f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg')}" for e in errs[:5]]
+        return _error(422, "bad_request", "; ".join(parts) or "malformed request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
+            exc.status_code, "http_error"
+        )
+        return _error(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(AgentError)
+    async def _agent_error(request: Request, exc: AgentError) -> JSONResponse:
+        return _error(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - an agent bug
+        return _error(500, "internal", f"{vm_name}: {type(exc).__name__}: {exc}")
+
+    async def call(op: str, fn: Callable[[], Any]) -> Any:
+        kind, secs = faults.draw(op)
+        if faults.crashed or kind == "crash":
+            faults.crashed = True
+            if faults.on_crash is not None:
+                faults.on_crash()
+                await release.wait()  # the connection is gone; nothing is sent
+            return _error(503, "crashed", f"VM {vm_name} crashed")
+        if kind == "hang":
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(release.wait(), timeout=secs)
+            return _error(503, "hung", f"VM {vm_name} was hung for {secs:g}s; the request was not applied")
+        if kind == "http500":
+            return _error(
+                500, "injected_fault", f"VM {vm_name}: injected HTTP 500; the request was not applied"
+            )
+        if kind == "slow_reset":
+            await asyncio.sleep(secs)
+        if op == "step":
+            delay = faults.latency_s()
+            if delay:
+                await asyncio.sleep(delay)
+        async with lock:
+            if agent.blocking:
+                return await asyncio.to_thread(fn)
+            return fn()
+
+    def _json(model: Any) -> Response:
+        if isinstance(model, Response):
+            return model
+        return Response(model.model_dump_json(), media_type="application/json")
+
+    @app.get("/v1/health", response_model=Health, summary="Liveness and the task the VM holds")
+    async def health() -> Response:
+        return _json(await call("health", agent.health))
+
+    @app.post(
+        "/v1/reset",
+        response_model=Observation,
+        summary="Reset the VM to a task (template document + request)",
+    )
+    async def reset(req: ResetRequest) -> Response:
+        return _json(await call("reset", lambda: agent.reset(req.task)))
+
+    @app.get("/v1/observation", response_model=Observation, summary="The current observation")
+    async def observation() -> Response:
+        return _json(await call("observe", agent.observe))
+
+    @app.post(
+        "/v1/step",
+        response_model=StepResult,
+        summary="Apply one action; ok=false (nothing changed) if impossible",
+    )
+    async def step(action: Action) -> Response:
+        return _json(await call("step", lambda: agent.step(action)))
+
+    @app.post("/v1/evaluate", response_model=Verdict, summary="The verifier's verdict on the current state")
+    async def evaluate() -> Response:
+        return _json(await call("evaluate", agent.evaluate))
+
+    @app.get(
+        "/v1/screenshot",
+        response_class=Response,
+        responses={200: {"content": {"image/png": {}}}},
+        summary="The window as PNG",
+    )
+    async def screenshot() -> Response:
+        out = await call("screenshot", agent.screenshot)
+        return out if isinstance(out, Response) else Response(out, media_type="image/png")
+
+    app.state.started = time.monotonic()
+    app.add_middleware(Guard, token=token, max_bytes=max_request_bytes)
+    return app
+
+
+def openapi_spec() -> dict[str, Any]:
+    """The protocol's OpenAPI document, from a WordSim app (``lam-rl env openapi`` writes it)."""
+    from lam_rl.env.wordsim import WordSim
+
+    return create_app(WordSim(), "unused").openapi()
