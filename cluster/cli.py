@@ -11,6 +11,7 @@ import click
 # name -> "module:attribute" of a click command or group, loaded on first use.
 SUBCOMMANDS: dict[str, str] = {
     "config": "cluster.cli:config_cmd",
+    "env": "cluster.cli_env:env",
     "infra": "cluster.cli_infra:infra",
     "store": "cluster.cli_store:store",
 }

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from lam_rl.config import ModelConfig, RayConfig, RunConfig, TokenizerConfig, TrackingConfig, opt
 from lam_rl.deploy import DeployConfig
+from lam_rl.env.config import EnvConfig, ExpertConfig
 from lam_rl.store.config import StoreConfig
 
 
@@ -23,6 +24,8 @@ class Config:
     tracking: TrackingConfig = opt(TrackingConfig, "Weights & Biases tracking.")
     ray: RayConfig = opt(RayConfig, "Ray connection (embedded or a cluster).")
     deploy: DeployConfig = opt(DeployConfig, "Kubernetes deployment (image, storage, resources per role).")
+    env: EnvConfig = opt(EnvConfig, "WordSim VM agents: serving, latency and fault injection, client timeouts.")
+    expert: ExpertConfig = opt(ExpertConfig, "The scripted expert (phase 0b) and its seeded error model.")
 
     @property
     def run_dir(self) -> Path:
