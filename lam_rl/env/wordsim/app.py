@@ -16,6 +16,7 @@ from lam_rl.env.agent import AgentError, VMAgent
 from lam_rl.env.protocol import FUNCTIONS, Action, Control, Health, Observation, StepResult, TaskSpec, Verdict
 from lam_rl.env.wordsim.canvas import summarize
 from lam_rl.env.wordsim.commands import Commands
+from lam_rl.env.wordsim.commands_insert import InsertReviewCommands
 from lam_rl.env.wordsim.dialog_ops import DialogOps
 from lam_rl.env.wordsim.document import Document, Selection, Table, find_text, first_position
 from lam_rl.env.wordsim.keyboard import Keyboard
@@ -31,7 +32,7 @@ def _norm(s: str) -> str:
     return " ".join(s.split()).lower()
 
 
-class WordSim(Commands, DialogOps, Keyboard, VMAgent):
+class WordSim(Commands, InsertReviewCommands, DialogOps, Keyboard, VMAgent):
     """A simulated Word. Not thread-safe by itself; the server serializes calls (and so does a lock)."""
 
     kind = "wordsim"
@@ -189,7 +190,7 @@ class WordSim(Commands, DialogOps, Keyboard, VMAgent):
         """Raise AssertionError if the app state is inconsistent (used by the property tests)."""
         from lam_rl.env.wordsim.dialogs import DIALOGS
         from lam_rl.env.wordsim.document import check_invariants
-        from lam_rl.env.wordsim.ribbon import MENUS
+        from lam_rl.env.wordsim.menus import MENUS
 
         check_invariants(self.doc)
         ui = self.ui
@@ -253,7 +254,7 @@ class WordSim(Commands, DialogOps, Keyboard, VMAgent):
 
     def _active_window(self) -> str | None:
         from lam_rl.env.wordsim.dialogs import DIALOGS
-        from lam_rl.env.wordsim.ribbon import MENUS
+        from lam_rl.env.wordsim.menus import MENUS
 
         if self.ui.message is not None:
             return "Microsoft Word"

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from lam_rl.env.protocol import Control
 from lam_rl.env.wordsim.dialogs import DIALOGS, Field, field_text, visible_fields
+from lam_rl.env.wordsim.menus import MENUS
 from lam_rl.env.wordsim.ribbon import (
     BACKSTAGE_NAV,
     CB,
     CONTEXTUAL_TABS,
     LI,
     MAIN_TABS,
-    MENUS,
     RIBBON,
     SP,
     B,
