@@ -383,7 +383,9 @@ class TrajectoryStore(ReadMixin, TagsMixin, RewardsMixin, MaintenanceMixin):
         plans = []
         for name in names:
             info = self.get_tag(name)
-            tag_sel = F.normalize(info.selection, table, allowed=F.KEYS[table] + F.TASKPLAN_KEYS)
+            tag_sel = F.normalize(
+                info.selection, table, allowed=tuple(dict.fromkeys(F.TRAJ_KEYS + F.TASKPLAN_KEYS))
+            )
             outside = [k for k in tag_sel if k not in F.KEYS[table]]
             if outside:
                 raise TagScopeError(

@@ -118,6 +118,7 @@ class StoreDataset(IterableDataset):
         self.epoch = 0
         self._units: np.ndarray | None = None  # (n, 2): plan index, row address
         self._spans: list[list[np.ndarray]] | None = None  # trajectories: steps addresses per outcome
+        self._index()  # here, in the driver: DataLoader workers receive it with the dataset
 
     def set_epoch(self, epoch: int) -> None:
         """Reshuffle for ``epoch`` (call before each epoch, as with DistributedSampler)."""

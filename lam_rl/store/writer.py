@@ -62,6 +62,7 @@ class StoreWriter:
         self._pending: list[Trajectory | EncodedTrajectories] = []
         self._pending_count = 0
         self._pending_steps = 0
+        self._inflight = 0
         self._oldest: float | None = None
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
@@ -106,8 +107,8 @@ class StoreWriter:
 
     @property
     def pending(self) -> int:
-        """Trajectories queued and not yet committed."""
-        return self._pending_count
+        """Trajectories added and not yet committed (queued or in a commit under way)."""
+        return self._pending_count + self._inflight
 
     def flush(self) -> WriteResult:
         """Commit everything queued now (raises the commit's error; the batch stays queued then)."""
@@ -118,12 +119,14 @@ class StoreWriter:
                 batch, self._pending = self._pending, []
                 count, steps = self._pending_count, self._pending_steps
                 self._pending_count, self._pending_steps, self._oldest = 0, 0, None
+                self._inflight = count
             if not batch:
                 return WriteResult()
             try:
                 result = self.store.write(batch, retries=self.retries)
             except BaseException as e:
                 with self._lock:
+                    self._inflight = 0
                     self._pending = batch + self._pending
                     self._pending_count += count
                     self._pending_steps += steps
@@ -132,6 +135,7 @@ class StoreWriter:
                 self.last_error = e
                 raise
             self.totals += result
+            self._inflight = 0
             log.debug(
                 "committed %d trajectories (%d steps, %d duplicates skipped) in %.3fs",
                 result.trajectories,

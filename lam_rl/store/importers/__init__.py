@@ -78,6 +78,8 @@ def import_path(
         "family": family,
         "split": split,
     }
+    if fmt not in FORMATS:
+        raise StoreError(f"unknown import format {fmt!r}; formats: {', '.join(FORMATS)}")
     report = ImportReport(fmt, str(path), files=len(_FILES[fmt](Path(path))) if Path(path).exists() else 0)
     if strict:  # a first pass that writes nothing: any issue aborts
         issues = [x for x in read_records(fmt, path, **kw) if isinstance(x, ImportIssue)]

@@ -36,7 +36,7 @@ FORMAT = "gui360"
 def files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
-    return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in (".jsonl", ".json"))
+    return sorted(p for p in path.rglob("*.jsonl") if p.is_file())
 
 
 def _rect(value: Any, where: str) -> list[int]:

@@ -69,7 +69,7 @@ def parse_record(
     result = get(rec, "execution_result.result", types=dict, required=False, nullable=True)
     if result is None:
         return plan_rec, None
-    complete = get(result, "complete", types=str).strip().lower()
+    complete = get(rec, "execution_result.result.complete", types=str).strip().lower()
     if complete not in ("yes", "no", "unsure"):
         raise FieldError("execution_result.result.complete", f"expected yes, no or unsure, got {complete!r}")
     request = get(rec, "instantiation_result.prefill.result.instantiated_request", types=str)
@@ -105,7 +105,9 @@ def parse_record(
     template = get(
         rec, "instantiation_result.choose_template.result", types=str, required=False, nullable=True
     )
-    sub_scores = get(result, "sub_scores", types=dict, required=False, nullable=True) or {}
+    sub_scores = (
+        get(rec, "execution_result.result.sub_scores", types=dict, required=False, nullable=True) or {}
+    )
     outcome = Outcome(
         traj_id=f"ufo-{uid}",
         task_id=task_id,
@@ -118,7 +120,7 @@ def parse_record(
         policy_version=policy_version,
         success=complete == "yes",
         complete=complete,
-        reason=get(result, "reason", types=str, required=False, default="") or "",
+        reason=get(rec, "execution_result.result.reason", types=str, required=False, default="") or "",
         sub_scores=sub_scores,
         failure_kind=_failure(complete, error, steps),
         duration_s=float(
