@@ -258,7 +258,21 @@ class CRDRegistry:
     """The CRDs in a folder, indexed by (apiVersion, kind); schemas are converted on first use."""
 
     def __init__(self, crd_dir: Path):
+        import importlib.util
+
+        missing = [m for m in ("jsonschema", "celpy") if importlib.util.find_spec(m) is None]
+        if missing:
+            from lam_rl.config import ConfigError
+
+            raise ConfigError(
+                f"validating custom resources needs {', '.join(missing)}: pip install 'lam-rl[infra]' "
+                "(jsonschema, cel-python)"
+            )
         self.crd_dir = Path(crd_dir)
+        if not any(self.crd_dir.glob("*.yaml")):
+            from lam_rl.config import ConfigError
+
+            raise ConfigError(f"no CRD files (*.yaml) in {self.crd_dir}")
         self._files: dict[tuple[str, str], tuple[Path, str]] = {}
         self._validators: dict[tuple[str, str], Any] = {}
         self._unserved: set[tuple[str, str]] = set()

