@@ -76,6 +76,12 @@ def phases_cmd() -> None:
 )
 @click.option("--out", type=click.Path(), help="Write here instead of stdout (a folder for PHASE 'all').")
 @click.option(
+    "--entrypoint",
+    "entrypoint_only",
+    is_flag=True,
+    help='Print only the validated entrypoint (for `ray job submit -- "$(...)"` against a running cluster).',
+)
+@click.option(
     "--configs-dir",
     type=click.Path(file_okay=False),
     help="Folder of config YAML files (default: jobs/configs).",
@@ -87,6 +93,7 @@ def render_cmd(
     overrides_file: str | None,
     on_cluster: str | None,
     out: str | None,
+    entrypoint_only: bool,
     configs_dir: str | None,
 ) -> None:
     """Render PHASE's RayJob from a job config (validated first), 'cluster' for the long-lived RayCluster,
@@ -95,6 +102,7 @@ def render_cmd(
     \b
     lam-rl infra render sft-plan --config small --overrides-file deploy.json | kubectl apply -f -
     lam-rl infra render all --config small --out build/k8s
+    ray job submit --address http://localhost:8265 -- "$(lam-rl infra render sft-plan --config small --entrypoint)"
     """
     from cluster.deploy.render import CONFIGS_DIR, dump_yaml, render_all, render_cluster, render_phase
 
@@ -110,10 +118,13 @@ def render_cmd(
             texts = {Path(out) / f"{name}.yaml": dump_yaml(docs) for name, docs in rendered.items()}
         else:
             if phase == "cluster":
-                docs = render_cluster(config, items, configs_dir=cdir)
+                if entrypoint_only:
+                    raise ConfigError("--entrypoint needs a phase, not 'cluster'")
+                text = dump_yaml(render_cluster(config, items, configs_dir=cdir))
             else:
-                docs = render_phase(phase, config, items, configs_dir=cdir, on_cluster=on_cluster).docs
-            texts = {Path(out) if out else None: dump_yaml(docs)}
+                job = render_phase(phase, config, items, configs_dir=cdir, on_cluster=on_cluster)
+                text = job.entrypoint + "\n" if entrypoint_only else dump_yaml(job.docs)
+            texts = {Path(out) if out else None: text}
     except ConfigError as e:
         _fail(str(e))
     for path, text in texts.items():

@@ -84,3 +84,10 @@ def test_phases_lists_every_phase():
     assert res.exit_code == 0
     assert [line.split()[0] for line in res.output.splitlines()] == list(PHASES)
     assert Path(FIXTURES).is_dir()
+
+
+def test_entrypoint_only_for_ray_job_submit():
+    res = _run("render", "sft-boost", "--config", "small", "--entrypoint", "run.name=exp 2")
+    assert res.exit_code == 0, res.output
+    assert res.output == "python -m jobs.sft phase=boost config=small 'run.name=exp 2' run.root=/mnt/runs\n"
+    assert _run("render", "cluster", "--entrypoint").exit_code == 2
