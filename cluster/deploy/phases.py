@@ -24,7 +24,20 @@ class Phase:
     args: tuple[str, ...]
     groups: tuple[str, ...]
     description: str
-    schema: str = "lam_rl.job_configs:Config"
+    # "module:Class" of the job's typed config; None: the one `lam-rl config` knows for this job
+    # (cluster.cli.JOBS), else the root Config that every job's config extends
+    schema: str | None = None
+
+    @property
+    def job(self) -> str:
+        return self.module.rsplit(".", 1)[-1]
+
+    def schema_path(self) -> str:
+        if self.schema:
+            return self.schema
+        from cluster.cli import JOBS
+
+        return JOBS.get(self.job, "lam_rl.job_configs:Config")
 
     @property
     def argv(self) -> list[str]:
@@ -89,7 +102,6 @@ _ALL: list[Phase] = [
         (),
         GROUPS,
         "Every phase in order, resumable.",
-        schema="lam_rl.job_configs:PipelineConfig",
     ),
 ]
 

@@ -55,7 +55,7 @@ class RenderedJob:
 
 
 def _schema(phase: Phase) -> type:
-    module, attr = phase.schema.split(":")
+    module, attr = phase.schema_path().split(":")
     return getattr(importlib.import_module(module), attr)
 
 

@@ -206,3 +206,12 @@ def test_rendered_pods_match_terraform_pools_and_the_chart():
     pods += [g["template"] for g in rj["rayClusterSpec"]["workerGroupSpecs"]]
     assert all(p["metadata"]["labels"]["app.kubernetes.io/name"] == "lam-rl" for p in pods)
     assert 'default     = "1.33"' in (ROOT / "infra/terraform/variables.tf").read_text()
+
+
+def test_job_specific_keys_are_validated_with_the_jobs_own_config():
+    """A phase validates with the config class `lam-rl config` uses for its job (cluster.cli.JOBS),
+    else with the root Config: pipeline knows `stages`, a job without its own class does not."""
+    job = render_phase("pipeline", "tiny", ["stages=[base]"])
+    assert job.config.stages == ["base"] and "'stages=[base]'" in job.entrypoint
+    with pytest.raises(ConfigError, match="unknown config key 'stages'"):
+        render_phase("collect", "tiny", ["stages=[base]"])
