@@ -154,7 +154,8 @@ class TabTracker:
             self.tab = self.hf_prev if self.hf_prev not in (None, "Header & Footer") else "Home"
             self.hf_prev = None
             return
-        deselects = fn == "select_text" or (fn == "click_input" and ctype == "Document")
+        deletes_table = fn == "click_input" and name in ("Delete Table", "Delete Rows", "Delete Columns")
+        deselects = deletes_table or fn == "select_text" or (fn == "click_input" and ctype == "Document")
         if deselects and self.tab in CONTEXT_TABS:
             self.tab = "Home"
         if fn == "select_table" and self.tab == "Shape Format":

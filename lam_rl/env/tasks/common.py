@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lam_rl.env.tasks.base import Checks, Verifier
-from lam_rl.env.wordsim.document import Document, Paragraph, char_attrs, count_text
+from lam_rl.env.wordsim.document import Document, Paragraph, count_text, style_fmt
 from lam_rl.env.wordsim.state import AppState
 
 TEXT_TEMPLATES = ("line", "essay", "list", "table", "comments", "shape", "textbox", "report")
@@ -83,8 +83,21 @@ def para_with(doc: Document, text: str) -> tuple[int, Paragraph] | None:
 
 
 def _flat(doc: Document, attr: str) -> tuple[str, list[Any]]:
-    pairs = char_attrs(doc, attr)
-    return "".join(c for c, _ in pairs), [v for _, v in pairs]
+    """Body characters (non-empty paragraphs, each followed by '\\n') with the effective value of ``attr``."""
+    chars: list[str] = []
+    vals: list[Any] = []
+    for _, p in doc.paragraphs():
+        if not p.runs:
+            continue
+        base = style_fmt(p.style)
+        for r in p.runs:
+            v = getattr(r.fmt, attr)
+            v = getattr(base, attr) if v is None else v
+            chars.append(r.text)
+            vals.extend([v] * len(r.text))
+        chars.append("\n")
+        vals.append(None)
+    return "".join(chars), vals
 
 
 def find_span(text: str, needle: str) -> tuple[int, int] | None:

@@ -321,6 +321,8 @@ family(
         "char:bold",
         "char:italic",
         "char:color",
+        "char:font",
+        "char:size",
         "para:style",
         "para:align",
         "para:list",

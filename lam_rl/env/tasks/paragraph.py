@@ -62,7 +62,7 @@ family(
     steps=lambda p: [select(p["text"]), tab("Home"), item(p["style"])],
     verify=para_verifier("style", lambda p: p["style"]),
     near_miss=lambda p: [select(p["text"]), tab("Home"), item(neighbour(GALLERY_STYLES, p["style"]))],
-    touches=["para:style"],
+    touches=["para:style", "char:font", "char:size", "char:color"],  # a style changes the look of its text
     guards=["text", "para:style"],
 )
 family(
@@ -79,7 +79,7 @@ family(
     steps=lambda p: [select(p["text"]), tab("Home"), item("Title")],
     verify=para_verifier("style", lambda p: "Title"),
     near_miss=lambda p: [select(p["text"]), tab("Home"), item("Subtitle")],
-    touches=["para:style"],
+    touches=["para:style", "char:font", "char:size", "char:color"],  # a style changes the look of its text
     guards=["text", "para:style"],
 )
 

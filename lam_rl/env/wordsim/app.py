@@ -53,6 +53,7 @@ class WordSim(Commands, InsertReviewCommands, DialogOps, Keyboard, VMAgent):
         self._live: list[tuple[Control, Target]] | None = None
         self._by_name: tuple[list[tuple[Control, Target]], dict[str, list[int]]] | None = None
         self.version = 0  # bumped on every document change (caches key on it)
+        self._undo_step = -1  # the step that last pushed an undo snapshot
         self._stats: tuple[tuple[int, int], tuple[int, int]] | None = None
         self._lock = threading.RLock()
 
@@ -86,6 +87,7 @@ class WordSim(Commands, InsertReviewCommands, DialogOps, Keyboard, VMAgent):
             self.ui = UIState()
             self.steps = 0
             self.undo_stack, self.redo_stack = [], []
+            self._undo_step = -1
             self._live = None
             return self.observe()
 
@@ -117,7 +119,13 @@ class WordSim(Commands, InsertReviewCommands, DialogOps, Keyboard, VMAgent):
                     error_code="step_limit",
                     observation=self.observe(),
                 )
-            saved = (self.state.clone(), self.ui.clone(), list(self.undo_stack), list(self.redo_stack))
+            saved = (
+                self.state.clone(),
+                self.ui.clone(),
+                list(self.undo_stack),
+                list(self.redo_stack),
+                self._undo_step,
+            )
             live = self._controls()
             control: Control | None = None
             try:
@@ -126,7 +134,7 @@ class WordSim(Commands, InsertReviewCommands, DialogOps, Keyboard, VMAgent):
                 result = self._dispatch(action, hit)
                 ok, err, code = True, None, None
             except ActionError as e:
-                self.state, self.ui, self.undo_stack, self.redo_stack = saved
+                self.state, self.ui, self.undo_stack, self.redo_stack, self._undo_step = saved
                 ok, err, code, result = False, e.message, e.code, None
             self.steps += 1
             if ok:
@@ -179,8 +187,12 @@ class WordSim(Commands, InsertReviewCommands, DialogOps, Keyboard, VMAgent):
         return self._stats[1]
 
     def mutate(self) -> None:
-        """Call before changing the document: pushes an undo snapshot."""
+        """Call before changing the document: pushes an undo snapshot (one per step, so Undo takes
+        back a whole action such as a typed key sequence)."""
         self.version += 1
+        if self._undo_step == self.steps:
+            return
+        self._undo_step = self.steps
         self.undo_stack.append(self.doc.clone())
         if len(self.undo_stack) > UNDO_DEPTH:
             del self.undo_stack[0]

@@ -23,6 +23,7 @@ from lam_rl.env.wordsim.document import (
     runs_between,
     selected_spans,
     split_at,
+    style_fmt,
     word_at,
 )
 
@@ -275,6 +276,11 @@ def move(doc: Document, key: str, ctrl: bool = False, shift: bool = False, count
     if doc.sel.kind != "text":
         doc.sel = Selection("text", first_position(doc), first_position(doc))
     anchor, head = doc.sel.a, doc.sel.b
+    if not shift and not doc.sel.empty and key in ("LEFT", "RIGHT"):
+        collapse(doc, to_end=key == "RIGHT")  # Word: the first arrow only collapses a selection
+        count -= 1
+        if count < 1:
+            return
     for _ in range(max(1, count)):
         head = _moved(doc, head if shift or key in ("RIGHT", "DOWN", "END") else doc.sel.a, key, ctrl)
         if not shift:
@@ -403,11 +409,22 @@ def apply_fmt(doc: Document, **attrs: Any) -> bool:
 
 
 def toggle_fmt(doc: Document, attr: str) -> bool:
+    """Word's toggle buttons: on unless the whole selection already has it; turning an attribute
+    back to what the paragraph style gives removes the direct formatting (runs merge again)."""
     cur = current_fmt(doc).get(attr)
-    kw: dict[str, Any] = {attr: not bool(cur)}
-    if attr in ("sup", "sub") and not cur:
-        kw["sub" if attr == "sup" else "sup"] = False
-    return apply_fmt(doc, **kw)
+    value = not bool(cur)
+    extra: dict[str, Any] = (
+        {"sub" if attr == "sup" else "sup": None} if attr in ("sup", "sub") and value else {}
+    )
+    if doc.sel.kind != "text":
+        return apply_fmt(doc, **{attr: value if value else None}, **extra)
+    targets = format_targets(doc)
+    for p, a, b in targets:
+        style_value = getattr(style_fmt(p.style), attr)
+        for r in runs_between(p, a, b):
+            r.fmt = r.fmt.with_(**{attr: None if value == style_value else value}, **extra)
+        normalize(p)
+    return bool(targets)
 
 
 def clear_fmt(doc: Document) -> bool:
