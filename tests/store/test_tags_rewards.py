@@ -148,13 +148,16 @@ def test_reward_versions_and_rewrites(two_phases):
         [{"traj_id": t.traj_id, "step": 0, "reward": 0.9}], reward_model="rm", reward_model_version=2
     )
     store.write_rewards([(t.traj_id, 1, 0.25)], reward_model="rm", reward_model_version=1)  # rewrite wins
-    read = lambda **kw: {
-        r["step"]: r["reward"]
-        for r in store.steps(  # noqa: E731
-            traj_id=t.traj_id, reward_model="rm", columns=["step", "reward"], **kw
-        ).to_pylist()
-        if r["step"] < 2
-    }
+
+    def read(**kw):
+        return {
+            r["step"]: r["reward"]
+            for r in store.steps(
+                traj_id=t.traj_id, reward_model="rm", columns=["step", "reward"], **kw
+            ).to_pylist()
+            if r["step"] < 2
+        }
+
     assert read() == {0: pytest.approx(0.9), 1: None}  # the newest model version by default
     assert read(reward_model_version=1) == {0: pytest.approx(0.1), 1: pytest.approx(0.25)}
     store.tag("scored", reward_model="rm", reward_model_version=1)

@@ -1,0 +1,59 @@
+"""The Ray side: one writer actor fed by many tasks, and the Ray Data reader (real Ray, local)."""
+
+from __future__ import annotations
+
+import pytest
+
+from lam_rl.store import EmptySelection, StoreConfig, TrajectoryStore
+from lam_rl.store.synthetic import make_trajectory
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, configure_logging=False, log_to_driver=False,
+             runtime_env={"env_vars": {"RAY_DATA_DISABLE_PROGRESS_BARS": "1"}})  # fmt: skip
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def test_rollout_tasks_share_one_writer_and_ray_data_reads_the_same_rows(ray_local, tmp_path):
+    ray = ray_local
+    from cluster.store_io import close_store_writer, read_dataset, store_writer
+    from lam_rl.store.encode import EncodedTrajectories
+
+    uri = str(tmp_path / "store")
+    cfg = StoreConfig(uri=uri, batch_size=32, flush_interval_s=0.5)
+    writer = store_writer(cfg)  # the driver owns it
+
+    @ray.remote
+    def rollout(k: int) -> int:
+        w = store_writer(cfg)  # the same actor, by name
+        for i in range(40 * k, 40 * k + 50):  # overlapping ranges: re-sent trajectories
+            w.add.remote(EncodedTrajectories.of([make_trajectory(i, seed=3)]))
+        ray.get(w.flush.remote())
+        return k
+
+    assert sorted(ray.get([rollout.remote(k) for k in range(3)])) == [0, 1, 2]
+    assert ray.get(writer.stats.remote())["failed_commits"] == 0
+    totals = close_store_writer(cfg)
+    assert totals["trajectories"] == 130 and totals["duplicates"] == 20
+    store = TrajectoryStore(uri)
+    assert store.outcomes().num_rows == 130
+
+    cols = ["traj_id", "step", "function"]
+    ds = read_dataset(uri, "steps", columns=cols, success=True)
+    got = sorted((r["traj_id"], r["step"], r["function"]) for r in ds.take_all())
+    want = sorted(
+        (r["traj_id"], r["step"], r["function"]) for r in store.steps(columns=cols, success=True).to_pylist()
+    )
+    assert got == want and got
+    store.tag("collect-expert", phase="collect")
+    assert read_dataset(store, "outcomes", tag="collect-expert").count() == 130
+    with pytest.raises(EmptySelection):
+        read_dataset(store, "steps", phase="explore")
