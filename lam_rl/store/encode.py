@@ -53,13 +53,17 @@ class EncodedTrajectories:
     def num_steps(self) -> int:
         return self.steps.num_rows
 
-    def validate(self) -> EncodedTrajectories:
-        """Schemas match, write ids are unique per outcome and every step belongs to an outcome."""
+    def check_schema(self) -> EncodedTrajectories:
         for name, t in (("outcomes", self.outcomes), ("steps", self.steps)):
             if not t.schema.equals(schemas.SCHEMAS[name], check_metadata=False):
                 raise InvalidRecord(
                     f"encoded {name} do not have the store's {name} schema (use EncodedTrajectories.of)"
                 )
+        return self
+
+    def validate(self) -> EncodedTrajectories:
+        """Schemas match, write ids are unique per outcome and every step belongs to an outcome."""
+        self.check_schema()
         wids = self.outcomes.column("write_id")
         if len(pc.unique(wids)) != len(wids):
             raise InvalidRecord("encoded outcomes repeat a write_id")

@@ -284,7 +284,7 @@ class TrajectoryStore(ReadMixin, TagsMixin, RewardsMixin, MaintenanceMixin):
                 it.check()
                 trajs.append(it)
             elif isinstance(it, EncodedTrajectories):
-                parts.append(it.validate())
+                parts.append(it)
             else:
                 raise InvalidRecord(f"expected a Trajectory or EncodedTrajectories, got {type(it).__name__}")
         if trajs:
@@ -293,6 +293,7 @@ class TrajectoryStore(ReadMixin, TagsMixin, RewardsMixin, MaintenanceMixin):
         if not parts:
             return result
         enc = concat(parts)
+        enc = EncodedTrajectories(enc.outcomes.combine_chunks(), enc.steps.combine_chunks()).validate()
         first = _first_per(enc.outcomes, "traj_id")
         done = self.committed(first.column("traj_id").to_pylist())
         keep = first.filter(

@@ -87,7 +87,7 @@ class StoreWriter:
             trajectory.check()
             n, steps = 1, len(trajectory.steps)
         elif isinstance(trajectory, EncodedTrajectories):
-            trajectory.validate()
+            trajectory.check_schema()  # the rest is checked once per commit, on the whole batch
             n, steps = len(trajectory), trajectory.num_steps
         else:
             raise StoreError(f"StoreWriter.add takes a Trajectory, got {type(trajectory).__name__}")

@@ -1,0 +1,158 @@
+"""Trajectory-store ingest and scan rates: the batched writer vs one Lance commit per trajectory.
+
+    .venv/bin/python bench/store.py [--json] [--producers 4] [--trajectories 1500] [--controls 24]
+
+Producers are separate processes (spawned: Lance is not fork-safe), like rollout workers. Each first
+builds its share of synthetic Word trajectories (0-12 steps, ``--controls`` controls a step) and
+encodes each one to Arrow (``EncodedTrajectories.of``), as a rollout worker does when it finishes a
+trajectory (untimed: in a real run that cost sits next to seconds of VM time per step). Then, timed
+from a common start until every producer has committed:
+
+- batched:  each producer adds its trajectories to a ``StoreWriter`` (``--batch`` per commit);
+- baseline: each producer appends every trajectory directly with ``lance.write_dataset`` (steps, then
+            the outcome: one commit each), for the first ``--baseline-trajectories`` of the same data.
+
+Headline: batched / baseline ingest in steps/s (goal >= 5x, and >= 50k steps/s). Also printed: the
+batched writer fed Python records (encoding inside the timed part), and filtered-scan rates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import emit  # noqa: E402
+
+
+def _trajectories(k: int, n: int, controls: int):
+    from lam_rl.store.synthetic import make_trajectory
+
+    return [make_trajectory(k * n + i, seed=5, controls=controls) for i in range(n)]
+
+
+def producer(mode: str, uri: str, k: int, n: int, controls: int, batch: int, ready, go, out) -> None:
+    import lance
+
+    from lam_rl.store import TrajectoryStore
+    from lam_rl.store.encode import EncodedTrajectories
+
+    trajs = _trajectories(k, n, controls)
+    store = TrajectoryStore(uri)
+    items = trajs if mode == "records" else [EncodedTrajectories.of([t]) for t in trajs]
+    steps = sum(len(t.steps) for t in trajs)
+    ready.put(k)
+    go.wait()
+    t0 = time.perf_counter()
+    if mode == "baseline":
+        for enc in items:
+            if enc.num_steps:
+                lance.write_dataset(enc.steps, store.table_uri("steps"), mode="append")
+            lance.write_dataset(enc.outcomes, store.table_uri("outcomes"), mode="append")
+    else:
+        with store.writer(batch_size=batch, flush_interval_s=3600, background=False) as w:
+            for it in items:
+                w.add(it)
+    out.put((k, steps, time.perf_counter() - t0, time.perf_counter()))
+
+
+def ingest(
+    mode: str, uri: str, producers: int, n: int, controls: int, batch: int
+) -> tuple[float, int, float]:
+    """(steps/s over the wall time from the common start to the last commit, steps, seconds)."""
+    ctx = mp.get_context("spawn")
+    ready, out, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    procs = [ctx.Process(target=producer, args=(mode, uri, k, n, controls, batch, ready, go, out))
+             for k in range(producers)]  # fmt: skip
+    for p in procs:
+        p.start()
+    for _ in procs:
+        ready.get(timeout=600)
+    start = time.perf_counter()
+    go.set()
+    results = [out.get(timeout=1200) for _ in procs]
+    for p in procs:
+        p.join()
+        if p.exitcode:
+            raise SystemExit(f"a {mode} producer failed (exit {p.exitcode})")
+    wall = max(r[3] for r in results) - start
+    steps = sum(r[1] for r in results)
+    return steps / wall, steps, wall
+
+
+def scan_rates(uri: str) -> dict[str, str]:
+    from lam_rl.store import TrajectoryStore
+
+    store = TrajectoryStore(uri)
+    total = store.dataset("steps").count_rows()
+    out = {}
+    for label, kw in (
+        ("filtered scan, 4 columns", {"columns": ["traj_id", "step", "function", "args"], "success": True,
+                                      "family": "bold_text"}),
+        ("filtered scan, all columns", {"success": True}),
+        ("tagged read, 4 columns", {"columns": ["traj_id", "step", "function", "args"], "tag": "bench"}),
+    ):  # fmt: skip
+        store.steps(**kw)  # warm
+        t0 = time.perf_counter()
+        rows = store.steps(**kw).num_rows
+        dt = time.perf_counter() - t0
+        out[label] = (
+            f"{total / dt:,.0f} steps scanned/s ({rows} of {total} rows returned in {dt * 1000:.0f} ms)"
+        )
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--producers", type=int, default=4)
+    ap.add_argument("--trajectories", type=int, default=1500, help="per producer, batched runs")
+    ap.add_argument("--baseline-trajectories", type=int, default=60, help="per producer, baseline run")
+    ap.add_argument("--controls", type=int, default=24, help="controls per step")
+    ap.add_argument("--batch", type=int, default=256, help="trajectories per commit")
+    ap.add_argument("--dir", help="where to put the stores (default: a temporary directory)")
+    a = ap.parse_args()
+    root = Path(a.dir) if a.dir else Path(tempfile.mkdtemp(prefix="lam-rl-bench-store-"))
+    from lam_rl.store import TrajectoryStore
+
+    try:
+        uris = {m: str(root / m) for m in ("batched", "baseline", "records")}
+        for uri in uris.values():
+            shutil.rmtree(uri, ignore_errors=True)
+            TrajectoryStore(uri)
+        rate, steps, wall = ingest(
+            "encoded", uris["batched"], a.producers, a.trajectories, a.controls, a.batch
+        )
+        base, bsteps, bwall = ingest("baseline", uris["baseline"], a.producers, a.baseline_trajectories,
+                                     a.controls, a.batch)  # fmt: skip
+        rec, rsteps, rwall = ingest(
+            "records", uris["records"], a.producers, a.trajectories, a.controls, a.batch
+        )
+        store = TrajectoryStore(uris["batched"])
+        n = a.producers * a.trajectories
+        assert store.count("outcomes") == n and store.count("steps") == steps, "lost or duplicated data"
+        store.tag("bench", success=True, family="bold_text")
+        extra = {
+            "batched writer (producers send Arrow)": f"{rate:,.0f} steps/s ({steps} steps, {n} trajectories, "
+            f"{wall:.2f} s, {a.producers} producers, batch {a.batch})",
+            "batched writer (producers send Python records, encoding timed)": f"{rec:,.0f} steps/s ({rsteps} steps, "
+            f"{rwall:.2f} s)",
+            "baseline: one lance.write_dataset per trajectory": f"{base:,.0f} steps/s ({bsteps} steps, "
+            f"{a.producers * a.baseline_trajectories} trajectories, {bwall:.2f} s)",
+            **scan_rates(uris["batched"]),
+            "goal": ">= 5x the baseline and >= 50,000 steps/s",
+        }
+        emit({"name": "store_ingest", "value": rate, "unit": "steps/s", "baseline": base, "ratio": rate / base,
+              "goal": ">= 5x"}, a.json, extra)  # fmt: skip
+    finally:
+        if not a.dir:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
