@@ -23,6 +23,7 @@ def broken_root(tmp_path):
     return copy_tree_for_check(ROOT, tmp_path / "repo")
 
 
+@pytest.mark.slow
 def test_whole_infra_check_passes_on_the_repository(tools):
     results = InfraCheck(ROOT, tools).run()
     assert [r.name for r in results] == list(CHECKS)
@@ -34,6 +35,7 @@ def test_whole_infra_check_passes_on_the_repository(tools):
     assert "terraform:" in notes["checkov"] and "dockerfile:" in notes["checkov"]
 
 
+@pytest.mark.slow
 def test_badly_formatted_tf_fails_the_cli(tools, broken_root, subprocess_env):
     tf = broken_root / "infra/terraform/modules/network/main.tf"
     tf.write_text(tf.read_text() + '\nlocals {\nbadly   =    "formatted"\n}\n')
@@ -120,6 +122,7 @@ def test_invalid_rayjob_fails_with_its_path(tools, broken_root):
     assert f'{where} spec.shutdownAfterJobFinish: unknown field "shutdownAfterJobFinish"' in text
 
 
+@pytest.mark.slow
 def test_privileged_pod_fails_policy_and_checkov(tools, broken_root):
     bad = {
         "apiVersion": "apps/v1",
