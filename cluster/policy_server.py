@@ -1,8 +1,8 @@
 """The policy server: a Ray Serve deployment that batches generation for many rollout workers.
 
 - ``handle.generate.remote(prompt, version=None)`` -> ``{"text", "version", ...}`` for workers in
-  the cluster (dynamic batching with ``@serve.batch``; requests of a batch may pin different
-  loaded versions and are grouped by version).
+  the cluster (dynamic batching with ``cluster.batching.Batcher``; requests of a batch may pin
+  different loaded versions and are grouped by version).
 - ``POST /v1/chat/completions`` (OpenAI-compatible, bearer token) so a trained LAM plugs into UFO
   or any agent speaking that API; ``GET /v1/models``; ``GET /v1/health``.
 - Hot swap: ``swap_checkpoint`` posts a new target (path, version) on a small named actor, the
@@ -13,7 +13,6 @@
 (No ``from __future__ import annotations`` here: FastAPI must see the real body model types.)
 """
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -27,6 +26,7 @@ from fastapi import Depends, FastAPI
 from pydantic import BaseModel, Field
 from ray import serve
 
+from cluster.batching import Batcher
 from cluster.serving import read_token, require_token, swap, version_board
 from lam_rl.agent.config import PolicyServeConfig
 from lam_rl.agent.generation import Generator
@@ -64,7 +64,6 @@ class PolicyServer:
         self.generators: dict[int, Generator] = {}
         self.current: int | None = None
         self.served = 0
-        self.batches = 0
         self._swap_lock = threading.Lock()
         self._configure_batching()
         self.board = version_board(app_name)
@@ -73,8 +72,7 @@ class PolicyServer:
         threading.Thread(target=self._follow, name="policy-version-follower", daemon=True).start()
 
     def _configure_batching(self) -> None:
-        self._batched.set_max_batch_size(self.cfg.max_batch_size)
-        self._batched.set_batch_wait_timeout_s(self.cfg.batch_wait_ms / 1000.0)
+        self.batcher = Batcher(self._generate_batch, self.cfg.max_batch_size, self.cfg.batch_wait_ms / 1000.0)
 
     # ------------------------------------------------------------------ versions
     def _load(self, path: str, version: int) -> None:
@@ -107,9 +105,8 @@ class PolicyServer:
         return self.generators[self.current]
 
     # ------------------------------------------------------------------ batching
-    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.005)
-    async def _batched(self, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        self.batches += 1
+    def _generate_batch(self, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Runs in the batcher's thread: group by (version, decoding settings), generate each group."""
         groups: dict[tuple, list[int]] = {}
         for i, r in enumerate(requests):
             gen = self._pick(r.get("version"))
@@ -118,8 +115,7 @@ class PolicyServer:
         out: list[dict[str, Any] | None] = [None] * len(requests)
         for (version, temperature, top_p, max_new, chat), idx in groups.items():
             gen = self.generators.get(version) or self._pick(None)
-            results = await asyncio.to_thread(
-                gen.generate,
+            results = gen.generate(
                 [requests[i]["prompt"] for i in idx],
                 max_new_tokens=max_new,
                 temperature=temperature,
@@ -147,7 +143,7 @@ class PolicyServer:
         chat: bool = True,
     ) -> dict[str, Any]:
         """Handle API for rollout workers: one prompt (the Appendix C text) -> one answer."""
-        return await self._batched(
+        return await self.batcher.submit(
             {
                 "prompt": prompt,
                 "version": version,
@@ -163,7 +159,7 @@ class PolicyServer:
             "version": self.current,
             "loaded": sorted(self.generators),
             "served": self.served,
-            "batches": self.batches,
+            "batches": self.batcher.batches,
             "path": str(self.generators[self.current].path) if self.current is not None else None,
         }
 
@@ -183,7 +179,7 @@ class PolicyServer:
     async def chat_completions(self, body: ChatRequest) -> dict[str, Any]:
         gen = self._pick(None)
         text = gen.chat_text([m.model_dump() for m in body.messages])
-        r = await self._batched(
+        r = await self.batcher.submit(
             {
                 "prompt": text,
                 "version": None,

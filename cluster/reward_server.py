@@ -1,7 +1,7 @@
 """The reward-model server: a Ray Serve deployment that scores (state, action) pairs in batches.
 
 - ``handle.score.remote(prompt, action)`` -> reward in [0, 1] (sigmoid of the RM head), batched
-  with ``@serve.batch`` across all callers.
+  across all callers (``cluster.batching.Batcher``).
 - ``POST /v1/score`` ``{"items": [{"prompt": ..., "action": ...}, ...]}`` -> ``{"scores", "version"}``
   over HTTP with a bearer token; malformed requests get 4xx and never reach the model.
 - ``GET /v1/health`` reports the checkpoint and its version; ``swap_checkpoint`` moves every replica
@@ -22,6 +22,7 @@ from fastapi import Depends, FastAPI, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 
+from cluster.batching import Batcher
 from cluster.serving import read_token, require_token, swap, version_board
 from lam_rl.algos.config import RewardServeConfig
 from lam_rl.algos.reward import RewardScorer
@@ -54,10 +55,9 @@ class RewardServer:
         self.scorer: RewardScorer | None = None
         self.version: int | None = None
         self.path: str | None = None
-        self.scored = self.batches = 0
+        self.scored = 0
         self._lock = threading.Lock()
-        self._score_batch.set_max_batch_size(self.cfg.max_batch_size)
-        self._score_batch.set_batch_wait_timeout_s(self.cfg.batch_wait_ms / 1000.0)
+        self.batcher = Batcher(self._score_items, self.cfg.max_batch_size, self.cfg.batch_wait_ms / 1000.0)
         self.board = version_board(app_name)
         self._load(*ray.get(self.board.get.remote()))
         threading.Thread(target=self._follow, name="reward-version-follower", daemon=True).start()
@@ -84,20 +84,23 @@ class RewardServer:
         assert scorer is not None and version is not None
         return scorer.score(prompts, actions, max_len=self.cfg.max_len), version
 
-    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.005)
-    async def _score_batch(self, items: list[tuple[str, str]]) -> list[tuple[float, int]]:
-        self.batches += 1
+    def _score_items(self, items: list[tuple[str, str]]) -> list[tuple[float, int]]:
         self.scored += len(items)
-        scores, version = await asyncio.to_thread(self._run, [p for p, _ in items], [a for _, a in items])
+        scores, version = self._run([p for p, _ in items], [a for _, a in items])
         return [(s, version) for s in scores]
 
     async def score(self, prompt: str, action: str) -> float:
         """Handle API: the reward in [0, 1] of ``action`` in the state ``prompt``."""
-        s, _ = await self._score_batch((prompt, action))
+        s, _ = await self.batcher.submit((prompt, action))
         return s
 
     async def info(self) -> dict[str, Any]:
-        return {"version": self.version, "path": self.path, "scored": self.scored, "batches": self.batches}
+        return {
+            "version": self.version,
+            "path": self.path,
+            "scored": self.scored,
+            "batches": self.batcher.batches,
+        }
 
     @api.get("/v1/health")
     async def health(self) -> dict[str, Any]:
@@ -108,7 +111,9 @@ class RewardServer:
         if len(body.items) > self.cfg.max_items:
             raise HTTPException(413, f"at most {self.cfg.max_items} items per request, got {len(body.items)}")
         try:
-            results = await asyncio.gather(*(self._score_batch((it.prompt, it.action)) for it in body.items))
+            results = await asyncio.gather(
+                *(self.batcher.submit((it.prompt, it.action)) for it in body.items)
+            )
         except ValueError as e:  # e.g. an action longer than max_len: the caller's fault
             raise HTTPException(422, str(e)) from None
         return {"scores": [s for s, _ in results], "version": results[0][1]}
