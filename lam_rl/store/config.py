@@ -28,7 +28,6 @@ class StoreConfig:
     commit_retries: int = opt(
         3, "Retries of a failed Lance append (with backoff) before the error is raised."
     )
-    read_batch_rows: int = opt(4096, "Rows per record batch when streaming reads (torch datasets, exports).")
     writer_name: str = opt(
         "lam-rl-store-writer",
         "Name of the shared Ray writer actor rollout workers send trajectories to (one per store).",
@@ -45,5 +44,3 @@ class StoreConfig:
             )
         if self.commit_retries < 0:
             raise ConfigError(f"config key 'store.commit_retries' must be >= 0, got {self.commit_retries}")
-        if self.read_batch_rows < 1:
-            raise ConfigError(f"config key 'store.read_batch_rows' must be >= 1, got {self.read_batch_rows}")
