@@ -183,9 +183,11 @@ def validate_cmd(
             for p in r.problems:
                 click.echo("    " + p.replace("\n", "\n    "))
 
-        results = InfraCheck(Path(root) if root else Path(__file__).resolve().parents[1], tools).run(
-            only or CHECKS, progress=show
-        )
+        if root is None:
+            # this checkout, or the current folder when lam-rl is installed as a package
+            here = Path(__file__).resolve().parents[1]
+            root = str(here if (here / "infra").is_dir() else Path.cwd())
+        results = InfraCheck(Path(root), tools).run(only or CHECKS, progress=show)
     except ConfigError as e:
         _fail(str(e))
     failed = [r.name for r in results if not r.ok]

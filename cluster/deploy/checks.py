@@ -194,6 +194,13 @@ class InfraCheck:
     def run(
         self, only: Sequence[str] = CHECKS, progress: Callable[[CheckResult], None] | None = None
     ) -> list[CheckResult]:
+        if not self.terraform_dir.is_dir() or not self.chart_dir.is_dir() or not self.k8s_dir.is_dir():
+            raise ConfigError(
+                f"{self.root} has no infra/terraform, infra/helm/lam-rl and infra/k8s: run from a lam-rl "
+                "checkout or pass --root"
+            )
+        if not any((self.root / "jobs" / "configs").glob("*.yaml")):
+            raise ConfigError(f"{self.root} has no jobs/configs/*.yaml to render manifests from")
         missing = self.tools.missing()
         if missing:
             from cluster.deploy.tools import INSTALL_HINT, ToolMissing

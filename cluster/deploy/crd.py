@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["Problem", "CRDRegistry", "format_path", "check_metadata", "load_yaml_docs"]
+__all__ = ["Problem", "CRDRegistry", "format_path", "check_metadata", "label_problems", "load_yaml_docs"]
 
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
@@ -75,7 +75,7 @@ def load_yaml_docs(text: str) -> list[Any]:
 # --------------------------------------------------------------------------- metadata
 
 
-def _label_problems(where: str, labels: Any) -> Iterator[tuple[str, str]]:
+def label_problems(where: str, labels: Any) -> Iterator[tuple[str, str]]:
     if not isinstance(labels, dict):
         yield where, "must be a map of strings"
         return
@@ -127,7 +127,7 @@ def check_metadata(
     if ns is not None and (not isinstance(ns, str) or len(ns) > 63 or not _DNS1123_LABEL.match(ns)):
         yield "metadata.namespace", f"{ns!r} is not a valid namespace (a DNS-1123 label)"
     if "labels" in meta:
-        yield from _label_problems("metadata.labels", meta["labels"])
+        yield from label_problems("metadata.labels", meta["labels"])
     annotations = meta.get("annotations")
     if annotations is not None:
         if not isinstance(annotations, dict):

@@ -125,7 +125,9 @@ def ray_pod_template(
         container["ports"] = [{"name": n, "containerPort": p} for n, p in HEAD_PORTS]
     spec: dict[str, Any] = {
         "serviceAccountName": deploy.service_account,
-        "automountServiceAccountToken": deploy.workload_identity,
+        # the head's autoscaler sidecar talks to the Kubernetes API; workers need no API token (the
+        # workload identity webhook projects its own token)
+        "automountServiceAccountToken": head,
         "securityContext": pod_security_context(),
         "nodeSelector": {POOL_LABEL: deploy.gpu_pool if res.gpu else deploy.cpu_pool},
         "containers": [container],

@@ -9,9 +9,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from cluster.deploy.crd import label_problems
 from cluster.deploy.pods import GPU_TAINT_KEY
 
-__all__ = ["pod_specs", "policy_problems"]
+__all__ = ["pod_specs", "pod_templates", "policy_problems"]
 
 _SECRETISH = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.I)
 _WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "ReplicationController"}
@@ -20,34 +21,42 @@ _WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Re
 def _cluster_pods(where: str, spec: Any) -> Iterator[tuple[str, Any]]:
     if not isinstance(spec, dict):
         return
-    head = spec.get("headGroupSpec") or {}
-    yield f"{where}.headGroupSpec.template.spec", (head.get("template") or {}).get("spec")
+    yield f"{where}.headGroupSpec.template", (spec.get("headGroupSpec") or {}).get("template")
     for i, g in enumerate(spec.get("workerGroupSpecs") or []):
-        yield f"{where}.workerGroupSpecs[{i}].template.spec", (g.get("template") or {}).get("spec")
+        yield f"{where}.workerGroupSpecs[{i}].template", g.get("template")
 
 
-def pod_specs(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(path, pod spec) of every pod template in a manifest."""
+def pod_templates(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(path, {metadata, spec}) of every pod (template) in a manifest, custom resources included."""
     kind, spec = doc.get("kind"), doc.get("spec") or {}
     found: list[tuple[str, Any]] = []
     if kind == "Pod":
-        found.append(("spec", spec))
+        found.append(("", doc))
     elif kind in _WORKLOADS:
-        found.append(("spec.template.spec", (spec.get("template") or {}).get("spec")))
+        found.append(("spec.template", spec.get("template")))
     elif kind == "CronJob":
-        tmpl = ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
-        found.append(("spec.jobTemplate.spec.template.spec", tmpl.get("spec")))
+        found.append(
+            (
+                "spec.jobTemplate.spec.template",
+                ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template"),
+            )
+        )
     elif kind == "RayCluster":
         found.extend(_cluster_pods("spec", spec))
     elif kind == "RayJob":
         found.extend(_cluster_pods("spec.rayClusterSpec", spec.get("rayClusterSpec")))
-        if spec.get("submitterPodTemplate"):
-            found.append(("spec.submitterPodTemplate.spec", spec["submitterPodTemplate"].get("spec")))
+        found.append(("spec.submitterPodTemplate", spec.get("submitterPodTemplate")))
     elif kind == "RayService":
         found.extend(_cluster_pods("spec.rayClusterConfig", spec.get("rayClusterConfig")))
-    for path, pod in found:
-        if isinstance(pod, dict):
-            yield path, pod
+    for path, tmpl in found:
+        if isinstance(tmpl, dict) and isinstance(tmpl.get("spec"), dict):
+            yield path, tmpl
+
+
+def pod_specs(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(path, pod spec) of every pod template in a manifest."""
+    for path, tmpl in pod_templates(doc):
+        yield (f"{path}.spec" if path else "spec"), tmpl["spec"]
 
 
 def _container_problems(where: str, c: dict[str, Any], pod_sc: dict[str, Any]) -> Iterator[tuple[str, str]]:
@@ -84,6 +93,11 @@ def _container_problems(where: str, c: dict[str, Any], pod_sc: dict[str, Any]) -
 
 def policy_problems(doc: dict[str, Any]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
+    for where, tmpl in pod_templates(doc):
+        labels = (tmpl.get("metadata") or {}).get("labels")
+        if labels is not None:
+            prefix = f"{where}.metadata.labels" if where else "metadata.labels"
+            out.extend(label_problems(prefix, labels))
     for where, pod in pod_specs(doc):
         for flag in ("hostNetwork", "hostPID", "hostIPC"):
             if pod.get(flag):

@@ -91,3 +91,9 @@ def test_entrypoint_only_for_ray_job_submit():
     assert res.exit_code == 0, res.output
     assert res.output == "python -m jobs.sft phase=boost config=small 'run.name=exp 2' run.root=/mnt/runs\n"
     assert _run("render", "cluster", "--entrypoint").exit_code == 2
+
+
+def test_validate_refuses_a_tree_without_infra(tools, tmp_path):
+    res = _run("validate", "--root", str(tmp_path))
+    assert res.exit_code == 2
+    assert "has no infra/terraform" in res.output

@@ -215,3 +215,23 @@ def test_job_specific_keys_are_validated_with_the_jobs_own_config():
     assert job.config.stages == ["base"] and "'stages=[base]'" in job.entrypoint
     with pytest.raises(ConfigError, match="unknown config key 'stages'"):
         render_phase("collect", "tiny", ["stages=[base]"])
+
+
+def test_pod_policy_covers_custom_resource_pod_templates(validator):
+    job = render_phase("collect", "tiny").docs[-1]
+    head = job["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]
+    worker = job["spec"]["rayClusterSpec"]["workerGroupSpecs"][0]["template"]
+    assert head["spec"]["automountServiceAccountToken"] is True  # the autoscaler sidecar needs the API
+    assert worker["spec"]["automountServiceAccountToken"] is False
+    worker["metadata"]["labels"]["team"] = "rl team"
+    env = worker["spec"]["containers"][0]["env"]
+    env.append({"name": "HF_TOKEN", "value": "hf_abc"})
+    del worker["spec"]["containers"][0]["resources"]["limits"]["memory"]
+    worker["spec"]["securityContext"]["runAsNonRoot"] = False
+    worker["spec"]["containers"][0]["securityContext"]["runAsNonRoot"] = False
+    text = "\n".join(str(p) for p in validator.validate([Manifest("job.yaml", job)]))
+    where = "job.yaml: RayJob/tiny-collect: spec.rayClusterSpec.workerGroupSpecs[0].template"
+    assert f"{where}.metadata.labels.team: invalid label value 'rl team'" in text
+    assert f"{where}.spec.containers[0].env[{len(env) - 1}].value: HF_TOKEN must come from a Secret" in text
+    assert f"{where}.spec.containers[0].resources.limits.memory: every container needs limits.memory" in text
+    assert f"{where}.spec.containers[0].securityContext.runAsNonRoot: must be true" in text
