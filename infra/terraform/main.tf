@@ -31,7 +31,7 @@ module "vm_bootstrap" {
   source         = "./modules/vm_bootstrap"
   key_vault_name = local.names.key_vault
   agent_port     = var.vm_agent_port
-  agent_args     = "env serve --host 0.0.0.0 --port ${var.vm_agent_port}"
+  agent_args     = coalesce(var.vm_agent_args, "env serve --host 0.0.0.0 --port ${var.vm_agent_port}")
   allowed_cidr   = module.network.subnets.aks_nodes
   agent_package  = var.vm_agent_package
 }

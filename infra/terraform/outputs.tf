@@ -28,6 +28,11 @@ output "vm_endpoints" {
   value       = [for i in data.azurerm_virtual_machine_scale_set.vms.instances : "http://${i.private_ip_address}:${var.vm_agent_port}"]
 }
 
+output "vm_fleet_override" {
+  description = "The rollout config's VM list as one override (fleet.vms=[...]); add it to the render overrides of the rollout phases."
+  value       = "fleet.vms=[${join(",", [for i in data.azurerm_virtual_machine_scale_set.vms.instances : "'http://${i.private_ip_address}:${var.vm_agent_port}'"])}]"
+}
+
 output "key_vault" {
   description = "Key Vault holding the VM agent token (secret vm-agent-token)."
   value       = azurerm_key_vault.main.name

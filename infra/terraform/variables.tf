@@ -113,6 +113,12 @@ variable "vm_agent_port" {
   default     = 8700
 }
 
+variable "vm_agent_args" {
+  description = "Arguments of the lam-rl CLI that start the agent on each VM (null: `env serve --host 0.0.0.0 --port <vm_agent_port>`, the WordSim agent, to test the fleet end to end; set the Windows UI Automation agent's command for real Word)."
+  type        = string
+  default     = null
+}
+
 variable "vm_agent_package" {
   description = "pip requirement the VMs install for the agent."
   type        = string
