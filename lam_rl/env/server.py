@@ -72,10 +72,6 @@ async def _send_json(
     await send({"type": "http.response.body", "body": raw})
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class Guard:
     """ASGI middleware: bearer-token check and request size limit for /v1, before any parsing."""
 
@@ -108,29 +104,32 @@ class Guard:
                 send, 413, {"code": "too_large", "message": f"request body over {self.max_bytes} bytes"}
             )
         seen = 0
-        started = False
+        started = responded = False
 
         async def limited() -> dict[str, Any]:
-            nonlocal seen
+            nonlocal seen, responded
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge
+                    if not started and not responded:
+                        responded = True
+                        await _send_json(
+                            send,
+                            413,
+                            {"code": "too_large", "message": f"request body over {self.max_bytes} bytes"},
+                        )
+                    return {"type": "http.disconnect"}  # the app stops reading; its answer is dropped
             return msg
 
-        async def tracking_send(msg: dict[str, Any]) -> None:
+        async def guarded_send(msg: dict[str, Any]) -> None:
             nonlocal started
+            if responded:
+                return
             started = started or msg["type"] == "http.response.start"
             await send(msg)
 
-        try:
-            await self.app(scope, limited, tracking_send)
-        except _TooLarge:
-            if not started:
-                await _send_json(
-                    send, 413, {"code": "too_large", "message": f"request body over {self.max_bytes} bytes"}
-                )
+        await self.app(scope, limited, guarded_send)
 
 
 def create_app(
@@ -166,7 +165,7 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
             exc.status_code, "http_error"
         )
         return _error(exc.status_code, code, str(exc.detail))

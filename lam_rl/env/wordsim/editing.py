@@ -15,6 +15,7 @@ from lam_rl.env.wordsim.document import (
     Paragraph,
     Run,
     Selection,
+    Table,
     effective_fmt,
     first_position,
     fix_anchors,
@@ -167,7 +168,7 @@ def insert_text(doc: Document, text: str, fmt: Fmt | None = None) -> None:
             sh = doc.shapes[doc.sel.index]
             sh.text = text if sh.text == "" or sh.kind != "text_box" else sh.text + text
             return
-        doc.sel = Selection("text", first_position(doc), first_position(doc))
+        caret_after_object(doc)
     if not doc.sel.empty:
         delete_selection(doc)
     lines = text.split("\n")
@@ -190,8 +191,23 @@ def _insert_plain(doc: Document, text: str, fmt: Fmt | None) -> None:
     doc.sel = Selection("text", (bi, off + len(text)), (bi, off + len(text)))
 
 
+def caret_after_object(doc: Document) -> None:
+    """With a table or shape selected, put a caret in the text right after it (typing goes there)."""
+    s = doc.sel
+    if s.kind == "text":
+        return
+    if s.kind == "table":
+        idx = [i for i, b in enumerate(doc.blocks) if isinstance(b, Table)][s.index]
+        nxt = _next_para(doc, idx)
+        pos = (nxt, 0) if nxt is not None else last_position(doc)
+    else:
+        pos = first_position(doc)
+    doc.sel = Selection("text", pos, pos)
+
+
 def split_paragraph(doc: Document) -> None:
     """Enter: split the caret paragraph; the new paragraph keeps style, alignment and list."""
+    caret_after_object(doc)
     if not doc.sel.empty:
         delete_selection(doc)
     bi, off = doc.sel.a
@@ -222,7 +238,7 @@ def split_paragraph(doc: Document) -> None:
 
 
 def backspace(doc: Document) -> bool:
-    if not doc.sel.empty:
+    if doc.sel.kind != "text" or not doc.sel.empty:
         return delete_selection(doc)
     bi, off = doc.sel.a
     if off > 0:
@@ -239,7 +255,7 @@ def backspace(doc: Document) -> bool:
 
 
 def delete_forward(doc: Document) -> bool:
-    if not doc.sel.empty:
+    if doc.sel.kind != "text" or not doc.sel.empty:
         return delete_selection(doc)
     bi, off = doc.sel.a
     p = doc.blocks[bi]
