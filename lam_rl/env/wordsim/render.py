@@ -97,7 +97,7 @@ def _control(
     value: str = "",
 ) -> None:
     x0, y0, x1, y1 = r
-    f = font(11)
+    f = font(10)
     if ctype in ("Edit", "ComboBox", "Spinner"):
         _box(d, r, (255, 255, 255), (160, 160, 160))
         shown = value if value else text
@@ -400,7 +400,13 @@ def render_png(sim: WordSim) -> bytes:
             value = sim.control_value(ctrl, tg) if tg.area != "search" else ""
             value = "" if value == ctrl.text else value
         elif tg.area == "status":
-            d.text((ctrl.rect[0] + 2, ctrl.rect[1] + 6), ctrl.text, fill=(255, 255, 255), font=font(11))
+            width = ctrl.rect[2] - ctrl.rect[0]
+            d.text(
+                (ctrl.rect[0] + 2, ctrl.rect[1] + 6),
+                _fit(d, ctrl.text, font(10), width),
+                fill=(255, 255, 255),
+                font=font(10),
+            )
             continue
         elif tg.area == "backstage" and ctrl.type == "ListItem" and ctrl.rect[0] < 190:
             d.text(

@@ -237,6 +237,7 @@ RIBBON: dict[str, list[tuple[str, list[C]]]] = {
             "Illustrations",
             [
                 B("Pictures"),
+                B("Online Pictures"),
                 B("Shapes", "menu", "shapes"),
                 B("Icons"),
                 B("3D Models"),
@@ -245,6 +246,7 @@ RIBBON: dict[str, list[tuple[str, list[C]]]] = {
                 B("Screenshot"),
             ],
         ),
+        ("Add-ins", [B("Get Add-ins"), B("My Add-ins"), B("Wikipedia")]),
         ("Media", [B("Online Videos")]),
         ("Links", [B("Link", "dialog", "hyperlink"), B("Bookmark"), B("Cross-reference")]),
         ("Comments", [B("Comment", "cmd", "new_comment")]),
@@ -275,10 +277,23 @@ RIBBON: dict[str, list[tuple[str, list[C]]]] = {
             "Document Formatting",
             [
                 B("Themes"),
-                LI("Basic (Simple)"),
-                LI("Basic (Elegant)"),
-                LI("Lines (Simple)"),
-                LI("Shaded"),
+                *(
+                    LI(name)
+                    for name in (
+                        "Basic (Simple)",
+                        "Basic (Elegant)",
+                        "Basic (Stylish)",
+                        "Casual",
+                        "Centered",
+                        "Lines (Distinctive)",
+                        "Lines (Simple)",
+                        "Lines (Stylish)",
+                        "Minimalist",
+                        "Shaded",
+                        "Word 2013",
+                        "Word 2010",
+                    )
+                ),
                 B("Colors"),
                 B("Fonts"),
                 B("Paragraph Spacing"),
@@ -304,6 +319,7 @@ RIBBON: dict[str, list[tuple[str, list[C]]]] = {
                 B("Size", "menu", "size"),
                 B("Columns", "menu", "columns"),
                 B("Breaks", "menu", "breaks"),
+                B("Text Direction"),
                 B("Line Numbers"),
                 B("Hyphenation"),
                 B("Page Setup", "dialog", "page_setup"),
@@ -368,7 +384,20 @@ RIBBON: dict[str, list[tuple[str, list[C]]]] = {
                 B("Rules"),
             ],
         ),
-        ("Preview Results", [B("Preview Results")]),
+        ("Write & Insert Fields 2", [B("Match Fields"), B("Update Labels")]),
+        (
+            "Preview Results",
+            [
+                B("Preview Results"),
+                B("First Record"),
+                B("Previous Record"),
+                SP("Go to Record", "noop"),
+                B("Next Record"),
+                B("Last Record"),
+                B("Find Recipient"),
+                B("Check for Errors"),
+            ],
+        ),
         ("Finish", [B("Finish & Merge")]),
     ],
     "Review": [
@@ -377,6 +406,7 @@ RIBBON: dict[str, list[tuple[str, list[C]]]] = {
             [B("Spelling & Grammar"), B("Thesaurus"), B("Word Count", "dialog", "word_count")],
         ),
         ("Speech", [B("Read Aloud")]),
+        ("Insights", [B("Smart Lookup")]),
         ("Accessibility", [B("Check Accessibility")]),
         ("Language", [B("Translate"), B("Language")]),
         (
@@ -438,7 +468,19 @@ RIBBON: dict[str, list[tuple[str, list[C]]]] = {
         ),
         ("Macros", [B("Macros")]),
     ],
-    "Help": [("Help", [B("Help"), B("Contact Support"), B("Feedback"), B("Show Training")])],
+    "Help": [
+        (
+            "Help",
+            [
+                B("Help"),
+                B("Contact Support"),
+                B("Feedback"),
+                B("Show Training"),
+                B("What's New"),
+                B("Community"),
+            ],
+        )
+    ],
     "Table Design": [
         (
             "Table Style Options",

@@ -82,9 +82,15 @@ def tab_layout(tabs: tuple[str, ...]) -> tuple[tuple[str, Rect], ...]:
     return tuple(out)
 
 
-QAT = (B("Save", "cmd", "save"), B("Undo", "cmd", "undo"), B("Redo", "cmd", "redo"))
+QAT = (
+    B("AutoSave", "noop"),
+    B("Save", "cmd", "save"),
+    B("Undo", "cmd", "undo"),
+    B("Redo", "cmd", "redo"),
+    B("Customize Quick Access Toolbar", "noop"),
+)
 SEARCH = C("Search", "Edit", "noop")
-TAB_RIGHT = (B("Comments", "noop"), B("Share", "noop"))
+TAB_RIGHT = (B("Comments", "noop"), C("Editing", "ComboBox", "noop"), B("Share", "noop"))
 SCROLLBAR = C("Vertical Scroll Bar", "ScrollBar", "noop")
 DOCUMENT = C("Page 1 content", "Document", "document")
 BACKSTAGE_PAGES: dict[str, tuple[C, ...]] = {
@@ -191,7 +197,7 @@ def _top_entries(tab: str, tabs: tuple[str, ...]) -> tuple[Entry, ...]:
             (
                 c.text,
                 c.type,
-                (1120 + i * 80, TABS_Y + 2, 1190 + i * 80, TABS_Y + 26),
+                (1040 + i * 78, TABS_Y + 2, 1110 + i * 78, TABS_Y + 26),
                 None,
                 Target("ribbon", c),
             )
@@ -204,14 +210,19 @@ def _top_entries(tab: str, tabs: tuple[str, ...]) -> tuple[Entry, ...]:
 @lru_cache(maxsize=1024)
 def _status_entries(texts: tuple[str, ...]) -> tuple[Entry, ...]:
     out: list[Entry] = []
+    specs = _status_specs(texts)
+    right = specs[STATUS_LEFT:]
     x = 8
-    for i, c in enumerate(_status_specs(texts)):
+    for i, c in enumerate(specs):
         w = _w(c)
-        if i == 3:
-            x = 700
+        if i == STATUS_LEFT:  # the view buttons and zoom sit at the right end
+            x = W - 4 - sum(_w(r) + 6 for r in right)
         out.append((c.text, c.type, (x, STATUS_Y + 2, x + w, H - 2), None, Target("status", c)))
         x += w + 6
     return tuple(out)
+
+
+STATUS_LEFT = 5
 
 
 def _status_specs(texts: tuple[str, ...]) -> list[C]:
@@ -219,7 +230,9 @@ def _status_specs(texts: tuple[str, ...]) -> list[C]:
     return [
         B(pages, "noop"),
         B(words, "dialog", "word_count"),
+        B("Spelling and Grammar Check", "noop"),
         B("English (United States)", "noop"),
+        B("Accessibility: Good to go", "noop"),
         B("Focus", "noop"),
         B("Read Mode", "view", "Read Mode"),
         B("Print Layout", "view", "Print Layout"),
