@@ -15,11 +15,14 @@ when the connection drops mid-request.
 
 from __future__ import annotations
 
+import http.client
+import select
+import socket
 import threading
 import time
+import urllib.parse
 from typing import Any
 
-import httpx
 from pydantic import BaseModel, ValidationError
 
 from lam_rl.env.agent import AgentError, VMAgent
@@ -79,6 +82,81 @@ class VMProtocolError(VMError):
 VMTimeoutError = VMTimeout
 
 
+class _ConnectFailed(Exception):
+    """The TCP connection could not be opened: nothing was sent."""
+
+
+class _Dropped(Exception):
+    """The connection failed after the request may have been sent."""
+
+
+class _Timeout(Exception):
+    pass
+
+
+class _Transport:
+    """One keep-alive HTTP/1.1 connection (stdlib http.client: about half httpx's per-request cost).
+
+    A kept-alive connection the server has closed (EOF pending) is replaced before it is reused, so
+    a failure after sending really means the request may have reached the VM."""
+
+    def __init__(self, base_url: str, connect_timeout: float) -> None:
+        u = urllib.parse.urlsplit(base_url)
+        self.https = u.scheme == "https"
+        self.host = u.hostname or "127.0.0.1"
+        self.port = u.port or (443 if self.https else 80)
+        self.prefix = u.path.rstrip("/")
+        self.connect_timeout = connect_timeout
+        self.conn: http.client.HTTPConnection | None = None
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def _connect(self) -> http.client.HTTPConnection:
+        conn = self.conn
+        if conn is not None and conn.sock is not None:
+            try:
+                readable, _, _ = select.select([conn.sock], [], [], 0)
+            except (OSError, ValueError):
+                readable = [conn.sock]
+            if readable:  # the server closed it (or sent something unasked): start afresh
+                self.close()
+                conn = None
+        if conn is None or conn.sock is None:
+            self.close()
+            cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
+            conn = cls(self.host, self.port, timeout=self.connect_timeout)
+            try:
+                conn.connect()
+            except OSError as e:  # refused, unreachable, connect timeout
+                conn.close()
+                raise _ConnectFailed(str(e) or type(e).__name__) from e
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.conn = conn
+        return conn
+
+    def request(
+        self, method: str, path: str, body: bytes | None, headers: dict[str, str], timeout: float
+    ) -> tuple[int, bytes]:
+        conn = self._connect()
+        try:
+            conn.sock.settimeout(timeout)
+            conn.request(method, self.prefix + path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+        except TimeoutError as e:
+            self.close()
+            raise _Timeout(str(e)) from e
+        except (OSError, http.client.HTTPException) as e:
+            self.close()
+            raise _Dropped(type(e).__name__) from e
+        if resp.will_close:
+            self.close()
+        return resp.status, data
+
+
 class _InProcess:
     """Calls an agent directly; the agent's own errors become VMProtocolError."""
 
@@ -107,15 +185,11 @@ class VMClient:
         self.connect_retries = connect_retries
         self.backoff_s = backoff_s
         self._local: _InProcess | None = None
-        self._http: httpx.Client | None = None
+        self._http: _Transport | None = None
+        self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        self._lock = threading.Lock()
         if base_url.startswith(("http://", "https://")):
-            self._http = httpx.Client(
-                base_url=self.base_url,
-                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-                timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
-                limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),
-                trust_env=False,
-            )
+            self._http = _Transport(self.base_url, min(timeout_s, 10.0))
         elif not base_url.startswith("inproc://"):
             raise ValueError(f"VM URL must start with http:// or https://, got {base_url!r}")
 
@@ -195,48 +269,43 @@ class VMClient:
         assert self._http is not None
         attempt = 0
         delay = self.backoff_s
+        data = body.encode() if body is not None else None
+        wait = timeout or self.timeout_s
         while True:
             attempt += 1
-            retry_reason: str | None = None
             try:
-                resp = self._http.request(
-                    method, path, content=body, timeout=timeout if timeout else httpx.USE_CLIENT_DEFAULT
-                )
-            except (httpx.ConnectError, httpx.ConnectTimeout) as e:
-                retry_reason = f"cannot connect: {e or type(e).__name__}"
-            except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as e:
-                raise self._err(
-                    VMTimeout, op, f"no answer within {timeout or self.timeout_s:g}s ({type(e).__name__})"
-                ) from e
-            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.CloseError) as e:
+                with self._lock:
+                    status, content = self._http.request(method, path, data, self._headers, wait)
+            except _ConnectFailed as e:
+                retry_reason = f"cannot connect: {e}"
+            except _Timeout as e:
+                raise self._err(VMTimeout, op, f"no answer within {wait:g}s") from e
+            except _Dropped as e:
                 if op not in IDEMPOTENT:
                     raise self._err(
                         VMConnectionError,
                         op,
-                        f"connection dropped mid-request ({type(e).__name__}); the step may have been applied, so it is not retried",
+                        f"connection dropped mid-request ({e}); the step may have been applied, so it is not retried",
                     ) from e
-                retry_reason = f"connection dropped ({type(e).__name__})"
-            except httpx.HTTPError as e:
-                raise self._err(VMProtocolError, op, f"{type(e).__name__}: {e}") from e
-            if retry_reason is not None:
-                if attempt > self.connect_retries:
-                    raise self._err(
-                        VMConnectionError,
-                        op,
-                        f"{retry_reason} (gave up after {attempt} attempts)",
-                        attempts=attempt,
-                    )
-                time.sleep(delay)
-                delay *= 2
-                continue
-            return self._parse(op, resp, model)
+                retry_reason = f"connection dropped ({e})"
+            else:
+                return self._parse(op, status, content, model)
+            if attempt > self.connect_retries:
+                raise self._err(
+                    VMConnectionError,
+                    op,
+                    f"{retry_reason} (gave up after {attempt} attempts)",
+                    attempts=attempt,
+                )
+            time.sleep(delay)
+            delay *= 2
 
-    def _parse(self, op: str, resp: httpx.Response, model: type[BaseModel] | None) -> Any:
-        if resp.status_code == 200:
+    def _parse(self, op: str, status: int, content: bytes, model: type[BaseModel] | None) -> Any:
+        if status == 200:
             if model is None:
-                return resp.content
+                return content
             try:
-                return model.model_validate_json(resp.content)
+                return model.model_validate_json(content)
             except ValidationError as e:
                 raise self._err(
                     VMProtocolError,
@@ -245,16 +314,14 @@ class VMClient:
                     status=200,
                     code="malformed",
                 ) from e
-        code, message = "http_error", resp.text[:300]
+        code, message = "http_error", content[:300].decode(errors="replace")
         try:
-            eb = ErrorBody.model_validate_json(resp.content)
+            eb = ErrorBody.model_validate_json(content)
             code, message = eb.code, eb.message
         except ValidationError:
             pass
-        cls = VMAuthError if resp.status_code == 401 else VMProtocolError
-        raise self._err(
-            cls, op, f"HTTP {resp.status_code} {code}: {message}", status=resp.status_code, code=code
-        )
+        cls = VMAuthError if status == 401 else VMProtocolError
+        raise self._err(cls, op, f"HTTP {status} {code}: {message}", status=status, code=code)
 
     def _call_local(self, op: str, arg: Any) -> Any:
         local = self._local
