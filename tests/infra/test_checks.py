@@ -156,3 +156,54 @@ def test_every_checkov_skip_has_a_reason():
     assert len(skips) >= 5
     for check_id, rest in skips:
         assert re.match(r"\s+#\s+\S.{20,}", rest), f"{check_id} is skipped without a reason"
+
+
+def test_root_module_is_checked_against_the_provider_schemas(tools, broken_root):
+    """The root module needs cloud providers (no `terraform validate` offline); its blocks are checked
+    against the providers' schemas instead: unknown and misspelt arguments in nested blocks, missing
+    required ones, unknown resource types, attributes a resource does not export, version constraints."""
+    tf = broken_root / "infra/terraform"
+    aks = tf / "aks.tf"
+    text = aks.read_text()
+    text, n1 = re.subn(r"(\n  sku_tier\s+= )", r"\n  sku_tierr = ", text, count=1)
+    text, n2 = re.subn(r'(\n\s+max_surge = "33%")', r"\1\n      max_unavailable_pct = 1", text, count=1)
+    assert n1 == n2 == 1
+    aks.write_text(text + '\nresource "azurerm_kubernetes_clustr" "x" {\n  name = "x"\n}\n')
+    main = tf / "main.tf"
+    main.write_text(
+        re.sub(
+            r"\n  name     = local.names.resource_group", "\n  location_name = 1", main.read_text(), count=1
+        )
+    )
+    (tf / "extra.tf").write_text(
+        'output "issuer" {\n  value = azurerm_kubernetes_cluster.aks.oidc_issuer\n}\n'
+    )
+    versions = tf / "versions.tf"
+    versions.write_text(versions.read_text().replace('version = "~> 4.40"', 'version = "~> 3.100"'))
+    result = InfraCheck(broken_root, tools).terraform()
+    text = "\n".join(result.problems)
+    assert (
+        "azurerm_kubernetes_cluster.aks: unsupported argument or block 'sku_tierr'" in text
+        and "did you mean 'sku_tier'" in text
+    )
+    assert (
+        "aks.default_node_pool.upgrade_settings: unsupported argument or block 'max_unavailable_pct'" in text
+    )
+    assert "azurerm_resource_group.main: missing required argument 'name'" in text
+    assert "has no resource 'azurerm_kubernetes_clustr'" in text
+    assert (
+        "azurerm_kubernetes_cluster.aks.oidc_issuer: azurerm_kubernetes_cluster exports no attribute 'oidc_issuer'"
+        in text
+    )
+    assert "provider azurerm schema 4.55.0 does not satisfy the constraint '~> 3.100'" in text
+
+
+def test_hcl_body_parser_and_version_constraints():
+    from cluster.deploy.tfschema import _version_ok, parse_body
+
+    body = 'a = 1\nb = {\n  c = "x"\n}\nblk "l1" {\n  d = [1,\n 2]\n}\ne = <<-EOT\n  f = 2\n  EOT\ng = "}"\n'
+    items = [(i.name, i.kind) for i in parse_body(body)]
+    assert items == [("a", "attr"), ("b", "object"), ("blk", "block"), ("e", "attr"), ("g", "attr")]
+    assert _version_ok("4.55.0", "~> 4.40") and not _version_ok("5.0.0", "~> 4.40")
+    assert _version_ok("0.13.5", "~> 0.13.1") and not _version_ok("0.14.0", "~> 0.13.1")
+    assert _version_ok("1.5.0", ">= 1.0, < 2") and not _version_ok("2.0.0", ">= 1.0, < 2")
