@@ -362,7 +362,7 @@ def render_png(sim: WordSim) -> bytes:
         _box(d, (0, STATUS_Y, W, H), WORD_BLUE)
     dialog_drawn = False
     for ctrl, tg in live:
-        if tg.area == "document":
+        if tg.area in ("document", "shape"):  # drawn with the page
             continue
         if tg.area == "dialog" and not dialog_drawn and ui.dialog is not None:
             spec = DIALOGS[ui.dialog.id]

@@ -294,11 +294,8 @@ def build_controls(sim: WordSim) -> list[tuple[Control, Target]]:
             )
         )
         if ui.comment is not None:
-            for i, c in enumerate(PANE_COMMENT):
-                y = 220 + i * 36
-                entries.append(
-                    (c.text, c.type, (1050, y, 1250, y + 30 if i else y + 60), None, Target("pane", c))
-                )
+            for c, (y0, y1) in zip(PANE_COMMENT, ((220, 280), (288, 316), (324, 352)), strict=True):
+                entries.append((c.text, c.type, (1050, y0, 1250, y1), None, Target("pane", c)))
         entries.extend(_status_entries(status_texts(sim)))
         for depth, mid in enumerate(ui.menus):
             menu = MENUS[mid]
