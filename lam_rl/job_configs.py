@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from lam_rl.agent.config import AgentConfig, FleetConfig, PolicyServeConfig, RolloutConfig
+from lam_rl.algos.config import LearnerConfig, PPOConfig, RewardConfig, RewardServeConfig, SFTConfig
 from lam_rl.config import ModelConfig, RayConfig, RunConfig, TokenizerConfig, TrackingConfig, opt
 from lam_rl.deploy import DeployConfig
 from lam_rl.env.config import EnvConfig, ExpertConfig
@@ -24,8 +26,23 @@ class Config:
     tracking: TrackingConfig = opt(TrackingConfig, "Weights & Biases tracking.")
     ray: RayConfig = opt(RayConfig, "Ray connection (embedded or a cluster).")
     deploy: DeployConfig = opt(DeployConfig, "Kubernetes deployment (image, storage, resources per role).")
-    env: EnvConfig = opt(EnvConfig, "WordSim VM agents: serving, latency and fault injection, client timeouts.")
+    env: EnvConfig = opt(
+        EnvConfig, "WordSim VM agents: serving, latency and fault injection, client timeouts."
+    )
     expert: ExpertConfig = opt(ExpertConfig, "The scripted expert (phase 0b) and its seeded error model.")
+    agent: AgentConfig = opt(AgentConfig, "Prompt format: control filter, history, plan, token budgets.")
+    fleet: FleetConfig = opt(FleetConfig, "The VMs rollout workers drive (real VMs by URL or local WordSim).")
+    rollout: RolloutConfig = opt(RolloutConfig, "Episodes, retries and leases of the rollout workers.")
+    policy: PolicyServeConfig = opt(
+        PolicyServeConfig, "The policy server (Ray Serve): batching, decoding, HTTP."
+    )
+    learner: LearnerConfig = opt(
+        LearnerConfig, "DeepSpeed learners on Ray Train (shared by SFT, RM and PPO)."
+    )
+    sft: SFTConfig = opt(SFTConfig, "Phases 1-3: supervised fine-tuning data and optimiser.")
+    reward: RewardConfig = opt(RewardConfig, "Phase 4: the reward model.")
+    reward_serve: RewardServeConfig = opt(RewardServeConfig, "The reward-model server (Ray Serve).")
+    ppo: PPOConfig = opt(PPOConfig, "Phase 4: PPO (offline as in the paper, or online in VMs).")
 
     @property
     def run_dir(self) -> Path:

@@ -122,3 +122,43 @@ class RewardServeConfig:
     http_port: int = opt(8000, "Port of the Serve HTTP proxy (shared with the policy server).")
     token_env: str = opt("LAM_REWARD_TOKEN", "Environment variable holding the API token for HTTP callers.")
     token_file: str | None = opt(None, "File holding the API token (used when the variable is unset).")
+
+
+@dataclass
+class PPOConfig:
+    mode: str = opt(
+        "offline", "offline: PPO on recorded failed states (the paper); online: act in VMs each iteration."
+    )
+    algo: str = opt("ppo", "Online algorithm: ppo (lam-rl's own), grpo or rloo (TRL trainers, online mode).")
+    lr: float = opt(1.4e-5, "Actor learning rate (critic uses critic_lr).")
+    critic_lr: float = opt(1.4e-5, "Critic learning rate.")
+    batch_size: int = opt(8, "States per PPO iteration (all ranks).")
+    minibatch_size: int = opt(1, "Sequences per gradient step in the PPO epochs (per rank).")
+    ppo_epochs: int = opt(4, "Passes over each batch of experience.")
+    iterations: int = opt(0, "PPO iterations (0: one pass over the states, batch_size at a time).")
+    target_kl: float = opt(0.1, "Target KL to the reference; the KL coefficient adapts toward it (0: fixed).")
+    init_kl_coef: float = opt(0.2, "Initial KL penalty coefficient.")
+    kl_horizon: int = opt(10000, "Horizon of the adaptive KL controller (in sequences).")
+    clip: float = opt(0.2, "Policy ratio clip range.")
+    value_clip: float = opt(0.2, "Value clip range.")
+    gamma: float = opt(1.0, "Discount over response tokens.")
+    lam: float = opt(0.95, "GAE lambda.")
+    gen_length: int = opt(256, "Tokens generated per answer at most.")
+    temperature: float = opt(1.0, "Sampling temperature while collecting experience.")
+    invalid_score: float = opt(0.0, "Sigmoid-scale score of an unparseable answer (0.0 -> reward -0.5).")
+    reward_source: str = opt("local", "local: load the RM in each learner; server: ask the RewardServer.")
+    rm_checkpoint: str = opt("rm", "Reward model checkpoint (registry name or path).")
+    init_checkpoint: str = opt("lam3", "Policy/critic/reference start (registry name or path).")
+    output: str = opt("lam4", "Registry name of the PPO result.")
+    max_states: int = opt(0, "Use at most this many recorded states (0: all).")
+    online_tasks: int = opt(16, "Online mode: tasks rolled out per iteration.")
+    online_step_reward: float = opt(
+        0.5, "Online mode: weight of the per-step RM reward vs the verifier outcome."
+    )
+
+    def __post_init__(self) -> None:
+        check_choice("ppo", "mode", self.mode, ["offline", "online"])
+        check_choice("ppo", "algo", self.algo, ["ppo", "grpo", "rloo"])
+        check_choice("ppo", "reward_source", self.reward_source, ["local", "server"])
+        if self.minibatch_size < 1 or self.batch_size < 1 or self.ppo_epochs < 1:
+            raise ConfigError("ppo.batch_size, ppo.minibatch_size and ppo.ppo_epochs must be >= 1")

@@ -51,5 +51,8 @@ def ensure_base_model(
     model = build_model(model_cfg, tok, seed=seed)
     save_pretrained(model, tok, path)
     n = count_parameters(model)
+    from lam_rl.checkpoints import CheckpointRegistry
+
+    CheckpointRegistry(run_dir / "checkpoints").register("base", path, phase="base", parameters=n)
     log.info("base model: %.2fM parameters -> %s", n / 1e6, path)
     return path, n
