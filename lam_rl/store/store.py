@@ -96,6 +96,30 @@ class WriteResult:
         return self
 
 
+class _CommittedIds:
+    """traj_ids with a committed outcome, read fragment by fragment as outcomes grow.
+
+    Rows are only ever deleted from outcomes when they lose to another row of the same traj_id
+    (``compact``), so an id once seen stays committed.
+    """
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+        self.fragments: set[int] = set()
+        self.version: int | None = None
+
+    def refresh(self, ds: lance.LanceDataset) -> None:
+        if ds.version == self.version:
+            return
+        frags = ds.get_fragments()
+        new = [f for f in frags if f.fragment_id not in self.fragments]
+        if new:
+            t = ds.scanner(columns=["traj_id"], fragments=new).to_table()
+            self.ids.update(t.column("traj_id").to_pylist())
+        self.fragments = {f.fragment_id for f in frags}
+        self.version = ds.version
+
+
 @dataclass
 class _Winners:
     """The winning outcome row of every traj_id at one outcomes version."""
@@ -143,6 +167,7 @@ class TrajectoryStore(ReadMixin, TagsMixin, RewardsMixin, MaintenanceMixin):
         self.storage_options = dict(storage_options or {})
         self._cache: dict[tuple[str, int], lance.LanceDataset] = {}
         self._winners_cache: dict[int, _Winners] = {}
+        self._committed_ids = _CommittedIds()
         missing = [t for t in schemas.TABLES if not self._exists(t)]
         if missing and not create:
             raise StoreNotFound(
@@ -243,16 +268,16 @@ class TrajectoryStore(ReadMixin, TagsMixin, RewardsMixin, MaintenanceMixin):
         return StoreWriter(self, batch_size=batch_size, flush_interval_s=flush_interval_s, **kwargs)
 
     def committed(self, traj_ids: Iterable[str]) -> set[str]:
-        """Which of ``traj_ids`` already have a committed outcome (at the latest version)."""
-        ids = sorted(set(traj_ids))
+        """Which of ``traj_ids`` already have a committed outcome (at the latest version).
+
+        Keeps the committed ids of the outcome fragments it has read, so each call reads only the
+        fragments committed since the last one (this writer's and other writers'), not the table.
+        """
+        ids = set(traj_ids)
         if not ids:
             return set()
-        ds = self.dataset("outcomes")
-        found: set[str] = set()
-        for i in range(0, len(ids), _IN_CHUNK):
-            pred = F.to_sql({"traj_id": tuple(ids[i : i + _IN_CHUNK])})
-            found.update(ds.to_table(columns=["traj_id"], filter=pred).column("traj_id").to_pylist())
-        return found
+        self._committed_ids.refresh(self.dataset("outcomes"))
+        return ids & self._committed_ids.ids
 
     def _append(self, table: str, data: pa.Table, retries: int) -> None:
         for attempt in range(retries + 1):
