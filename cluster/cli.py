@@ -43,6 +43,7 @@ def main() -> None:
 
 JOBS = {
     "pipeline": "lam_rl.job_configs:PipelineConfig",
+    "sft": "lam_rl.job_configs:SFTJobConfig",
 }
 
 

@@ -64,7 +64,8 @@ def opt(default: Any, help: str, **kwargs: Any) -> Any:
 def check_choice(section: str, name: str, value: Any, choices: Sequence[Any]) -> None:
     """Validation helper for ``__post_init__``: a value must be one of ``choices``."""
     if value not in choices:
-        raise ConfigError(f"config key '{section}.{name}' must be one of {list(choices)}, got {value!r}")
+        key = f"{section}.{name}" if section else name
+        raise ConfigError(f"config key '{key}' must be one of {list(choices)}, got {value!r}")
 
 
 # --------------------------------------------------------------------------- shared sections

@@ -59,3 +59,13 @@ class PipelineConfig(Config):
         [], "Run only these pipeline stages (empty: all). Stages whose output exists are skipped anyway."
     )
     force: list[str] = opt([], "Stages to re-run even when their output exists.")
+
+
+@dataclass
+class SFTJobConfig(Config):
+    phase: str = opt("imitate", "SFT phase: plan (LAM1, task -> plan), imitate (LAM2) or boost (LAM3).")
+
+    def __post_init__(self) -> None:
+        from lam_rl.config import check_choice
+
+        check_choice("", "phase", self.phase, ["plan", "imitate", "boost"])

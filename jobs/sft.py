@@ -1,0 +1,32 @@
+"""Phases 1-3: supervised fine-tuning on Ray Train + DeepSpeed.
+
+    python -m jobs.sft phase=plan      # LAM1: task -> plan pretraining on the task-plan corpus
+    python -m jobs.sft phase=imitate   # LAM2: imitation of the expert's successful trajectories
+    python -m jobs.sft phase=boost     # LAM3: expert successes + LAM2's exploration successes
+
+Each phase starts from the previous LAM's checkpoint, resumes from its own last checkpoint
+(learner.resume=auto), and registers an HF folder under <run dir>/checkpoints/.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from cluster.sft import train_sft
+from jobs import run_job
+from lam_rl.job_configs import SFTJobConfig
+
+log = logging.getLogger("jobs.sft")
+
+
+def main(cfg: SFTJobConfig) -> None:
+    summary = train_sft(cfg, cfg.phase)
+    log.info(
+        "sft %s finished: %s",
+        cfg.phase,
+        {k: round(v, 4) if isinstance(v, float) else v for k, v in summary.items()},
+    )
+
+
+if __name__ == "__main__":
+    run_job(SFTJobConfig, main, name="sft", doc=__doc__)
