@@ -25,12 +25,12 @@ output "storage_account" {
 
 output "vm_endpoints" {
   description = "Agent URL of every Windows VM, for the rollout config's VM list."
-  value       = [for i in data.azurerm_virtual_machine_scale_set.vms.instances : "http://${i.private_ip_address}:${var.vm_agent_port}"]
+  value       = module.vm_endpoints.urls
 }
 
 output "vm_fleet_override" {
   description = "The rollout config's VM list as one override (fleet.vms=[...]); add it to the render overrides of the rollout phases."
-  value       = "fleet.vms=[${join(",", [for i in data.azurerm_virtual_machine_scale_set.vms.instances : "'http://${i.private_ip_address}:${var.vm_agent_port}'"])}]"
+  value       = module.vm_endpoints.fleet_override
 }
 
 output "key_vault" {

@@ -86,3 +86,9 @@ data "azurerm_virtual_machine_scale_set" "vms" {
   name                = azurerm_windows_virtual_machine_scale_set.vms.name
   resource_group_name = azurerm_resource_group.main.name
 }
+
+module "vm_endpoints" {
+  source = "./modules/vm_endpoints"
+  ips    = [for i in data.azurerm_virtual_machine_scale_set.vms.instances : i.private_ip_address]
+  port   = var.vm_agent_port
+}

@@ -235,3 +235,12 @@ def test_pod_policy_covers_custom_resource_pod_templates(validator):
     assert f"{where}.spec.containers[0].env[{len(env) - 1}].value: HF_TOKEN must come from a Secret" in text
     assert f"{where}.spec.containers[0].resources.limits.memory: every container needs limits.memory" in text
     assert f"{where}.spec.containers[0].securityContext.runAsNonRoot: must be true" in text
+
+
+def test_terraform_vm_list_override_renders():
+    """The override Terraform outputs for the VM list (modules/vm_endpoints, pinned by its terraform
+    test) is accepted by the renderer and becomes fleet.vms."""
+    tftest = (ROOT / "infra/terraform/modules/vm_endpoints/tests/vm_endpoints.tftest.hcl").read_text()
+    override = re.search(r'output\.fleet_override == "(fleet\.vms=\[[^"]+\])"', tftest).group(1)
+    job = render_phase("collect", "tiny", [override])
+    assert job.config.fleet.vms == ["http://10.40.4.4:8700", "http://10.40.4.5:8700"]
