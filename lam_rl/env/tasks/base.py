@@ -67,7 +67,9 @@ def keys(k: str, name: str = DOC, ctype: str = "Document") -> Decision:
 
 
 def summary(text: str) -> Decision:
-    return Decision(function="summary", args={"text": text})
+    """An answer. UFO's summary needs no control; it names the Document so that label/name
+    grounding (which drops control-less actions) passes it through; the VM ignores the control."""
+    return Decision(control_name=DOC, control_type="Document", function="summary", args={"text": text})
 
 
 def _q(s: str, n: int = 40) -> str:
