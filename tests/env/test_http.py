@@ -272,3 +272,35 @@ def test_in_process_transport_has_the_same_interface():
     assert vm.observe() == obs and vm.health().task_id == task.task_id
     assert vm.screenshot()[:4] == b"\x89PNG"
     assert issubclass(VMTimeout, VMError) and issubclass(VMAuthError, VMError)
+
+
+def test_faults_stay_with_their_vm_across_a_fleet():
+    """16 VMs on one event loop: 3 crash and 2 hang mid-episode; the other 11 keep answering at once."""
+    with serve_many(16, token=TOKEN) as f:
+        clients = [
+            VMClient(u, TOKEN, name=n, timeout_s=0.5, connect_retries=1, backoff_s=0.01)
+            for u, n in zip(f.urls, f.names, strict=True)
+        ]
+        task = make_task("font_dialog", 1)
+        for c in clients:
+            c.reset(task)
+        for i in (1, 5, 9):
+            f[i].crash_next()
+        for i in (3, 12):
+            f[i].hang()
+        action = Action(function="select_text", args={"text": task.params["text"]})
+        for i, c in enumerate(clients):
+            t0 = time.monotonic()
+            if i in (1, 5, 9):
+                with pytest.raises(VMConnectionError):
+                    c.step(action)
+            elif i in (3, 12):
+                with pytest.raises(VMTimeout):
+                    c.step(action)
+            else:
+                assert c.step(action).ok
+                assert time.monotonic() - t0 < 0.4
+        assert [vm.alive for vm in f].count(False) == 3
+        for i in (1, 5, 9, 3, 12):
+            f.restart(i)
+            assert clients[i].health().ok
