@@ -14,7 +14,9 @@ from a common start until every producer has committed:
             the outcome: one commit each), for the first ``--baseline-trajectories`` of the same data.
 
 Headline: batched / baseline ingest in steps/s (goal >= 5x, and >= 50k steps/s). Also printed: the
-batched writer fed Python records (encoding inside the timed part), and filtered-scan rates.
+batched writer fed Python records (encoding inside the timed part); the batched writer on copies of
+real trajectories, the expert playing ``--wordsim-tasks`` WordSim tasks (full observations: about
+70 controls a step, three times the synthetic default); and filtered-scan rates.
 """
 
 from __future__ import annotations
@@ -31,19 +33,76 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import emit  # noqa: E402
 
 
-def _trajectories(k: int, n: int, controls: int):
+def record_wordsim(tasks: int, path: Path) -> dict[str, float]:
+    """The expert (default noise) plays ``tasks`` WordSim tasks in-process; the trajectories, recorded as a
+    rollout worker records them (full observations), are pickled to ``path``."""
+    import pickle
+    import statistics
+
+    from lam_rl.env.client import VMClient
+    from lam_rl.env.config import ExpertConfig
+    from lam_rl.env.expert import ExpertPolicy
+    from lam_rl.env.tasks import sample_tasks
+    from lam_rl.env.wordsim import WordSim
+    from lam_rl.store import Outcome, StepRecord, Trajectory
+
+    vm = VMClient.in_process(WordSim("bench-store", max_steps=0))
+    expert = ExpertPolicy(ExpertConfig(), seed=0)
+    out = []
+    for i, task in enumerate(sample_tasks(tasks, 0, split="all", composite_fraction=0.2)):
+        obs, steps = vm.reset(task), []
+        expert.reset(task)
+        for s in range(20):
+            t0 = time.perf_counter()
+            d = expert.act(obs)
+            rec = StepRecord(step=s, request=task.request, controls=list(obs.controls), canvas=obs.canvas,
+                             thought=d.thought, control_label=d.control_label, control_text=d.control_name,
+                             function=d.function, args=dict(d.args), status=d.status, plan=list(d.plan),
+                             latency_ms=(time.perf_counter() - t0) * 1000)  # fmt: skip
+            action = d.to_action()
+            if action is not None:
+                t0 = time.perf_counter()
+                res = vm.step(action)
+                rec.ok, rec.error, rec.step_ms = res.ok, res.error, (time.perf_counter() - t0) * 1000
+                obs = res.observation
+            steps.append(rec)
+            if d.status == "FINISH":
+                break
+        v = vm.evaluate()
+        out.append(Trajectory(Outcome(traj_id=f"wordsim-{i}", task_id=task.task_id, family=task.family,
+                                      template=task.template, phase="collect", policy="expert",
+                                      success=v.complete == "yes", complete=v.complete, reason=v.reason,
+                                      sub_scores=v.sub_scores, task=task,
+                                      failure_kind=None if v.complete == "yes" else "verifier_no"), steps))  # fmt: skip
+    path.write_bytes(pickle.dumps(out))
+    per_step = [len(s.controls) for t in out for s in t.steps]
+    return {"trajectories": len(out), "steps": len(per_step), "controls": statistics.mean(per_step)}
+
+
+def _trajectories(k: int, n: int, data: tuple[str, object]):
+    import dataclasses
+    import pickle
+
+    from lam_rl.store import Trajectory
     from lam_rl.store.synthetic import make_trajectory
 
-    return [make_trajectory(k * n + i, seed=5, controls=controls) for i in range(n)]
+    kind, arg = data
+    if kind == "synthetic":
+        return [make_trajectory(k * n + i, seed=5, controls=int(arg)) for i in range(n)]
+    recorded = pickle.loads(Path(str(arg)).read_bytes())  # copies of recorded trajectories under new ids
+    return [Trajectory(dataclasses.replace(t.outcome, traj_id=f"ws-{k}-{i}"), t.steps)
+            for i, t in ((i, recorded[(k * n + i) % len(recorded)]) for i in range(n))]  # fmt: skip
 
 
-def producer(mode: str, uri: str, k: int, n: int, controls: int, batch: int, ready, go, out) -> None:
+def producer(
+    mode: str, uri: str, k: int, n: int, data: tuple[str, object], batch: int, ready, go, out
+) -> None:
     import lance
 
     from lam_rl.store import TrajectoryStore
     from lam_rl.store.encode import EncodedTrajectories
 
-    trajs = _trajectories(k, n, controls)
+    trajs = _trajectories(k, n, data)
     store = TrajectoryStore(uri)
     items = trajs if mode == "records" else [EncodedTrajectories.of([t]) for t in trajs]
     steps = sum(len(t.steps) for t in trajs)
@@ -63,12 +122,12 @@ def producer(mode: str, uri: str, k: int, n: int, controls: int, batch: int, rea
 
 
 def ingest(
-    mode: str, uri: str, producers: int, n: int, controls: int, batch: int
+    mode: str, uri: str, producers: int, n: int, data: tuple[str, object], batch: int
 ) -> tuple[float, int, float]:
     """(steps/s over the wall time from the common start to the last commit, steps, seconds)."""
     ctx = mp.get_context("spawn")
     ready, out, go = ctx.Queue(), ctx.Queue(), ctx.Event()
-    procs = [ctx.Process(target=producer, args=(mode, uri, k, n, controls, batch, ready, go, out))
+    procs = [ctx.Process(target=producer, args=(mode, uri, k, n, data, batch, ready, go, out))
              for k in range(producers)]  # fmt: skip
     for p in procs:
         p.start()
@@ -117,6 +176,12 @@ def main() -> None:
     ap.add_argument("--controls", type=int, default=24, help="controls per step")
     ap.add_argument("--batch", type=int, default=256, help="trajectories per commit (store.batch_size)")
     ap.add_argument("--repeat", type=int, default=3, help="batched runs (the median is reported)")
+    ap.add_argument(
+        "--wordsim-tasks",
+        type=int,
+        default=300,
+        help="also ingest copies of this many recorded WordSim expert trajectories (0: skip)",
+    )
     ap.add_argument("--dir", help="where to put the stores (default: a temporary directory)")
     a = ap.parse_args()
     root = Path(a.dir) if a.dir else Path(tempfile.mkdtemp(prefix="lam-rl-bench-store-"))
@@ -128,17 +193,27 @@ def main() -> None:
         TrajectoryStore(uri)
         return uri
 
+    synthetic = ("synthetic", a.controls)
     try:
         runs = []
         for r in range(a.repeat):
             uri = fresh(f"batched-{r}")
-            runs.append((*ingest("encoded", uri, a.producers, a.trajectories, a.controls, a.batch), uri))
+            runs.append((*ingest("encoded", uri, a.producers, a.trajectories, synthetic, a.batch), uri))
         rate, steps, wall, uri = sorted(runs)[len(runs) // 2]
         base, bsteps, bwall = ingest("baseline", fresh("baseline"), a.producers, a.baseline_trajectories,
-                                     a.controls, a.batch)  # fmt: skip
+                                     synthetic, a.batch)  # fmt: skip
         rec, rsteps, rwall = ingest(
-            "records", fresh("records"), a.producers, a.trajectories, a.controls, a.batch
+            "records", fresh("records"), a.producers, a.trajectories, synthetic, a.batch
         )
+        ws_line = "skipped (--wordsim-tasks 0)"
+        if a.wordsim_tasks:
+            rec_info = record_wordsim(a.wordsim_tasks, root / "wordsim.pkl")
+            ws_runs = [ingest("encoded", fresh(f"wordsim-{r}"), a.producers, a.trajectories,
+                              ("wordsim", str(root / "wordsim.pkl")), a.batch) for r in range(a.repeat)]  # fmt: skip
+            ws, wsteps, wwall = sorted(ws_runs)[len(ws_runs) // 2]
+            ws_line = (f"{ws:,.0f} steps/s, median of {', '.join(f'{x[0]:,.0f}' for x in ws_runs)} ({wsteps} "
+                       f"steps, {wwall:.2f} s; copies of {rec_info['trajectories']} expert trajectories, "
+                       f"{rec_info['controls']:.0f} controls a step)")  # fmt: skip
         store = TrajectoryStore(uri)
         n = a.producers * a.trajectories
         assert store.count("outcomes") == n and store.count("steps") == steps, "lost or duplicated data"
@@ -149,6 +224,7 @@ def main() -> None:
             f"{a.producers} producers, batch {a.batch})",
             "batched writer per producer, Python records (encoding timed)": f"{rec:,.0f} steps/s ({rsteps} steps, "
             f"{rwall:.2f} s)",
+            "batched writer per producer, WordSim expert trajectories (Arrow)": ws_line,
             "baseline: one lance.write_dataset per trajectory": f"{base:,.0f} steps/s ({bsteps} steps, "
             f"{a.producers * a.baseline_trajectories} trajectories, {bwall:.2f} s)",
             **scan_rates(uri),
