@@ -140,7 +140,7 @@ def render_cmd(
 @click.option(
     "--only",
     multiple=True,
-    type=click.Choice(["terraform", "helm", "manifests", "checkov"]),
+    type=click.Choice(["terraform", "helm", "manifests", "docker", "checkov"]),
     help="Run only these checks (repeatable). Default: all.",
 )
 @click.option(

@@ -28,7 +28,7 @@ from lam_rl.config import ConfigError
 
 __all__ = ["CheckResult", "InfraCheck", "CHECKS"]
 
-CHECKS = ("terraform", "helm", "manifests", "checkov")
+CHECKS = ("terraform", "helm", "manifests", "docker", "checkov")
 # values the chart is also rendered with: what Terraform sets on a real deployment
 CHART_CI_VALUES = [
     "serviceAccount.workloadIdentityClient=00000000-0000-0000-0000-000000000000",
@@ -148,6 +148,23 @@ class InfraCheck:
         problems: list[Problem] = self.validator.validate([m for ms in groups.values() for m in ms])
         res.problems += [str(p) for p in problems]
         res.notes += [f"{k}: {len(v)} objects" for k, v in groups.items()]
+        return res
+
+    # ------------------------------------------------------------------ docker
+
+    def docker(self) -> CheckResult:
+        """hadolint on every Dockerfile under infra/docker (warnings fail; ignores are inline, with reasons)."""
+        res = CheckResult("docker")
+        for dockerfile in sorted((self.infra / "docker").glob("*Dockerfile")):
+            run = self.tools.run(
+                "hadolint", ["--no-color", "--failure-threshold", "warning", str(dockerfile)]
+            )
+            if not run.ok:
+                lines = [line for line in run.out.splitlines() if line.strip()]
+                res.problems += [line.replace(str(self.root) + "/", "") for line in lines] or [
+                    run.out[-1000:]
+                ]
+            res.notes.append(f"hadolint {dockerfile.relative_to(self.root)}")
         return res
 
     # ------------------------------------------------------------------ checkov

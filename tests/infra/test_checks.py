@@ -209,3 +209,15 @@ def test_hcl_body_parser_and_version_constraints():
     assert _version_ok("4.55.0", "~> 4.40") and not _version_ok("5.0.0", "~> 4.40")
     assert _version_ok("0.13.5", "~> 0.13.1") and not _version_ok("0.14.0", "~> 0.13.1")
     assert _version_ok("1.5.0", ">= 1.0, < 2") and not _version_ok("2.0.0", ">= 1.0, < 2")
+
+
+def test_bad_dockerfile_fails_hadolint(tools, broken_root):
+    dockerfile = broken_root / "infra/docker/Dockerfile"
+    text = dockerfile.read_text().replace(
+        "FROM rayproject/ray:2.60.0-py311-gpu", "FROM rayproject/ray:latest"
+    )
+    dockerfile.write_text(text + "RUN sudo apt-get install -y curl\n")
+    text = "\n".join(InfraCheck(broken_root, tools).docker().problems)
+    assert "infra/docker/Dockerfile:" in text
+    assert "DL3007" in text  # the latest tag
+    assert "DL3004" in text  # sudo
