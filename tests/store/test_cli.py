@@ -113,3 +113,10 @@ def test_importing_the_store_and_its_cli_needs_neither_ray_nor_torch(repo_root, 
     out = subprocess.run([sys.executable, "-c", code], cwd=repo_root, env=subprocess_env, capture_output=True,
                          text=True, check=True)  # fmt: skip
     assert out.stdout.strip() == "[]"
+
+
+def test_compact_and_ls_json(uri):
+    report = json.loads(run("store", "compact", "--store", uri, "--grace-s", "0").output)
+    assert report["orphan_steps"] == 0 and "compaction" in report
+    info = json.loads(run("store", "ls", "--store", uri, "--json").output)
+    assert info["tables"]["outcomes"]["rows"] == 60 and info["tables"]["steps"]["fragments"] == 1
