@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import shutil
 import sys
 import tempfile
@@ -108,7 +109,7 @@ def producer(
     steps = sum(len(t.steps) for t in trajs)
     ready.put(k)
     go.wait()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     if mode == "baseline":
         for enc in items:
             if enc.num_steps:
@@ -118,13 +119,19 @@ def producer(
         with store.writer(batch_size=batch, flush_interval_s=3600, background=False) as w:
             for it in items:
                 w.add(it)
-    out.put((k, steps, time.perf_counter() - t0, time.perf_counter()))
+    out.put((k, steps, time.perf_counter() - t0, time.perf_counter(), _cpu() - c0))
+
+
+def _cpu() -> float:
+    """CPU seconds of this process, all threads (Lance's included)."""
+    t = os.times()
+    return t.user + t.system
 
 
 def ingest(
     mode: str, uri: str, producers: int, n: int, data: tuple[str, object], batch: int
-) -> tuple[float, int, float]:
-    """(steps/s over the wall time from the common start to the last commit, steps, seconds)."""
+) -> tuple[float, int, float, float]:
+    """(steps/s over the wall time from the common start to the last commit, steps, seconds, CPU seconds)."""
     ctx = mp.get_context("spawn")
     ready, out, go = ctx.Queue(), ctx.Queue(), ctx.Event()
     procs = [ctx.Process(target=producer, args=(mode, uri, k, n, data, batch, ready, go, out))
@@ -142,7 +149,7 @@ def ingest(
             raise SystemExit(f"a {mode} producer failed (exit {p.exitcode})")
     wall = max(r[3] for r in results) - start
     steps = sum(r[1] for r in results)
-    return steps / wall, steps, wall
+    return steps / wall, steps, wall, sum(r[4] for r in results)
 
 
 def scan_rates(uri: str) -> dict[str, str]:
@@ -194,36 +201,45 @@ def main() -> None:
         return uri
 
     synthetic = ("synthetic", a.controls)
+    cores = os.cpu_count() or 1
+
+    def describe(runs: list[tuple], label: str) -> tuple[float, str]:
+        """The median run's rate, and a line with every run and the CPU cost per step."""
+        rate, steps, wall, cpu = sorted(runs)[len(runs) // 2][:4]
+        per_cpu = steps / cpu
+        return rate, (
+            f"{rate:,.0f} steps/s, median of {', '.join(f'{x[0]:,.0f}' for x in runs)} ({steps} steps, {wall:.2f} s, "
+            f"{label}); CPU {cpu / steps * 1e6:.1f} us/step = {per_cpu:,.0f} steps per CPU-second, "
+            f"{per_cpu * cores:,.0f} steps/s on {cores} idle cores"
+        )
+
     try:
         runs = []
         for r in range(a.repeat):
             uri = fresh(f"batched-{r}")
             runs.append((*ingest("encoded", uri, a.producers, a.trajectories, synthetic, a.batch), uri))
-        rate, steps, wall, uri = sorted(runs)[len(runs) // 2]
-        base, bsteps, bwall = ingest("baseline", fresh("baseline"), a.producers, a.baseline_trajectories,
-                                     synthetic, a.batch)  # fmt: skip
-        rec, rsteps, rwall = ingest(
-            "records", fresh("records"), a.producers, a.trajectories, synthetic, a.batch
-        )
+        uri = sorted(runs)[len(runs) // 2][4]
+        steps = sorted(runs)[len(runs) // 2][1]
+        n = a.producers * a.trajectories
+        rate, line = describe(runs, f"{n} trajectories, {a.producers} producers, batch {a.batch}")
+        base, bsteps, bwall, _ = ingest("baseline", fresh("baseline"), a.producers, a.baseline_trajectories,
+                                        synthetic, a.batch)  # fmt: skip
+        _, rec_line = describe([ingest("records", fresh("records"), a.producers, a.trajectories, synthetic, a.batch)],
+                               "encoding timed")  # fmt: skip
         ws_line = "skipped (--wordsim-tasks 0)"
         if a.wordsim_tasks:
-            rec_info = record_wordsim(a.wordsim_tasks, root / "wordsim.pkl")
-            ws_runs = [ingest("encoded", fresh(f"wordsim-{r}"), a.producers, a.trajectories,
-                              ("wordsim", str(root / "wordsim.pkl")), a.batch) for r in range(a.repeat)]  # fmt: skip
-            ws, wsteps, wwall = sorted(ws_runs)[len(ws_runs) // 2]
-            ws_line = (f"{ws:,.0f} steps/s, median of {', '.join(f'{x[0]:,.0f}' for x in ws_runs)} ({wsteps} "
-                       f"steps, {wwall:.2f} s; copies of {rec_info['trajectories']} expert trajectories, "
-                       f"{rec_info['controls']:.0f} controls a step)")  # fmt: skip
+            info = record_wordsim(a.wordsim_tasks, root / "wordsim.pkl")
+            data = ("wordsim", str(root / "wordsim.pkl"))
+            ws_runs = [ingest("encoded", fresh(f"wordsim-{r}"), a.producers, a.trajectories, data, a.batch)
+                       for r in range(a.repeat)]  # fmt: skip
+            _, ws_line = describe(ws_runs, f"copies of {info['trajectories']} expert trajectories, "
+                                  f"{info['controls']:.0f} controls a step")  # fmt: skip
         store = TrajectoryStore(uri)
-        n = a.producers * a.trajectories
         assert store.count("outcomes") == n and store.count("steps") == steps, "lost or duplicated data"
         store.tag("bench", success=True, family="bold_text")
         extra = {
-            "batched writer per producer, Arrow from the producers": f"{rate:,.0f} steps/s, median of "
-            f"{', '.join(f'{x[0]:,.0f}' for x in runs)} ({steps} steps, {n} trajectories, {wall:.2f} s, "
-            f"{a.producers} producers, batch {a.batch})",
-            "batched writer per producer, Python records (encoding timed)": f"{rec:,.0f} steps/s ({rsteps} steps, "
-            f"{rwall:.2f} s)",
+            "batched writer per producer, Arrow from the producers": line,
+            "batched writer per producer, Python records": rec_line,
             "batched writer per producer, WordSim expert trajectories (Arrow)": ws_line,
             "baseline: one lance.write_dataset per trajectory": f"{base:,.0f} steps/s ({bsteps} steps, "
             f"{a.producers * a.baseline_trajectories} trajectories, {bwall:.2f} s)",
