@@ -125,10 +125,6 @@ BORDER_WIDTHS = {"1/4 pt": 2, "1/2 pt": 4, "3/4 pt": 6, "1 pt": 8, "1 1/2 pt": 1
 PROPERTIES = {"title": "title", "tags": "keywords", "comments": "comments", "subject": "subject"}
 """Document properties of the model (File > Info) and the core property that stores each."""
 
-VIEW_TYPES = {"Draft": 1, "Outline": 2, "Print Layout": 3, "Web Layout": 6, "Read Mode": 7}
-"""Word's views and the ``WdViewType`` a COM ``ActiveWindow.View.Type`` reports."""
-VIEW_NAMES = {v: k for k, v in VIEW_TYPES.items()}
-
 SHAPE_GEOMETRY = {
     "rectangle": "rect",
     "rounded_rectangle": "roundRect",

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import docx
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from lxml import etree
 
 from lam_rl.env.windows.docx_common import (
@@ -531,6 +532,9 @@ class _Reader:
             self.doc.page_color = hex_to_color(bg.get(q("w:color")), bg.get(q("w:themeColor")))
         settings = self.d.settings.element
         self.doc.track_changes = bool(_on(settings.find(q("w:trackRevisions"))))
+        pkg_rels = self.d.part.package.rels.values()
+        if not any(r.reltype == RT.CORE_PROPERTIES for r in pkg_rels):
+            return  # python-docx would invent default properties ("Word Document")
         cp = self.d.core_properties
         for key, attr in PROPERTIES.items():
             value = getattr(cp, attr, "") or ""
