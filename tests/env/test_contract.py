@@ -12,11 +12,16 @@ from lam_rl.env.client import VMClient, VMProtocolError
 from lam_rl.env.fleet import serve_one
 from lam_rl.env.protocol import CONTROL_TYPES, Action
 from lam_rl.env.tasks import make_task
+from lam_rl.env.windows.simulated import simulated_agent
 from lam_rl.env.wordsim import WordSim
 
 from .conftest import TOKEN
 
-AGENTS: dict[str, Callable[[], VMAgent]] = {"wordsim": lambda: WordSim("contract-vm")}
+AGENTS: dict[str, Callable[[], VMAgent]] = {
+    "wordsim": lambda: WordSim("contract-vm"),
+    # the Windows UIA agent and its real pywinauto/COM adapter, on a simulated Windows desktop
+    "windows": lambda: simulated_agent("contract-windows"),
+}
 
 
 @pytest.fixture(params=sorted(AGENTS), scope="module")

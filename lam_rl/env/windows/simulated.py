@@ -41,6 +41,7 @@ AREA_CONTAINERS = {
     "pane": ("Pane", "Comments", "NetUIHWND"),
     "status": ("StatusBar", "Status Bar", "MsoCommandBar"),
 }
+LEAF_CLASSES = {"TabItem": "NetUIRibbonTab", "Document": "_WwG"}
 
 
 class ElementNotEnabled(Exception):
@@ -329,7 +330,13 @@ class SimWord:
         popups: list[SimElement] = []
         groups: list[tuple[str, str | None, list[SimElement]]] = []
         for ctl, tg in live:
-            leaf = el(ctl.type, ctl.text, ctl.rect, cls=f"NetUI{ctl.type}", label=ctl.label)
+            leaf = el(
+                ctl.type,
+                ctl.text,
+                ctl.rect,
+                cls=LEAF_CLASSES.get(ctl.type, f"NetUI{ctl.type}"),
+                label=ctl.label,
+            )
             key = tg.area if tg.area not in ("menu",) else f"menu{tg.index}"
             if groups and groups[-1][0] == key and groups[-1][1] == ctl.window:
                 groups[-1][2].append(leaf)
@@ -507,3 +514,33 @@ def simulated_modules(word: SimWord | None = None, profile_dir: str | Path | Non
         "win32com.client": client,
         "_word": w,
     }
+
+
+def simulated_agent(name: str = "simulated-windows", work_dir: str | Path | None = None, **cfg: Any) -> Any:
+    """A ``WindowsAgent`` over the real adapter (``PywinautoDesktop``) on a simulated Windows desktop:
+    what ``lam-rl env serve --agent windows --simulated`` serves, and what the protocol contract
+    tests run against. ``cfg`` sets ``WindowsAgentConfig`` fields (``settle_s`` defaults to 0)."""
+    import tempfile
+
+    from lam_rl.env.windows.agent import WindowsAgent
+    from lam_rl.env.windows.config import WindowsAgentConfig
+    from lam_rl.env.windows.local import PywinautoDesktop
+
+    owned = work_dir is None
+    root = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="lam-rl-simwin-"))
+    profile, work = root / "profile", root / "work"
+
+    class SimulatedDesktop(PywinautoDesktop):
+        kind = "simulated"
+
+        def close(self) -> None:
+            if owned:
+                import shutil
+
+                shutil.rmtree(root, ignore_errors=True)
+
+    desktop = SimulatedDesktop(
+        modules=simulated_modules(profile_dir=profile), profile_dir=str(profile), work_dir=str(work)
+    )
+    cfg.setdefault("settle_s", 0.0)
+    return WindowsAgent(desktop, WindowsAgentConfig(work_dir=str(work), **cfg), name=name)

@@ -264,9 +264,10 @@ def dump(el, depth: int = 0, max_depth: int = 40) -> dict:
     return node
 
 
-def locate(ui: WordUIA, path: list, expect: dict | None):
-    """The element at ``path`` (window index, then child indices), checked against ``expect``."""
-    wins = ui.windows()
+def locate(ui: WordUIA, path: list, expect: dict | None, root: str = "app"):
+    """The element at ``path`` (window index, then child indices), checked against ``expect``.
+    ``root="desktop"``: the window index counts all top-level windows (``/accessibility`` order)."""
+    wins = list(ui._mod("pywinauto").Desktop(backend="uia").windows()) if root == "desktop" else ui.windows()
     if not path or not 0 <= path[0] < len(wins):
         raise UIAError("unknown_control", f"window {path[:1]} no longer exists")
     el = wins[path[0]]
@@ -289,7 +290,7 @@ def run_op(ui: WordUIA, op: str, args: dict):
     if op == "tree":
         return [dump(w) for w in ui.windows()]
     if op == "act":
-        el = locate(ui, args["path"], args.get("expect"))
+        el = locate(ui, args["path"], args.get("expect"), args.get("root", "app"))
         method = args["method"]
         if method not in (
             "click_input",
@@ -307,7 +308,8 @@ def run_op(ui: WordUIA, op: str, args: dict):
     if op == "send_keys":
         return ui.send_keys(args["keys"])
     if op == "open":
-        return ui.open_document(args["path"])
+        ui.open_document(args["path"])
+        return time.time()
     if op == "close":
         return ui.close_documents()
     if op == "xml":
