@@ -2,3 +2,8 @@
 
 All Ray code lives here; ``lam_rl`` (the library) never imports Ray.
 """
+
+import warnings
+
+# Ray starts its processes with fork+exec, which Lance tolerates; its at-fork warning is noise here.
+warnings.filterwarnings("ignore", message="lance is not fork-safe")

@@ -44,6 +44,7 @@ def main() -> None:
 JOBS = {
     "pipeline": "lam_rl.job_configs:PipelineConfig",
     "sft": "lam_rl.job_configs:SFTJobConfig",
+    "ppo": "lam_rl.job_configs:PPOJobConfig",
 }
 
 

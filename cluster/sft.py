@@ -12,7 +12,7 @@ from typing import Any
 from cluster.train import report_result, run_workers, worker_info
 from lam_rl.checkpoints import PHASE_IO, CheckpointRegistry, resolve_checkpoint
 from lam_rl.config import ConfigError, to_dict
-from lam_rl.job_configs import Config
+from lam_rl.job_configs import Config, config_from_dict
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,6 @@ def check_inputs(cfg: Config, phase: str) -> tuple[Path, dict[str, Any]]:
 
 def _worker(config: dict[str, Any]) -> None:
     """One Ray Train worker: shard -> examples -> Learner.fit; rank 0 tracks and registers."""
-    from omegaconf import OmegaConf
-
     from lam_rl.agent.config import AgentConfig
     from lam_rl.algos.learner import Learner
     from lam_rl.algos.sft import SFTObjective
@@ -73,7 +71,7 @@ def _worker(config: dict[str, Any]) -> None:
     from lam_rl.tracking import Tracker
 
     info = worker_info()
-    cfg: Config = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(Config), config["cfg"]))  # type: ignore[assignment]
+    cfg: Config = config_from_dict(config["cfg"])
     phase, init = config["phase"], Path(config["init"])
     tok = load_tokenizer(init)
     store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options, create=False)

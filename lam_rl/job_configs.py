@@ -12,6 +12,7 @@ from pathlib import Path
 from lam_rl.agent.config import AgentConfig, FleetConfig, PolicyServeConfig, RolloutConfig
 from lam_rl.algos.config import LearnerConfig, PPOConfig, RewardConfig, RewardServeConfig, SFTConfig
 from lam_rl.config import ModelConfig, RayConfig, RunConfig, TokenizerConfig, TrackingConfig, opt
+from lam_rl.data.config import CollectConfig, ExploreConfig, TaskPlanConfig
 from lam_rl.deploy import DeployConfig
 from lam_rl.env.config import EnvConfig, ExpertConfig
 from lam_rl.store.config import StoreConfig
@@ -30,6 +31,13 @@ class Config:
         EnvConfig, "WordSim VM agents: serving, latency and fault injection, client timeouts."
     )
     expert: ExpertConfig = opt(ExpertConfig, "The scripted expert (phase 0b) and its seeded error model.")
+    taskplan: TaskPlanConfig = opt(TaskPlanConfig, "Phase 0a: the task-plan corpus and its evolution.")
+    collect: CollectConfig = opt(
+        CollectConfig, "Phase 0b: expert trajectories and held-out reference trajectories."
+    )
+    explore: ExploreConfig = opt(
+        ExploreConfig, "Phase 3: LAM2 retries the expert's failures (self-boosting)."
+    )
     agent: AgentConfig = opt(AgentConfig, "Prompt format: control filter, history, plan, token budgets.")
     fleet: FleetConfig = opt(FleetConfig, "The VMs rollout workers drive (real VMs by URL or local WordSim).")
     rollout: RolloutConfig = opt(RolloutConfig, "Episodes, retries and leases of the rollout workers.")
@@ -69,3 +77,29 @@ class SFTJobConfig(Config):
         from lam_rl.config import check_choice
 
         check_choice("", "phase", self.phase, ["plan", "imitate", "boost"])
+
+
+def config_from_dict(values: dict, schema: type = Config):
+    """Rebuild a config (e.g. inside a Ray worker) from ``to_dict`` output; keys ``schema`` lacks
+    (a job's own switches such as ``phase``) are dropped."""
+    from dataclasses import fields
+
+    from omegaconf import OmegaConf
+
+    names = {f.name for f in fields(schema)}
+    return OmegaConf.to_object(
+        OmegaConf.merge(OmegaConf.structured(schema), {k: v for k, v in values.items() if k in names})
+    )
+
+
+@dataclass
+class PPOJobConfig(Config):
+    mode: str = opt(
+        "offline", "offline: PPO on recorded failed states (the paper); online: act in VMs (sets ppo.mode)."
+    )
+
+    def __post_init__(self) -> None:
+        from lam_rl.config import check_choice
+
+        check_choice("", "mode", self.mode, ["offline", "online"])
+        self.ppo.mode = self.mode

@@ -14,7 +14,7 @@ class AgentConfig:
         "Controls kept by the relevance filter besides the tab row and an open dialog's controls "
         "(0 keeps every control: the full list, as the small config does).",
     )
-    keep_dialog: bool = opt(True, "Always keep every control of an open dialog.")
+    keep_dialog: bool = opt(True, "Always keep every control of an open dialog or menu.")
     max_history: int = opt(4, "Previous actions shown in the prompt (most recent last).")
     plan_steps: int = opt(3, "Plan steps shown in the prompt and kept in the target's plan.")
     canvas_chars: int = opt(160, "Characters of the document summary (canvas) kept in the prompt (0: none).")
@@ -53,15 +53,18 @@ class PolicyServeConfig:
 
 @dataclass
 class FleetConfig:
-    vms: list[str] = opt([], "URLs of running VM agents (real Windows VMs). Empty: start `local` WordSim VMs.")
+    vms: list[str] = opt(
+        [], "URLs of running VM agents (real Windows VMs). Empty: start `local` WordSim VMs."
+    )
     token_env: str = opt("LAM_VM_TOKEN", "Environment variable holding the VMs' bearer token.")
-    token_file: str | None = opt(None, "File holding the VMs' bearer token (used when the variable is unset).")
+    token_file: str | None = opt(
+        None, "File holding the VMs' bearer token (used when the variable is unset)."
+    )
     local: int = opt(4, "WordSim VM agents started locally (loopback HTTP) when `vms` is empty.")
     local_base_port: int = opt(0, "First port of the local VM agents (0: any free ports).")
-    timeout_s: float = opt(10.0, "Per-request timeout to a VM (a hung VM is detected after this).")
-    connect_retries: int = opt(3, "Retries (with backoff) of a VM request that could not connect.")
-    backoff_s: float = opt(0.2, "Initial backoff between connection retries and VM health checks.")
-    max_vm_failures: int = opt(3, "Consecutive failures after which a remote VM is retired.")
+    max_vm_failures: int = opt(
+        3, "Consecutive failed health checks after which a remote VM is retired (client timeouts: env.*)."
+    )
 
     def __post_init__(self) -> None:
         if not self.vms and self.local < 1:
@@ -72,7 +75,9 @@ class FleetConfig:
 class RolloutConfig:
     max_steps: int = opt(12, "Step limit of an episode.")
     max_invalid: int = opt(3, "Consecutive invalid model answers that end an episode.")
-    max_retries: int = opt(3, "Times a task is retried after infrastructure failures before it is recorded as one.")
+    max_retries: int = opt(
+        3, "Times a task is retried after infrastructure failures before it is recorded as one."
+    )
     lease_timeout_s: float = opt(120.0, "A leased task not finished within this is handed to another worker.")
     writer_batch: int = opt(32, "Trajectories per store commit.")
     writer_interval_s: float = opt(1.0, "Longest a finished trajectory waits before its commit.")

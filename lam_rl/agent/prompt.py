@@ -10,7 +10,7 @@
     (2) Select the text. (3) Click Bold.
     <Document:> ...
 
-The filter keeps the tab row, an open dialog's controls and the Document control, plus the
+The filter keeps the tab row, an open dialog's or menu's controls and the Document control, plus the
 ``top_k`` controls most relevant to the request, the previous plan and recent actions (word
 overlap, as UFO's control filter ranks by relevance). Labels stay those of the full observation.
 A token budget trims the document summary first, then history, then plan, then low-relevance
@@ -34,13 +34,20 @@ _STOP = set(
 )
 
 
+_SUFFIXES = ("ation", "ings", "ing", "ied", "ies", "ed", "es", "ly", "s", "e")
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper so 'justified'/'justify', 'centered'/'center', 'bullets'/'bullet' meet."""
+    for suf in _SUFFIXES:
+        if len(word) > len(suf) + 2 and word.endswith(suf):
+            word = word[: -len(suf)] + ("i" if suf in ("ied", "ies") else "")
+            break
+    return word[:-1] + "i" if word.endswith("y") and len(word) > 3 else word
+
+
 def _words(text: str) -> set[str]:
-    out = set()
-    for w in re.findall(r"[a-z0-9]+", text.lower()):
-        if w in _STOP or len(w) < 2:
-            continue
-        out.add(w[:-1] if len(w) > 3 and w.endswith("s") else w)
-    return out
+    return {stem(w) for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP and len(w) >= 2}
 
 
 @dataclass
@@ -68,9 +75,9 @@ def relevance(control: Control, query: set[str], query_text: str) -> float:
     return score
 
 
-def in_dialog(c: Control, obs: Observation) -> bool:
-    """Whether ``c`` belongs to the open dialog (agents name a control's window in ``Control.window``)."""
-    return bool(obs.dialog) and getattr(c, "window", None) == obs.dialog
+def in_popup(c: Control) -> bool:
+    """Whether ``c`` belongs to an open dialog or menu (agents name that window in ``Control.window``)."""
+    return c.window is not None
 
 
 def filter_controls(
@@ -84,7 +91,7 @@ def filter_controls(
     scored = [(c, relevance(c, q, qt)) for c in obs.controls]
     keep: dict[int, float] = {}
     for c, s in scored:
-        if c.type in ALWAYS_KEEP_TYPES or (keep_dialog and obs.dialog and in_dialog(c, obs)):
+        if c.type in ALWAYS_KEEP_TYPES or (keep_dialog and in_popup(c)):
             keep[c.label] = s + 10.0
     ranked = sorted(
         (x for x in scored if x[0].label not in keep and x[1] > 0), key=lambda x: (-x[1], x[0].label)

@@ -33,6 +33,7 @@ STEP_COLUMNS = [
     "plan",
     "success",
     "valid",
+    "raw",
 ]
 
 

@@ -107,7 +107,10 @@ def trajectory_examples(steps: Sequence[dict[str, Any]], builder: PromptBuilder)
                 prompt.text, format_target(decision_of(row), builder.cfg), f"{row['traj_id']}:{row['step']}"
             )
         )
-        history.append(history_item(row, obs))
+        if row.get("valid", True) is False:  # as at run time: an invalid answer adds no history
+            continue
+        if row.get("function"):
+            history.append(history_item(row, obs))
         prev_plan = list(row.get("plan") or [])
     return out
 
@@ -166,3 +169,20 @@ def agent_builder(cfg: AgentConfig, tokenizer=None) -> PromptBuilder:
         else None
     )
     return PromptBuilder(cfg, count)
+
+
+def scored_examples(steps: Iterable[dict[str, Any]], builder: PromptBuilder) -> list[tuple[Example, float]]:
+    """Reward-model examples: every step's (prompt, action) labelled +1 if its trajectory succeeded,
+    -1 if it failed (PAPER.md). An invalid model answer is scored as its raw text."""
+    by_traj: dict[str, list[dict[str, Any]]] = {}
+    for row in steps:
+        by_traj.setdefault(row["traj_id"], []).append(row)
+    out: list[tuple[Example, float]] = []
+    for traj_id in sorted(by_traj):
+        rows = sorted(by_traj[traj_id], key=lambda r: r["step"])
+        examples = trajectory_examples(rows, builder)
+        for row, ex in zip(rows, examples, strict=True):
+            if row.get("valid", True) is False:
+                ex = Example(ex.prompt, (row.get("raw") or "").strip() or "{}", ex.key)
+            out.append((ex, 1.0 if row["success"] else -1.0))
+    return out

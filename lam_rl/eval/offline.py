@@ -22,7 +22,7 @@ from typing import Any
 from lam_rl.agent.grounding import ground
 from lam_rl.agent.parse import parse_decision
 from lam_rl.agent.prompt import PromptBuilder
-from lam_rl.data.sft import decision_of, history_item, observation_of
+from lam_rl.data.sft import decision_of, observation_of, trajectory_examples
 from lam_rl.env.protocol import Decision
 
 METRICS = ("object_acc", "operation_acc", "status_acc", "ssr", "tsr")
@@ -125,13 +125,7 @@ def group_trajectories(steps: Iterable[dict[str, Any]]) -> list[list[dict[str, A
 
 def teacher_forced_prompts(traj: Sequence[dict[str, Any]], builder: PromptBuilder) -> list[str]:
     """The prompt of every step of a reference trajectory, with the reference history."""
-    prompts, history, plan = [], [], []
-    for row in traj:
-        obs = observation_of(row)
-        prompts.append(builder.build(obs, row["request"], history, plan).text)
-        history.append(history_item(row, obs))
-        plan = list(row.get("plan") or [])
-    return prompts
+    return [e.prompt for e in trajectory_examples(traj, builder)]
 
 
 def evaluate_lm(

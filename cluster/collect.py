@@ -1,0 +1,174 @@
+"""Drive a rollout: start the fleet, the task queue, the store writer and one worker per VM; show
+progress; make sure every task has exactly one outcome in the store; tag the result.
+
+Used by phase 0b (expert collection), phase 3 (exploration), online evaluation and online PPO.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import ray
+
+from cluster.fleet import start_fleet
+from cluster.rollout import RolloutWorker, TaskQueue, WorkItem
+from lam_rl.config import ConfigError
+from lam_rl.job_configs import Config
+from lam_rl.logs import progress
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RolloutSummary:
+    tasks: int = 0
+    done: int = 0
+    successes: int = 0
+    steps: int = 0
+    invalid: int = 0
+    retries: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
+    vm_restarts: int = 0
+    workers_retired: int = 0
+    seconds: float = 0.0
+    committed: int = 0
+    rounds: int = 1
+
+    @property
+    def success_rate(self) -> float:
+        return self.successes / max(self.done, 1)
+
+    @property
+    def steps_per_s(self) -> float:
+        return self.steps / max(self.seconds, 1e-9)
+
+    def metrics(self, prefix: str = "rollout") -> dict[str, float]:
+        out = {
+            f"{prefix}/tasks_done": self.done,
+            f"{prefix}/success_rate": self.success_rate,
+            f"{prefix}/steps_per_s": self.steps_per_s,
+            f"{prefix}/invalid_actions": self.invalid,
+            f"{prefix}/infra_retries": self.retries,
+            f"{prefix}/vm_restarts": self.vm_restarts,
+            f"{prefix}/vms_retired": self.workers_retired,
+        }
+        out.update({f"{prefix}/failures/{k}": v for k, v in self.failures.items()})
+        return out
+
+
+def expert_spec(cfg: Config, seed: int) -> dict[str, Any]:
+    return {"kind": "expert", "expert": asdict(cfg.expert), "seed": seed, "name": "expert"}
+
+
+def checkpoint_spec(cfg: Config, name: str, tokenizer_json: str, app: str = "policy") -> dict[str, Any]:
+    return {
+        "kind": "checkpoint",
+        "agent": asdict(cfg.agent),
+        "tokenizer": tokenizer_json,
+        "app": app,
+        "name": name,
+    }
+
+
+def run_rollouts(
+    cfg: Config,
+    items: list[WorkItem],
+    policy_spec: dict[str, Any],
+    *,
+    phase: str,
+    tracker=None,
+    desc: str = "rollouts",
+    max_rounds: int = 3,
+) -> RolloutSummary:
+    """Play every item once; returns when each has exactly one committed outcome in the store."""
+    from cluster.store_io import close_store_writer, store_writer
+    from lam_rl.store import TrajectoryStore
+
+    if not items:
+        raise ConfigError(f"{desc}: no tasks to play")
+    t0 = time.time()
+    fleet = start_fleet(cfg.fleet, cfg.env, count=min(cfg.fleet.local, len(items)))
+    store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options)
+    summary = RolloutSummary(tasks=len(items))
+    pending = list(items)
+    try:
+        for round_ in range(1, max_rounds + 1):
+            summary.rounds = round_
+            writer = store_writer(cfg.store, uri=cfg.store_uri)
+            queue = TaskQueue.remote(pending, cfg.rollout.max_retries, cfg.rollout.lease_timeout_s)
+            workers = [
+                RolloutWorker.remote(
+                    ep.name,
+                    ep.url,
+                    fleet.token,
+                    queue,
+                    writer,
+                    policy_spec,
+                    phase=phase,
+                    env=cfg.env,
+                    fleet=cfg.fleet,
+                    rollout=cfg.rollout,
+                    host=ep.host,
+                    host_index=ep.index,
+                )
+                for ep in fleet.endpoints
+            ]
+            runs = [w.run.remote() for w in workers]
+            _watch(queue, runs, summary, t0, tracker, desc, cfg.rollout.progress_every_s)
+            ray.get(runs)
+            close_store_writer(cfg.store, uri=cfg.store_uri)
+            for w in workers:
+                ray.kill(w)
+            ray.kill(queue)
+            committed = store.committed([it.traj_id for it in items])
+            summary.committed = len(committed)
+            pending = [it for it in items if it.traj_id not in committed]
+            if not pending:
+                break
+            log.warning("%s: %d outcomes did not reach the store; replaying them", desc, len(pending))
+            summary.done -= len(pending)
+            summary.successes = 0  # recounted from the store below
+    finally:
+        fleet.stop()
+    summary.seconds = time.time() - t0
+    if pending:
+        raise RuntimeError(
+            f"{desc}: {len(pending)} of {len(items)} tasks have no outcome after {max_rounds} rounds"
+        )
+    outcomes = store.outcomes(traj_id=[it.traj_id for it in items], columns=["success", "num_steps"])
+    summary.successes = sum(outcomes.column("success").to_pylist())
+    summary.done = outcomes.num_rows
+    if tracker is not None:
+        tracker.log(summary.metrics())
+    return summary
+
+
+def _watch(queue, runs, summary: RolloutSummary, t0: float, tracker, desc: str, every: float) -> None:
+    """Progress bar and W&B metrics until the workers are done (totals add up over rounds)."""
+    carry = RolloutSummary(**{k: v for k, v in asdict(summary).items() if k != "failures"})
+    carry.failures = dict(summary.failures)
+    bar = progress(total=summary.tasks, desc=desc, unit="task", initial=carry.done)
+    while True:
+        ready, _ = ray.wait(runs, num_returns=len(runs), timeout=every)
+        s = ray.get(queue.get_stats.remote())
+        for key in ("done", "successes", "steps", "invalid", "retries", "vm_restarts", "workers_retired"):
+            setattr(summary, key, getattr(carry, key) + getattr(s, key))
+        summary.failures = {
+            k: carry.failures.get(k, 0) + s.failures.get(k, 0) for k in {*carry.failures, *s.failures}
+        }
+        summary.seconds = time.time() - t0
+        bar.update(summary.done - bar.n)
+        bar.set_postfix(success=f"{summary.success_rate:.0%}", steps_s=f"{summary.steps_per_s:.1f}")
+        if tracker is not None:
+            tracker.log(summary.metrics())
+        if len(ready) == len(runs):
+            break
+        if s.workers_retired >= len(runs) and s.done < s.total:
+            bar.close()
+            raise RuntimeError(
+                f"{desc}: every VM was retired with {s.total - s.done} tasks left; check the fleet"
+            )
+    bar.close()

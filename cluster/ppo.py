@@ -1,0 +1,149 @@
+"""Phase 4b on Ray Train: PPO from LAM3 to LAM4.
+
+offline (the paper): the states of failed trajectories are re-answered by the policy, the reward
+model scores the answers, and PPO (``lam_rl.algos.ppo.PPOLearner``: actor, critic and frozen
+reference as DeepSpeed engines) updates the policy; no VM is touched.
+
+online (beyond the paper): each iteration rank 0 serves the current policy (policy server),
+rollout workers play training tasks in WordSim VMs, and every step's answer is scored by the RM
+plus the verifier's outcome; after the update the new weights are registered and swapped in.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+from pathlib import Path
+from typing import Any
+
+from cluster.sft import _publish
+from cluster.train import report_result, run_workers, worker_info
+from lam_rl.checkpoints import CheckpointRegistry, resolve_checkpoint
+from lam_rl.config import ConfigError, to_dict
+from lam_rl.job_configs import Config, config_from_dict
+
+log = logging.getLogger(__name__)
+
+
+def check_inputs(cfg: Config) -> dict[str, Any]:
+    from lam_rl.data.selection import require_rows, select_trajectories
+    from lam_rl.store import TrajectoryStore
+
+    registry = CheckpointRegistry(cfg.run_dir / "checkpoints")
+    init = resolve_checkpoint(cfg.ppo.init_checkpoint, registry, "jobs.sft phase=boost")
+    rm = resolve_checkpoint(cfg.ppo.rm_checkpoint, registry, "jobs.reward")
+    store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options, create=False)
+    tags = list(cfg.reward.tags)
+    for t in tags:
+        if not store.has_tag(t):
+            raise ConfigError(
+                f"store tag '{t}' does not exist in {cfg.store_uri}; run the phase that writes it first"
+            )
+    if cfg.ppo.mode == "offline":
+        failed = select_trajectories(store, tags, success=False)
+        require_rows(
+            len(failed), f"failed trajectories of {tags}", "offline PPO learns on the expert's failures"
+        )
+    if cfg.ppo.mode == "online" and cfg.ppo.algo != "ppo":
+        raise ConfigError(
+            f"ppo.algo={cfg.ppo.algo} runs through TRL: use jobs.ppo with mode=online algo={cfg.ppo.algo}"
+        )
+    return {"init": str(init), "rm": str(rm), "tags": tags, "store_snapshot": store.snapshot().to_dict()}
+
+
+def offline_states(cfg: Config, tok, rank: int, world: int) -> list[str]:
+    """This rank's prompts: every recorded state of the failed trajectories (reference history)."""
+    from lam_rl.data import selection as sel
+    from lam_rl.data.sft import agent_builder
+    from lam_rl.eval.offline import group_trajectories, teacher_forced_prompts
+    from lam_rl.store import TrajectoryStore
+
+    store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options, create=False)
+    tags = list(cfg.reward.tags)
+    shard = sel.shard_ids(sel.select_trajectories(store, tags, success=False), rank, world, 0.0)
+    builder = agent_builder(cfg.agent, tok)
+    prompts = [
+        p
+        for traj in group_trajectories(sel.read_steps(store, shard.train_ids, tags))
+        for p in teacher_forced_prompts(traj, builder)
+    ]
+    random.Random(cfg.run.seed).shuffle(prompts)
+    return prompts[: max(1, cfg.ppo.max_states // world)] if cfg.ppo.max_states else prompts
+
+
+def _worker(config: dict[str, Any]) -> None:
+    from lam_rl.agent.parse import parse_decision
+    from lam_rl.algos import engine as eng
+    from lam_rl.algos.ppo import PPOLearner
+    from lam_rl.algos.reward import RewardScorer
+    from lam_rl.models.factory import load_tokenizer
+    from lam_rl.tracking import Tracker
+
+    info = worker_info()
+    cfg: Config = config_from_dict(config["cfg"])
+    inputs = config["inputs"]
+    tok = load_tokenizer(inputs["init"])
+    scorer = RewardScorer(inputs["rm"])
+
+    def score(prompts, answers):
+        return scorer.score(prompts, answers, max_len=cfg.reward.max_seq_len)
+
+    learner = PPOLearner(
+        inputs["init"],
+        tok,
+        cfg.ppo,
+        cfg.learner,
+        score,
+        use_gpu=config["_use_gpu"],
+        seed=cfg.run.seed,
+        is_valid=lambda text: parse_decision(text).valid,
+    )
+    tracker = None
+    if info.rank == 0:
+        tracker = Tracker(
+            cfg.tracking,
+            run_dir=cfg.run_dir,
+            name=f"ppo-{cfg.ppo.mode}",
+            job_type="ppo",
+            config={**config["cfg"], "inputs": inputs},
+        )
+    per_rank = max(1, cfg.ppo.batch_size // info.world)
+    if cfg.ppo.mode == "offline":
+        states = offline_states(cfg, tok, info.rank, info.world)
+        iterations = cfg.ppo.iterations or math.ceil(len(states) / per_rank)
+        iterations = eng.all_reduce_min(iterations)
+        for it in range(iterations):
+            batch = [states[(it * per_rank + j) % len(states)] for j in range(per_rank)]
+            metrics = learner.step(batch)
+            if tracker is not None:
+                tracker.log(metrics, it)
+    else:
+        from cluster.ppo_online import online_loop
+
+        online_loop(cfg, learner, tok, scorer, info, tracker)
+    out = cfg.run_dir / "train" / cfg.ppo.output / "final"
+    learner.export_hf(out)
+    if info.rank == 0:
+        dest = cfg.run_dir / "checkpoints" / cfg.ppo.output
+        _publish(out, dest)
+        CheckpointRegistry(cfg.run_dir / "checkpoints").register(
+            cfg.ppo.output, dest, phase="ppo", step=learner.iteration, mode=cfg.ppo.mode, **inputs
+        )
+    summary = {"iterations": learner.iteration, "kl_coef": learner.kl_ctl.value}
+    if tracker is not None:
+        tracker.summary(**summary)
+        tracker.finish()
+    report_result(summary)
+
+
+def train_ppo(cfg: Config) -> dict[str, Any]:
+    inputs = check_inputs(cfg)
+    log.info("ppo %s: %s -> %s with RM %s", cfg.ppo.mode, inputs["init"], cfg.ppo.output, inputs["rm"])
+    return run_workers(
+        _worker,
+        {"cfg": to_dict(cfg), "inputs": inputs},
+        cfg.learner,
+        name=f"ppo-{cfg.ppo.mode}",
+        storage_path=Path(cfg.run_dir) / "ray_train",
+    )

@@ -1,0 +1,122 @@
+"""Online PPO: act in WordSim VMs with the current policy, learn, swap the new weights in.
+
+Runs inside the PPO worker group (``cluster/ppo.py``). Each iteration, rank 0 exports the actor,
+registers it as a new version and points the policy server at it; rollout workers play the
+training tasks; the steps come back from the store, each answer scored by
+``ppo.online_step_reward * RM(state, answer) + (1 - ppo.online_step_reward) * outcome`` (outcome:
+the verifier's verdict on the whole episode, 1 or 0; an invalid answer gets ``ppo.invalid_score``).
+All ranks then take an equal share of the experience for the PPO update.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from cluster import policy_server
+from cluster.collect import checkpoint_spec, run_rollouts
+from cluster.rollout import WorkItem
+from lam_rl.algos import ppo_math as pm
+from lam_rl.checkpoints import CheckpointRegistry
+from lam_rl.job_configs import Config
+
+log = logging.getLogger(__name__)
+APP = "policy-ppo"
+
+
+def episode_experience(
+    cfg: Config, traj_ids: list[str], tok, scorer
+) -> tuple[list[str], list[str], list[float]]:
+    """(prompts, answers, sigmoid-scale scores) of every step the policy took in these episodes."""
+    from lam_rl.agent.parse import parse_decision
+    from lam_rl.data.selection import STEP_COLUMNS
+    from lam_rl.data.sft import agent_builder
+    from lam_rl.eval.offline import group_trajectories, teacher_forced_prompts
+    from lam_rl.store import TrajectoryStore
+
+    store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options, create=False)
+    rows = store.steps(traj_id=traj_ids, columns=STEP_COLUMNS, allow_empty=True).to_pylist()
+    builder = agent_builder(cfg.agent, tok)
+    prompts, answers, outcome = [], [], []
+    for traj in group_trajectories(rows):
+        prompts += teacher_forced_prompts(traj, builder)
+        answers += [(r.get("raw") or "").strip() for r in traj]
+        outcome += [1.0 if r["success"] else 0.0 for r in traj]
+    rm = (
+        scorer.score(prompts, [a or "{}" for a in answers], max_len=cfg.reward.max_seq_len) if prompts else []
+    )
+    w = cfg.ppo.online_step_reward
+    scores = [
+        (w * r + (1 - w) * o) if parse_decision(a).valid else cfg.ppo.invalid_score
+        for r, o, a in zip(rm, outcome, answers, strict=True)
+    ]
+    return prompts, answers, scores
+
+
+def online_loop(cfg: Config, learner, tok, scorer, info, tracker) -> None:
+    from lam_rl.env.tasks import sample_tasks
+
+    registry = CheckpointRegistry(cfg.run_dir / "checkpoints")
+    tasks = sample_tasks(cfg.ppo.online_tasks, cfg.run.seed + 11, split="train")
+    iterations = cfg.ppo.iterations or 4
+    deployed = False
+    try:
+        for it in range(iterations + 1):  # the last pass only measures the final policy
+            path = learner.export_hf(cfg.run_dir / "train" / f"{cfg.ppo.output}-online" / f"iter{it}")
+            payload: list[Any] = [None]
+            if info.rank == 0:
+                entry = registry.register(cfg.ppo.output, path, phase="ppo-online", step=it, final=False)
+                if not deployed:
+                    policy_server.deploy(
+                        cfg.policy, path, entry.version, app_name=APP, route_prefix=f"/{APP}"
+                    )
+                    deployed = True
+                else:
+                    policy_server.swap_checkpoint(
+                        path, entry.version, app_name=APP, replicas=cfg.policy.num_replicas
+                    )
+                items = [WorkItem(f"ppo-online:{it}:{t.task_id}", t.model_dump(mode="json")) for t in tasks]
+                spec = checkpoint_spec(cfg, cfg.ppo.output, f"{path}/tokenizer.json", app=APP)
+                summary = run_rollouts(
+                    cfg, items, spec, phase="ppo-online", desc=f"ppo online iteration {it}"
+                )
+                if tracker is not None:
+                    tracker.log(
+                        {
+                            "online/success_rate": summary.success_rate,
+                            "online/iteration": it,
+                            "online/invalid_actions": summary.invalid,
+                            "online/steps": summary.steps,
+                        },
+                        it,
+                    )
+                log.info(
+                    "online PPO iteration %d: success %.1f%% with version %d",
+                    it,
+                    100 * summary.success_rate,
+                    entry.version,
+                )
+                payload = [
+                    episode_experience(cfg, [i.traj_id for i in items], tok, scorer)
+                    if it < iterations
+                    else None
+                ]
+            if dist.is_initialized() and dist.get_world_size() > 1:
+                dist.broadcast_object_list(payload, src=0)
+            if it == iterations:
+                break
+            prompts, answers, scores = payload[0]
+            n = len(prompts) // info.world * info.world
+            mine = slice(info.rank, n, info.world)
+            exp = learner.experience(
+                prompts[mine], answers[mine], pm.normalize_scores(torch.tensor(scores[mine]))
+            )
+            metrics = learner.update(exp)
+            if tracker is not None:
+                tracker.log(metrics, it)
+    finally:
+        if info.rank == 0 and deployed:
+            policy_server.shutdown(APP)

@@ -1,0 +1,91 @@
+"""Phase 0b: task-action data. The expert plays training tasks in VMs; the noiseless expert plays
+held-out tasks for the reference trajectories of offline evaluation.
+
+    python -m jobs.collect config=tiny collect.num_tasks=300 fleet.local=4
+    python -m jobs.collect fleet.vms=[http://10.0.0.4:8700,...]   # real VMs (token: $LAM_VM_TOKEN)
+
+Every task ends with exactly one outcome in the store (success, failure, or an infrastructure
+failure after retries); the results are tagged ``collect.tag`` and ``collect.eval_tag``. A rerun
+plays only the tasks that have no outcome yet.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from cluster.collect import expert_spec, run_rollouts
+from cluster.rollout import WorkItem
+from jobs import run_job
+from lam_rl.config import to_dict
+from lam_rl.env.tasks import sample_tasks
+from lam_rl.job_configs import Config
+from lam_rl.store import TrajectoryStore
+from lam_rl.tracking import Tracker
+
+log = logging.getLogger("jobs.collect")
+
+
+def done(cfg: Config) -> bool:
+    store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options)
+    return store.has_tag(cfg.collect.tag) and store.has_tag(cfg.collect.eval_tag)
+
+
+def play(
+    cfg: Config, store: TrajectoryStore, tasks, *, phase: str, split: str, tag: str, spec, tracker
+) -> None:
+    items = [WorkItem(f"{phase}:{t.task_id}", t.model_dump(mode="json"), split=split) for t in tasks]
+    have = store.committed([it.traj_id for it in items])
+    todo = [it for it in items if it.traj_id not in have]
+    if todo:
+        s = run_rollouts(cfg, todo, spec, phase=phase, tracker=tracker, desc=f"{phase} ({split})")
+        log.info(
+            "%s: %d tasks, success %.1f%%, %.1f steps/s, failures %s",
+            phase,
+            s.done,
+            100 * s.success_rate,
+            s.steps_per_s,
+            s.failures,
+        )
+    store.tag(tag, phase=phase, split=split, replace=True)
+
+
+def main(cfg: Config) -> None:
+    c = cfg.collect
+    store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options)
+    with Tracker(
+        cfg.tracking, run_dir=cfg.run_dir, name="collect", job_type="collect", config=to_dict(cfg)
+    ) as tr:
+        train = sample_tasks(c.num_tasks, c.seed, split="train", composite_fraction=c.composite_fraction)
+        play(
+            cfg,
+            store,
+            train,
+            phase="collect",
+            split="train",
+            tag=c.tag,
+            spec=expert_spec(cfg, cfg.run.seed),
+            tracker=tr,
+        )
+        held_out = sample_tasks(
+            c.eval_tasks, c.seed + 1, split="eval", composite_fraction=c.composite_fraction
+        )
+        noiseless = dataclasses.replace(cfg, expert=dataclasses.replace(cfg.expert, noise=False))
+        play(
+            cfg,
+            store,
+            held_out,
+            phase="reference",
+            split="eval",
+            tag=c.eval_tag,
+            spec=expert_spec(noiseless, cfg.run.seed),
+            tracker=tr,
+        )
+        stats = store.stats(tag=c.tag)
+        tr.summary(
+            trajectories=stats["trajectories"], steps=stats["steps"], success_rate=stats["success_rate"]
+        )
+
+
+if __name__ == "__main__":
+    run_job(Config, main, name="collect", doc=__doc__)

@@ -1,0 +1,33 @@
+"""Phase 4b: PPO from LAM3 to LAM4, with the reward model's scores as rewards.
+
+    python -m jobs.ppo mode=offline   # the paper: re-answer the failed trajectories' states, no VMs
+    python -m jobs.ppo mode=online    # beyond it: act in WordSim VMs through the policy server
+
+Actor, critic and the frozen reference run as DeepSpeed engines in Ray Train workers; the paper's
+settings are the defaults (lr 1.4e-5, batch 8, minibatch 1, 4 PPO epochs, target KL 0.1, initial KL
+coefficient 0.2, rewards in [-0.5, 0.5]). The result is registered as ``ppo.output`` (LAM4).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from cluster.ppo import train_ppo
+from jobs import run_job
+from lam_rl.checkpoints import CheckpointRegistry
+from lam_rl.job_configs import Config, PPOJobConfig
+
+log = logging.getLogger("jobs.ppo")
+
+
+def done(cfg: Config) -> bool:
+    return CheckpointRegistry(cfg.run_dir / "checkpoints").latest(cfg.ppo.output) is not None
+
+
+def main(cfg: PPOJobConfig) -> None:
+    summary = train_ppo(cfg)
+    log.info("ppo %s finished: %s", cfg.mode, summary)
+
+
+if __name__ == "__main__":
+    run_job(PPOJobConfig, main, name="ppo", doc=__doc__)

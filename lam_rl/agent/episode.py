@@ -1,0 +1,158 @@
+"""One episode: reset -> (observe -> act -> ground -> step)* -> evaluate, as a store Trajectory.
+
+This is the environment runner a rollout worker calls (and anyone can call without Ray). VM
+and policy infrastructure failures propagate as exceptions (``VMError``, ``PolicyError``) so the
+caller can retry the task elsewhere; everything the policy does wrong (malformed output, unknown
+control, impossible action) is recorded in the trajectory and counted, never raised.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from lam_rl.agent.grounding import ground
+from lam_rl.agent.policy import Policy
+from lam_rl.env.protocol import Observation, TaskSpec
+from lam_rl.store.records import Outcome, StepRecord, Trajectory
+
+
+@dataclass
+class EpisodeLimits:
+    max_steps: int = 12
+    max_invalid: int = 3  # consecutive invalid answers that end an episode
+
+
+def run_episode(
+    vm,
+    policy: Policy,
+    task: TaskSpec,
+    *,
+    traj_id: str,
+    phase: str,
+    split: str = "train",
+    attempt: int = 0,
+    limits: EpisodeLimits | None = None,
+    worker: str = "",
+    vm_name: str = "",
+) -> Trajectory:
+    """Play ``task`` on ``vm`` (a VMClient) with ``policy``; return the whole trajectory."""
+    limits = limits or EpisodeLimits()
+    t0 = time.perf_counter()
+    obs: Observation = vm.reset(task)
+    policy.reset(task)
+    steps: list[StepRecord] = []
+    invalid_run = num_invalid = 0
+    failure: str | None = None
+    finished = False
+    for i in range(limits.max_steps):
+        out = policy.act(obs)
+        controls = [c.model_dump() for c in obs.controls]
+        base = {
+            "step": i,
+            "request": task.request,
+            "controls": controls,
+            "canvas": obs.canvas,
+            "raw": out.raw,
+            "latency_ms": out.latency_ms,
+        }
+        if not out.valid:
+            num_invalid += 1
+            invalid_run += 1
+            steps.append(StepRecord(**base, valid=False, ok=False, error=f"invalid output: {out.error}"))
+            if invalid_run >= limits.max_invalid:
+                failure = "invalid_action"
+                break
+            continue
+        invalid_run = 0
+        d = out.decision
+        assert d is not None
+        grounded = ground(d, obs)
+        rec = StepRecord(
+            **base,
+            thought=d.thought,
+            control_label=grounded.control.label if grounded.control else d.control_label,
+            control_text=grounded.control.text if grounded.control else d.control_name,
+            function=d.function,
+            args=dict(d.args),
+            status=d.status,
+            plan=list(d.plan),
+        )
+        if d.function and grounded.action is None:
+            rec.ok, rec.error = False, f"grounding: {grounded.error}"
+        elif grounded.action is not None:
+            ts = time.perf_counter()
+            result = vm.step(grounded.action)
+            rec.step_ms = (time.perf_counter() - ts) * 1000
+            rec.ok, rec.error = result.ok, result.error
+            obs = result.observation
+        policy.record(d, grounded.control)
+        steps.append(rec)
+        if d.status == "FINISH":
+            finished = True
+            break
+    verdict = vm.evaluate()
+    success = verdict.complete == "yes"
+    if not success and failure is None:
+        failure = "task_failed" if finished else "step_limit"
+    outcome = Outcome(
+        traj_id=traj_id,
+        task_id=task.task_id,
+        family=task.family,
+        app=task.app,
+        template=task.template,
+        split=split,
+        phase=phase,
+        policy=policy.name,
+        policy_version=int(getattr(policy, "version", 0) or 0),
+        attempt=attempt,
+        success=success,
+        complete=verdict.complete,
+        reason=verdict.reason,
+        sub_scores=dict(verdict.sub_scores),
+        failure_kind=None if success else failure,
+        num_steps=len(steps),
+        num_invalid=num_invalid,
+        duration_s=time.perf_counter() - t0,
+        task=task.model_dump(mode="json"),
+        worker=worker,
+        vm=vm_name,
+    )
+    return Trajectory(outcome=outcome, steps=steps)
+
+
+def infra_failure(
+    task: TaskSpec,
+    *,
+    traj_id: str,
+    phase: str,
+    policy: str,
+    kind: str,
+    reason: str,
+    split: str = "train",
+    attempt: int = 0,
+    worker: str = "",
+    vm_name: str = "",
+) -> Trajectory:
+    """The one outcome of a task whose retries were exhausted by infrastructure failures (no steps)."""
+    return Trajectory(
+        outcome=Outcome(
+            traj_id=traj_id,
+            task_id=task.task_id,
+            family=task.family,
+            app=task.app,
+            template=task.template,
+            split=split,
+            phase=phase,
+            policy=policy,
+            attempt=attempt,
+            success=False,
+            complete="unsure",
+            reason=reason,
+            failure_kind=kind,
+            task=task.model_dump(mode="json"),
+            worker=worker,
+            vm=vm_name,
+        ),
+        steps=[],
+    )
