@@ -5,6 +5,7 @@ lam-rl env sample -n 5 --seed 0 --split eval    task instances as JSON lines
 lam-rl env try bold_text --seed 3 --out shots/  play the expert on one instance, save screenshots
 lam-rl env serve --port 8700                    one WordSim VM agent (token: LAM_VM_TOKEN or --token-file)
 lam-rl env serve --count 8 --base-port 8700     eight of them in one process
+lam-rl env serve --agent windows --host 0.0.0.0 the Windows UIA agent driving Word (docs/windows.md)
 lam-rl env openapi --out docs/env-openapi.json  the protocol's OpenAPI spec
 """
 
@@ -196,6 +197,32 @@ def _token(token_file: str | None) -> str:
 @click.option(
     "--name-prefix", default="wordsim", show_default=True, help="VM names are PREFIX-0, PREFIX-1, ..."
 )
+@click.option(
+    "--agent",
+    "agent_kind",
+    type=click.Choice(["wordsim", "windows", "waa"]),
+    default="wordsim",
+    show_default=True,
+    help="WordSim; the Windows UIA agent driving Word on this machine; or a WAA/OSWorld VM through its "
+    "in-VM server (docs/windows.md).",
+)
+@click.option(
+    "--simulated", is_flag=True, help="--agent windows on a simulated Windows desktop (off Windows)."
+)
+@click.option("--work-dir", default=None, help="--agent windows|waa: folder for the task documents.")
+@click.option("--waa-url", default=None, help="--agent waa: the in-VM server, http://HOST:5000.")
+@click.option(
+    "--waa-allow-insecure",
+    is_flag=True,
+    help="--agent waa: accept that the in-VM server runs any command without authentication.",
+)
+@click.option(
+    "--waa-tree",
+    type=click.Choice(["execute", "accessibility"]),
+    default="execute",
+    show_default=True,
+    help="--agent waa: control tree from a UIA dump through /execute, or from /accessibility.",
+)
 def serve_cmd(
     host: str | None,
     port: int | None,
@@ -210,8 +237,14 @@ def serve_cmd(
     max_steps: int | None,
     ready_file: str | None,
     name_prefix: str,
+    agent_kind: str,
+    simulated: bool,
+    work_dir: str | None,
+    waa_url: str | None,
+    waa_allow_insecure: bool,
+    waa_tree: str,
 ) -> None:
-    """Serve WordSim VM agents over HTTP until Ctrl-C/SIGTERM."""
+    """Serve VM agents (WordSim, or one Windows/WAA agent) over HTTP until Ctrl-C/SIGTERM."""
     from lam_rl.config import ConfigError
     from lam_rl.env.config import EnvConfig
     from lam_rl.env.fleet import serve_many
@@ -242,9 +275,30 @@ def serve_cmd(
         )
     token = _token(cfg.token_file)
     try:
-        fleet = serve_many(
-            count, token=token, host=cfg.host, base_port=first, cfg=cfg, name_prefix=name_prefix
-        )
+        if agent_kind == "wordsim":
+            fleet = serve_many(
+                count, token=token, host=cfg.host, base_port=first, cfg=cfg, name_prefix=name_prefix
+            )
+        else:
+            from lam_rl.env.fleet import serve_one
+            from lam_rl.env.windows.serve import build_agent
+
+            if count != 1:
+                _fail(f"--agent {agent_kind} drives one desktop: --count must be 1")
+            try:
+                agent = build_agent(
+                    agent_kind,
+                    name=agent_kind if name_prefix == "wordsim" else name_prefix,
+                    simulated=simulated,
+                    work_dir=work_dir,
+                    waa_url=waa_url,
+                    waa_allow_insecure=waa_allow_insecure,
+                    waa_tree=waa_tree,
+                    max_steps=max_steps,
+                )
+            except ConfigError as e:
+                _fail(str(e))
+            fleet = serve_one(agent, token=token, host=cfg.host, port=first, cfg=cfg)
     except OSError as e:
         _fail(f"{e} (is another server using the port? pick another with --port/--base-port, or 0)")
     for vm in fleet:
@@ -255,7 +309,8 @@ def serve_cmd(
             json.dumps({"vms": [{"name": vm.name, "url": vm.url} for vm in fleet], "pid": os.getpid()})
         )
         tmp.replace(ready_file)
-    click.echo(f"serving {count} WordSim VM(s); Ctrl-C to stop", err=True)
+    what = "WordSim VM(s)" if agent_kind == "wordsim" else f"{agent_kind} agent"
+    click.echo(f"serving {count} {what}; Ctrl-C to stop", err=True)
     sys.stdout.flush()
     fleet.wait()
 
