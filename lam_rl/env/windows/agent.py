@@ -245,7 +245,10 @@ class WindowsAgent(VMAgent):
 
                 state = self._state(read_docx(self.desktop.export_document()).doc, self._app_state())
                 state.summaries = list(self.summaries)
-                text = summarize(SimpleNamespace(doc=state.doc, ui=UIState(), state=state))  # type: ignore[arg-type]
+                lines = summarize(SimpleNamespace(doc=state.doc, ui=UIState(), state=state)).split("\n")  # type: ignore[arg-type]
+                sel = self.desktop.selection_text()  # a file has no selection: ask Word
+                lines[0] = f'sel: "{_clip(sel.replace(chr(10), " / "), 60)}"' if sel else ""
+                text = "\n".join(x for x in lines if x)
         except Exception as e:  # the canvas is advisory: never fail an observation for it
             log.warning("%s: canvas unavailable: %s", self.name, e)
         self._canvas = (key, text)
@@ -287,3 +290,7 @@ class WindowsAgent(VMAgent):
         if "file" in aspects and not files:
             missing.add("file")
         return missing
+
+
+def _clip(s: str, n: int) -> str:
+    return s if len(s) <= n else s[:n] + "..."

@@ -141,6 +141,10 @@ class Desktop(abc.ABC):
         left out (their aspects are then judged 'unsure')."""
         return {}
 
+    def selection_text(self) -> str | None:
+        """The selected text (Word: ``Selection.Text``); None if it cannot tell."""
+        return None
+
     def saved_files(self, since: float) -> list[SavedFile] | None:
         """Files saved or exported since ``since`` (a time.time()); None if it cannot tell."""
         return None

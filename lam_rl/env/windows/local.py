@@ -69,6 +69,9 @@ class PywinautoDesktop(Desktop):
     def app_state(self) -> dict[str, Any]:
         return _wrap(self.ui.app_state)
 
+    def selection_text(self) -> str | None:
+        return _wrap(self.ui.selection_text)
+
     def saved_files(self, since: float) -> list[SavedFile] | None:
         return [SavedFile(**f) for f in _wrap(self.ui.saved_files, since)]
 

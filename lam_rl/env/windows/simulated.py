@@ -471,10 +471,19 @@ class SimWordApp:
                 raise
             return True
 
+        from lam_rl.env.wordsim.document import selected_text
+
         find = SimpleNamespace(ClearFormatting=lambda: None, Execute=execute)
         rng = SimpleNamespace(Collapse=lambda d=0: None)
+        text = selected_text(w.sim.doc) if w.opened else ""
         return SimpleNamespace(
-            HomeKey=lambda Unit=6: None, Find=find, Range=rng, MoveEnd=lambda Unit=1, Count=1: None
+            HomeKey=lambda Unit=6: None,
+            Find=find,
+            Range=rng,
+            MoveEnd=lambda Unit=1, Count=1: None,
+            Start=0,
+            End=len(text),
+            Text=text.replace("\n", "\r"),
         )
 
 

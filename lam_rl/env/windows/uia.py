@@ -188,6 +188,13 @@ class WordUIA:
         rng.Collapse(0)  # wdCollapseEnd
         doc.Tables.Add(rng, rows, columns)
 
+    def selection_text(self) -> str:
+        """The selected text, paragraph marks as newlines ('' for a bare caret)."""
+        sel = self.word().Selection
+        if sel.Start == sel.End:
+            return ""
+        return (sel.Text or "").replace("\r\x07", "\t").replace("\r", "\n").rstrip("\n")
+
     def app_state(self) -> dict:
         app = self.word()
         doc = self.document()
@@ -230,7 +237,7 @@ class WordUIA:
                     and os.path.normcase(os.path.dirname(os.path.abspath(entry.path))) == self.exclude_dir
                 ):
                     continue
-                if entry.stat().st_mtime >= since - 1:
+                if entry.stat().st_mtime >= since:
                     out.append({"folder": folder, "name": stem, "format": ext, "path": entry.path})
         return out
 
@@ -322,6 +329,8 @@ def run_op(ui: WordUIA, op: str, args: dict):
         return ui.insert_table(int(args["rows"]), int(args["columns"]))
     if op == "app_state":
         return ui.app_state()
+    if op == "selection":
+        return ui.selection_text()
     if op == "saved_files":
         return ui.saved_files(float(args["since"]))
     if op == "screenshot":

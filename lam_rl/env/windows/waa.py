@@ -326,6 +326,9 @@ class WAADesktop(Desktop):
     def app_state(self) -> dict[str, Any]:
         return dict(self.op("app_state"))
 
+    def selection_text(self) -> str | None:
+        return str(self.op("selection"))
+
     def saved_files(self, since: float) -> list[SavedFile] | None:
         since_vm = self._opened_at if self._opened_at is not None else since
         return [SavedFile(**f) for f in self.op("saved_files", {"since": since_vm})]
