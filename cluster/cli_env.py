@@ -210,6 +210,13 @@ def _token(token_file: str | None) -> str:
     "--simulated", is_flag=True, help="--agent windows on a simulated Windows desktop (off Windows)."
 )
 @click.option("--work-dir", default=None, help="--agent windows|waa: folder for the task documents.")
+@click.option(
+    "--canvas",
+    type=click.Choice(["document", "text", "none"]),
+    default="document",
+    show_default=True,
+    help="--agent windows|waa: the observation's canvas (the live document summarized, its text, nothing).",
+)
 @click.option("--waa-url", default=None, help="--agent waa: the in-VM server, http://HOST:5000.")
 @click.option(
     "--waa-allow-insecure",
@@ -240,6 +247,7 @@ def serve_cmd(
     agent_kind: str,
     simulated: bool,
     work_dir: str | None,
+    canvas: str,
     waa_url: str | None,
     waa_allow_insecure: bool,
     waa_tree: str,
@@ -291,6 +299,7 @@ def serve_cmd(
                     name=agent_kind if name_prefix == "wordsim" else name_prefix,
                     simulated=simulated,
                     work_dir=work_dir,
+                    canvas=canvas,
                     waa_url=waa_url,
                     waa_allow_insecure=waa_allow_insecure,
                     waa_tree=waa_tree,

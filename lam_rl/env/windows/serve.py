@@ -19,6 +19,7 @@ def build_agent(
     name: str,
     simulated: bool = False,
     work_dir: str | None = None,
+    canvas: str = "document",
     waa_url: str | None = None,
     waa_allow_insecure: bool = False,
     waa_tree: str = "execute",
@@ -28,7 +29,9 @@ def build_agent(
     from lam_rl.env.windows.agent import WindowsAgent
     from lam_rl.env.windows.config import WAAConfig, WindowsAgentConfig
 
-    extra = {"max_steps": max_steps} if max_steps is not None else {}
+    extra: dict = {"canvas": canvas}
+    if max_steps is not None:
+        extra["max_steps"] = max_steps
     if kind == "windows":
         if simulated:
             from lam_rl.env.windows.simulated import simulated_agent
