@@ -110,3 +110,27 @@ def test_the_package_extra_exists_and_the_image_script_checks_word():
         assert ps_params(script)["AgentPackage"].startswith("lam-rl[windows]")
     assert "Word.Application" in PREP and "NoLockScreen" in PREP
     assert "import pywinauto, win32com.client, lam_rl.env.windows.agent" in PREP
+
+
+def test_windows_only_libraries_are_confined_to_uia_py():
+    import ast
+
+    windows_only = ("pywinauto", "win32com", "win32api", "win32gui", "pythoncom", "pywintypes", "comtypes")
+    offenders = []
+    for path in (ROOT / "lam_rl").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "import_module":
+                names = [
+                    a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                ]
+            if any(n.split(".")[0] in windows_only for n in names):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []
+    uia = (ROOT / "lam_rl/env/windows/uia.py").read_text()
+    assert "importlib.import_module(name)" in uia and "from lam_rl" not in uia and "import lam_rl" not in uia
