@@ -26,6 +26,7 @@ import re
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -75,6 +76,13 @@ class WindowsAgent(VMAgent):
         self._found: list[Found] | None = None
         self._canvas: tuple[int, str] | None = None
         self.work_dir = Path(self.cfg.work_dir or Path(tempfile.gettempdir()) / "lam-rl")
+        self._thread: threading.Thread | None = None
+
+        def init() -> None:
+            self._thread = threading.current_thread()
+            desktop.thread_init()
+
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix=f"lam-{name}", initializer=init)
 
     # ------------------------------------------------------------------ VMAgent
 
@@ -88,6 +96,9 @@ class WindowsAgent(VMAgent):
         )
 
     def reset(self, task: TaskSpec) -> Observation:
+        return self._on_thread(self._reset, task)
+
+    def _reset(self, task: TaskSpec) -> Observation:
         from lam_rl.env.tasks import initial_state
 
         with self._lock:
@@ -116,9 +127,12 @@ class WindowsAgent(VMAgent):
             self._canvas = None
             self.before = self._state(read_docx(data).doc, self._app_state())
             self.before.saved = []
-            return self.observe()
+            return self._observe()
 
     def observe(self) -> Observation:
+        return self._on_thread(self._observe)
+
+    def _observe(self) -> Observation:
         with self._lock:
             found = self._controls()
             title, _ = active_window(found)
@@ -133,13 +147,16 @@ class WindowsAgent(VMAgent):
             )
 
     def step(self, action: Action) -> StepResult:
+        return self._on_thread(self._step, action)
+
+    def _step(self, action: Action) -> StepResult:
         with self._lock:
             if self.cfg.max_steps and self.steps >= self.cfg.max_steps:
                 return StepResult(
                     ok=False,
                     error=f"step limit of {self.cfg.max_steps} reached; reset the VM",
                     error_code="step_limit",
-                    observation=self.observe(),
+                    observation=self._observe(),
                 )
             found = self._controls()
             hit: Found | None = None
@@ -164,11 +181,14 @@ class WindowsAgent(VMAgent):
                 error=err,
                 error_code=code,
                 result=result,
-                observation=self.observe(),
+                observation=self._observe(),
                 control=hit.control if hit else None,
             )
 
     def evaluate(self) -> Verdict:
+        return self._on_thread(self._evaluate)
+
+    def _evaluate(self) -> Verdict:
         from lam_rl.env.tasks import verify
 
         with self._lock:
@@ -197,6 +217,9 @@ class WindowsAgent(VMAgent):
             return verdict
 
     def screenshot(self) -> bytes:
+        return self._on_thread(self._screenshot)
+
+    def _screenshot(self) -> bytes:
         with self._lock:
             try:
                 return self.desktop.screenshot()
@@ -204,10 +227,23 @@ class WindowsAgent(VMAgent):
                 raise AgentError(e.code, f"{self.name}: screenshot failed: {e.message}", 503) from None
 
     def close(self) -> None:
+        def shut() -> None:
+            try:
+                self.desktop.close_document()
+            finally:
+                self.desktop.close()
+
         try:
-            self.desktop.close_document()
+            self._on_thread(shut)
         finally:
-            self.desktop.close()
+            self._pool.shutdown(wait=False)
+
+    def _on_thread(self, fn: Any, *args: Any) -> Any:
+        """Run ``fn`` on the agent's own thread: COM objects (Word, UI Automation) belong to the
+        thread that created them, while the server calls from a pool of worker threads."""
+        if threading.current_thread() is self._thread:
+            return fn(*args)
+        return self._pool.submit(fn, *args).result()
 
     # ------------------------------------------------------------------ helpers
 

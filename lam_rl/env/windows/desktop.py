@@ -149,6 +149,9 @@ class Desktop(abc.ABC):
         """Files saved or exported since ``since`` (a time.time()); None if it cannot tell."""
         return None
 
+    def thread_init(self) -> None:  # noqa: B027 - optional
+        """Called once on the thread that will make every call (COM needs CoInitialize there)."""
+
     def close_document(self) -> None:  # noqa: B027 - optional
         """Close the document without saving (end of an episode)."""
 

@@ -38,6 +38,9 @@ class PywinautoDesktop(Desktop):
         self.ui = WordUIA(modules, title_re, profile_dir, work_dir)
         self.key_pause = key_pause
 
+    def thread_init(self) -> None:
+        self.ui.thread_init()
+
     def windows(self) -> list[UIElement]:
         return _wrap(self.ui.windows)
 

@@ -16,6 +16,7 @@ above this module is tested off Windows. In script mode a ``LAMRL_MODULES`` glob
 from __future__ import annotations
 
 import base64
+import contextlib
 import importlib
 import json
 import os
@@ -67,6 +68,14 @@ class WordUIA:
                     "`pip install lam-rl[windows]` (pywinauto, pywin32) and Microsoft Word",
                 ) from None
         return self._mods[name]
+
+    def thread_init(self) -> None:
+        """Initialize COM (single-threaded apartment) on the calling thread; every later call must
+        come from this thread. A no-op with injected (simulated) modules."""
+        if "win32com.client" in self._mods:
+            return
+        with contextlib.suppress(ImportError):  # not Windows: the first real call says what is missing
+            importlib.import_module("pythoncom").CoInitialize()
 
     def word(self):
         """Word's COM Application object (started if it is not running)."""

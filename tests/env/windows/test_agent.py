@@ -142,3 +142,39 @@ def test_ufo_label_order_changes_labels_not_behaviour(tmp_path):
     )
     play(agent, reference_actions(task))
     assert agent.evaluate().complete == "yes"
+
+
+def test_every_desktop_call_runs_on_one_thread(tmp_path):
+    """COM objects belong to the thread that created them: the agent makes all its desktop calls on
+    its own thread (with thread_init first), whichever server thread calls the agent."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    seen: list[tuple[str, int]] = []
+
+    class Recording(PywinautoDesktop):
+        def thread_init(self):
+            seen.append(("init", threading.get_ident()))
+
+        def windows(self):
+            seen.append(("windows", threading.get_ident()))
+            return super().windows()
+
+        def export_document(self):
+            seen.append(("export", threading.get_ident()))
+            return super().export_document()
+
+    agent = WindowsAgent(
+        Recording(modules=simulated_modules(profile_dir=tmp_path / "p")),
+        WindowsAgentConfig(settle_s=0, work_dir=str(tmp_path / "w")),
+    )
+    task = make_task("bold_text", 2)
+    agent.reset(task)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: agent.observe(), range(8)))
+        for d in reference_actions(task):  # in order, each from some pool thread
+            assert pool.submit(agent.step, d.to_action()).result().ok
+    assert agent.evaluate().complete == "yes"
+    agent.close()
+    assert seen[0][0] == "init" and len({ident for _, ident in seen}) == 1
+    assert threading.get_ident() != seen[0][1]

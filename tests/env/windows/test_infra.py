@@ -118,6 +118,8 @@ def test_windows_only_libraries_are_confined_to_uia_py():
     windows_only = ("pywinauto", "win32com", "win32api", "win32gui", "pythoncom", "pywintypes", "comtypes")
     offenders = []
     for path in (ROOT / "lam_rl").rglob("*.py"):
+        if path.name == "uia.py":
+            continue  # the one adapter module allowed to use them
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             names = []
