@@ -1,38 +1,50 @@
 """The whole recipe in order, resumable: each stage is skipped when its output already exists.
 
-    python -m jobs.pipeline config=tiny            # everything, embedded Ray
-    python -m jobs.pipeline stages=[base] force=[base]
+    python -m jobs.pipeline config=tiny                 # what `make demo` runs (embedded Ray)
+    python -m jobs.pipeline stages=[collect,sft-imitate] force=[sft-imitate]
 
-Stages so far: base (tokenizer + LAM0). Each phase job adds its stage here as it lands.
+0a taskplan -> 0b collect -> 1 sft-plan (LAM1) -> 2 sft-imitate (LAM2) -> 3 explore + sft-boost (LAM3)
+-> 4 reward + ppo (LAM4) -> evaluate -> report. Every stage is also a job of its own (jobs/*.py).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
-from jobs import run_job
-from lam_rl.config import to_dict
+from cluster.ppo import train_ppo
+from cluster.sft import sft_done, train_sft
+from jobs import collect, evaluate, explore, ppo, reward, run_job, taskplan
+from lam_rl.config import ConfigError
 from lam_rl.job_configs import PipelineConfig
-from lam_rl.models.bootstrap import ensure_base_model
-from lam_rl.tracking import Tracker
 
 log = logging.getLogger("jobs.pipeline")
 
 
-def stage_base(cfg: PipelineConfig) -> None:
-    with Tracker(cfg.tracking, run_dir=cfg.run_dir, name="base", job_type="base", config=to_dict(cfg)) as tr:
-        path, params = ensure_base_model(cfg.model, cfg.tokenizer, cfg.run_dir, cfg.run.seed)
-        tr.log({"model/parameters": params})
-        tr.summary(checkpoint=str(path), parameters=params)
+def write_report(cfg: PipelineConfig) -> None:
+    from lam_rl.eval.report import write_report as report
+
+    path = report(cfg.run_dir)
+    log.info("report: %s", path)
 
 
-def base_done(cfg: PipelineConfig) -> bool:
-    return (cfg.run_dir / "checkpoints" / "base" / "config.json").exists()
+def report_done(cfg: PipelineConfig) -> bool:
+    return False  # cheap, and always reflects the latest results
 
 
-STAGES = [
-    ("base", stage_base, base_done),
+Stage = tuple[str, Callable[[PipelineConfig], object], Callable[[PipelineConfig], bool]]
+STAGES: list[Stage] = [
+    ("taskplan", taskplan.main, taskplan.done),
+    ("collect", collect.main, collect.done),
+    ("sft-plan", lambda c: train_sft(c, "plan"), lambda c: sft_done(c, "plan")),
+    ("sft-imitate", lambda c: train_sft(c, "imitate"), lambda c: sft_done(c, "imitate")),
+    ("explore", explore.main, explore.done),
+    ("sft-boost", lambda c: train_sft(c, "boost"), lambda c: sft_done(c, "boost")),
+    ("reward", reward.main, reward.done),
+    ("ppo", train_ppo, ppo.done),
+    ("evaluate", evaluate.main, evaluate.done),
+    ("report", write_report, report_done),
 ]
 
 
@@ -40,20 +52,19 @@ def main(cfg: PipelineConfig) -> None:
     known = [name for name, _, _ in STAGES]
     for s in [*cfg.stages, *cfg.force]:
         if s not in known:
-            from lam_rl.config import ConfigError
-
             raise ConfigError(f"unknown pipeline stage '{s}'. Stages: {', '.join(known)}")
-    for name, fn, done in STAGES:
+    t_all = time.time()
+    for name, run, done in STAGES:
         if cfg.stages and name not in cfg.stages:
             continue
-        if done(cfg) and name not in cfg.force:
+        if name not in cfg.force and done(cfg):
             log.info("stage %s: output exists, skipped", name)
             continue
         t0 = time.time()
         log.info("stage %s: running", name)
-        fn(cfg)
+        run(cfg)
         log.info("stage %s: done in %.1fs", name, time.time() - t0)
-    log.info("pipeline finished: outputs in %s", cfg.run_dir)
+    log.info("pipeline finished in %.1fs: outputs in %s", time.time() - t_all, cfg.run_dir)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from lam_rl.config import ModelConfig, RayConfig, RunConfig, TokenizerConfig, Tr
 from lam_rl.data.config import CollectConfig, ExploreConfig, TaskPlanConfig
 from lam_rl.deploy import DeployConfig
 from lam_rl.env.config import EnvConfig, ExpertConfig
+from lam_rl.eval.config import EvalConfig
 from lam_rl.store.config import StoreConfig
 
 
@@ -50,6 +51,7 @@ class Config:
     sft: SFTConfig = opt(SFTConfig, "Phases 1-3: supervised fine-tuning data and optimiser.")
     reward: RewardConfig = opt(RewardConfig, "Phase 4: the reward model.")
     reward_serve: RewardServeConfig = opt(RewardServeConfig, "The reward-model server (Ray Serve).")
+    eval: EvalConfig = opt(EvalConfig, "Evaluation: which checkpoints, offline and/or online.")
     ppo: PPOConfig = opt(PPOConfig, "Phase 4: PPO (offline as in the paper, or online in VMs).")
 
     @property

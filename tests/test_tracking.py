@@ -20,27 +20,18 @@ def test_tracker_writes_wandb_offline_and_mirror(tmp_path):
 
 
 def test_job_logs_metrics_to_offline_wandb(tmp_path, repo_root, subprocess_env):
-    """A real job (the pipeline's base stage) run in a subprocess with W&B offline."""
+    """A real job (phase 0a: corpus, tokenizer, base model) run in a subprocess with W&B offline."""
     env = dict(subprocess_env, WANDB_MODE="offline")
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "jobs.pipeline",
-            f"run.root={tmp_path}",
-            "run.name=t",
-            "stages=[base]",
-            "model.hidden=64",
-            "model.layers=2",
-            "model.intermediate=128",
-        ],
-        cwd=repo_root,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=600,
+        [sys.executable, "-m", "jobs.taskplan", f"run.root={tmp_path}", "run.name=t", "taskplan.num_tasks=30",
+         "taskplan.tokenizer_samples=5", "tokenizer.vocab_size=600", "model.hidden=64", "model.layers=2",
+         "model.intermediate=128"],
+        cwd=repo_root, env=env, check=True, capture_output=True, timeout=600,
     )
     runs = find_offline_runs(tmp_path / "t")
     assert runs, "no offline W&B run was written"
-    params = [r["model/parameters"] for r in read_offline_history(runs[-1]) if "model/parameters" in r]
+    history = read_offline_history(runs[-1])
+    params = [r["model/parameters"] for r in history if "model/parameters" in r]
+    records = [r["taskplan/records"] for r in history if "taskplan/records" in r]
     assert params and params[0] > 10_000
+    assert records and records[0] >= 30

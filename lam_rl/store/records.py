@@ -69,7 +69,13 @@ def _control(c: Any) -> Any:
     if isinstance(c, Mapping):
         return c
     try:
-        return {"label": c.label, "text": c.text, "type": c.type, "rect": list(c.rect)}
+        return {
+            "label": c.label,
+            "text": c.text,
+            "type": c.type,
+            "rect": list(c.rect),
+            "window": getattr(c, "window", None),
+        }
     except AttributeError:
         raise InvalidRecord(
             f"a control must be a mapping or an object with label/text/type/rect, got {type(c).__name__}"

@@ -39,9 +39,11 @@ CONTROL = pa.struct(
         pa.field("text", pa.string()),
         pa.field("type", pa.string()),
         pa.field("rect", pa.list_(pa.int32())),
+        pa.field("window", pa.string()),
     ]
 )
-"""One UI control as UFO lists it: label (sequential), text, UIA type, rect (left, top, right, bottom)."""
+"""One UI control as UFO lists it: label (sequential), text, UIA type, rect (left, top, right, bottom),
+and the dialog or menu it belongs to (null: the main window) so prompts keep popup controls."""
 
 
 def _schema(name: str, fields: list[pa.Field]) -> pa.Schema:

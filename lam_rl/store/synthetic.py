@@ -88,6 +88,7 @@ def make_trajectory(
             "text": CONTROL_NAMES[(i + index) % len(CONTROL_NAMES)],
             "type": TYPES[i % len(TYPES)],
             "rect": [10 * i, 20, 10 * i + 40, 60],
+            "window": None,
         }
         for i in range(controls)
     ]

@@ -75,6 +75,7 @@ def test_gui360_groups_steps_across_files_and_drops_broken_executions(store):
         "text": "Bold",
         "type": "Button",
         "rect": [200, 17, 230, 46],
+        "window": None,
     }
     assert w1.steps[-1].status == "FINISH" and w1.steps[0].plan == ["Select the heading", "Click Bold"]
     w2 = t["gui360-word_4s_2"]  # its second step is in the second file

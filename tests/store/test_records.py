@@ -41,6 +41,7 @@ def test_contract_columns_and_types():
                 ("text", pa.string()),
                 ("type", pa.string()),
                 ("rect", pa.list_(pa.int32())),
+                ("window", pa.string()),
             ]
         )
     )

@@ -78,7 +78,7 @@ def test_projection_and_bad_arguments(store, trajs):
     store.write(trajs)
     t = store.steps(columns=["traj_id", "controls"])
     assert t.column_names == ["traj_id", "controls"]
-    assert t.schema.field("controls").type.value_type.names == ["label", "text", "type", "rect"]
+    assert t.schema.field("controls").type.value_type.names == ["label", "text", "type", "rect", "window"]
     with pytest.raises(StoreError, match="unknown column"):
         store.steps(columns=["nope"])
     with pytest.raises(StoreError, match="unknown filter 'source' for outcomes"):

@@ -1,0 +1,40 @@
+"""Evaluation: LAM1..LAM4 and the expert, offline on the held-out reference trajectories (object,
+operation and status accuracy, step and task success rate) and online in WordSim VMs (task success
+by the verifier, completion time, steps per task, step latency, invalid actions, per family).
+
+    python -m jobs.evaluate config=tiny [eval.models=[lam2,lam4] eval.online=false]
+
+Writes <run dir>/eval/results.json and W&B tables; ``lam-rl report`` turns them into report.md.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from cluster.evaluate import evaluate
+from jobs import run_job
+from lam_rl.config import to_dict
+from lam_rl.job_configs import Config
+from lam_rl.tracking import Tracker
+
+log = logging.getLogger("jobs.evaluate")
+
+
+def done(cfg: Config) -> bool:
+    return (cfg.run_dir / "eval" / "results.json").exists()
+
+
+def main(cfg: Config) -> None:
+    with Tracker(
+        cfg.tracking, run_dir=cfg.run_dir, name="evaluate", job_type="evaluate", config=to_dict(cfg)
+    ) as tr:
+        results = evaluate(cfg, tr)
+        log.info(
+            "evaluation written to %s (%d models)",
+            cfg.run_dir / "eval" / "results.json",
+            len(results["models"]),
+        )
+
+
+if __name__ == "__main__":
+    run_job(Config, main, name="evaluate", doc=__doc__)
