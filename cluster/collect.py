@@ -82,15 +82,21 @@ def run_rollouts(
     tracker=None,
     desc: str = "rollouts",
     max_rounds: int = 3,
+    fleet=None,
 ) -> RolloutSummary:
-    """Play every item once; returns when each has exactly one committed outcome in the store."""
+    """Play every item once; returns when each has exactly one committed outcome in the store.
+
+    ``fleet``: an already started fleet (``cluster.fleet.start_fleet``) to use and leave running.
+    """
     from cluster.store_io import close_store_writer, store_writer
     from lam_rl.store import TrajectoryStore
 
     if not items:
         raise ConfigError(f"{desc}: no tasks to play")
     t0 = time.time()
-    fleet = start_fleet(cfg.fleet, cfg.env, count=min(cfg.fleet.local, len(items)))
+    own_fleet = fleet is None
+    if own_fleet:
+        fleet = start_fleet(cfg.fleet, cfg.env, count=min(cfg.fleet.local, len(items)))
     store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options)
     summary = RolloutSummary(tasks=len(items))
     pending = list(items)
@@ -132,7 +138,8 @@ def run_rollouts(
             summary.done -= len(pending)
             summary.successes = 0  # recounted from the store below
     finally:
-        fleet.stop()
+        if own_fleet:
+            fleet.stop()
     summary.seconds = time.time() - t0
     if pending:
         raise RuntimeError(

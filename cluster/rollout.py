@@ -65,8 +65,9 @@ class QueueStats:
     started: float = 0.0
 
 
-@ray.remote(num_cpus=0)
-class TaskQueue:
+class LeaseQueue:
+    """The task queue's logic (usable without Ray); ``TaskQueue`` is it as a Ray actor."""
+
     def __init__(self, items: list[WorkItem], max_retries: int, lease_timeout_s: float) -> None:
         self.entries = {it.traj_id: _Entry(it) for it in items}
         self.order = [it.traj_id for it in items]
@@ -78,8 +79,15 @@ class TaskQueue:
     def _expire(self) -> None:
         now = time.time()
         for e in self.entries.values():
-            if e.state == "leased" and now - e.leased_at > self.lease_timeout_s:
+            if now - e.leased_at <= self.lease_timeout_s:
+                continue
+            if e.state == "leased":
                 self._release(e, "lease_expired")
+            elif e.state == "final":  # the worker meant to record the failure died: play it once more
+                self.by_lease.pop(e.lease or "", None)
+                e.state, e.lease = "pending", None
+                self.stats.pending += 1
+                self.order.append(e.item.traj_id)
 
     def _release(self, e: _Entry, kind: str) -> str:
         self.by_lease.pop(e.lease or "", None)
@@ -137,9 +145,11 @@ class TaskQueue:
             return "stale"
         s = self.stats
         s.failures[f"retried_{kind}"] = s.failures.get(f"retried_{kind}", 0) + 1
-        verdict = self._release(self.entries[key], kind)
-        if verdict == "final":
-            self.by_lease[lease] = key  # the worker completes it with the failure outcome
+        e = self.entries[key]
+        verdict = self._release(e, kind)
+        if verdict == "final":  # the worker completes it with the failure outcome
+            self.by_lease[lease] = key
+            e.lease, e.leased_at = lease, time.time()
         return verdict
 
     def note(self, event: str) -> None:
@@ -168,6 +178,9 @@ class TaskQueue:
     def finished(self) -> bool:
         self._expire()
         return all(e.state == "done" for e in self.entries.values())
+
+
+TaskQueue = ray.remote(num_cpus=0)(LeaseQueue)
 
 
 def make_policy(spec: dict[str, Any]):
