@@ -36,6 +36,7 @@ class RolloutSummary:
     seconds: float = 0.0
     committed: int = 0
     rounds: int = 1
+    workers: list[dict[str, Any]] = field(default_factory=list)  # per worker: done, steps, started, finished
 
     @property
     def success_rate(self) -> float:
@@ -124,7 +125,7 @@ def run_rollouts(
             ]
             runs = [w.run.remote() for w in workers]
             _watch(queue, runs, summary, t0, tracker, desc, cfg.rollout.progress_every_s)
-            ray.get(runs)
+            summary.workers = ray.get(runs)
             close_store_writer(cfg.store, uri=cfg.store_uri)
             for w in workers:
                 ray.kill(w)
@@ -155,7 +156,7 @@ def run_rollouts(
 
 def _watch(queue, runs, summary: RolloutSummary, t0: float, tracker, desc: str, every: float) -> None:
     """Progress bar and W&B metrics until the workers are done (totals add up over rounds)."""
-    carry = RolloutSummary(**{k: v for k, v in asdict(summary).items() if k != "failures"})
+    carry = RolloutSummary(**{k: v for k, v in asdict(summary).items() if k not in ("failures", "workers")})
     carry.failures = dict(summary.failures)
     bar = progress(total=summary.tasks, desc=desc, unit="task", initial=carry.done)
     while True:

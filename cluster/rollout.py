@@ -138,6 +138,12 @@ class LeaseQueue:
             s.failures[kind] = s.failures.get(kind, 0) + 1
         return True
 
+    def complete_and_lease(
+        self, lease: str, summary: dict[str, Any], worker: str
+    ) -> tuple[bool, tuple[str, WorkItem, int] | None]:
+        """``complete`` then ``lease`` in one call (one round trip per episode for a worker)."""
+        return self.complete(lease, summary), self.lease(worker)
+
     def failed(self, lease: str, kind: str) -> str:
         """An infrastructure failure on a lease: 'retry' (requeued), 'final' (record it) or 'stale'."""
         key = self.by_lease.get(lease)
@@ -257,6 +263,7 @@ class RolloutWorker:
         self.policy = make_policy(policy_spec)
         self.limits = EpisodeLimits(rollout.max_steps, rollout.max_invalid)
         self.consecutive_failures = 0
+        self.writes: list[Any] = []
 
     def _heal(self, err: Exception) -> bool:
         """Bring the VM back after a failure; False when it should be retired."""
@@ -286,18 +293,23 @@ class RolloutWorker:
         return False
 
     def run(self) -> dict[str, Any]:
-        """Work until the queue is drained or the VM is retired; returns this worker's counts."""
+        """Work until the queue is drained or the VM is retired; returns this worker's counts and the
+        finish time and length of every episode (for throughput measurements)."""
         from lam_rl.env.client import VMError, VMTimeout
 
         done = failures = 0
+        episodes: list[tuple[float, int]] = []
+        started: float | None = None
+        got = ray.get(self.queue.lease.remote(self.name))
         while True:
-            got = ray.get(self.queue.lease.remote(self.name))
             if got is None:
                 if ray.get(self.queue.finished.remote()):
                     break
                 time.sleep(0.05)
+                got = ray.get(self.queue.lease.remote(self.name))
                 continue
             lease, item, retries = got
+            started = started or time.time()
             task = TaskSpec.model_validate(item.task)
             try:
                 traj = run_episode(
@@ -314,11 +326,10 @@ class RolloutWorker:
                 )
             except (VMError, PolicyError) as e:
                 failures += 1
-                kind = (
-                    "timeout"
-                    if isinstance(e, VMTimeout)
-                    else ("policy_error" if isinstance(e, PolicyError) else "vm_error")
-                )
+                if isinstance(e, PolicyError):
+                    kind = "policy_error"
+                else:
+                    kind = "timeout" if isinstance(e, VMTimeout) else "vm_error"
                 verdict = ray.get(self.queue.failed.remote(lease, kind))
                 if verdict == "final":
                     traj = infra_failure(
@@ -339,18 +350,36 @@ class RolloutWorker:
                     self.queue.note.remote("worker_retired")
                     log.warning("%s: retiring VM %s after repeated failures", self.name, self.url)
                     break
+                got = ray.get(self.queue.lease.remote(self.name))
                 continue
             self.consecutive_failures = 0
-            if ray.get(self.queue.complete.remote(lease, self._summary(traj))):
+            accepted, got = ray.get(
+                self.queue.complete_and_lease.remote(lease, self._summary(traj), self.name)
+            )
+            if accepted:
                 self._write(traj)
                 done += 1
+                episodes.append((time.time(), traj.outcome.num_steps))
+        ray.get(self.writes)  # every trajectory this worker sent is with the writer
         self.client.close()
-        return {"worker": self.name, "done": done, "infra_failures": failures}
+        return {
+            "worker": self.name,
+            "done": done,
+            "infra_failures": failures,
+            "started": started,
+            "finished": time.time(),
+            "episodes": episodes,
+            "steps": sum(n for _, n in episodes),
+        }
 
     def _write(self, traj) -> None:
+        """Send a finished trajectory to the store's writer without waiting for its commit
+        (at most a few sends in flight; a lost one is replayed by the driver's reconciliation)."""
         from lam_rl.store import EncodedTrajectories
 
-        ray.get(self.writer.add.remote(EncodedTrajectories.of([traj])))
+        self.writes.append(self.writer.add.remote(EncodedTrajectories.of([traj])))
+        if len(self.writes) > 8:
+            _, self.writes = ray.wait(self.writes, num_returns=len(self.writes) - 4)
 
     @staticmethod
     def _summary(traj) -> dict[str, Any]:
