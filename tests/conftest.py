@@ -22,12 +22,12 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.pop("WANDB_API_KEY", None)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def subprocess_env() -> dict[str, str]:
     """Environment for child processes running jobs from the repo root."""
     env = dict(os.environ)
