@@ -30,7 +30,13 @@ def reward_throughput(rm_path: Path, batch: int, callers: int, calls: int) -> fl
     from lam_rl.algos.config import RewardServeConfig
 
     app = f"rm-b{batch}"
-    h = deploy(RewardServeConfig(max_batch_size=batch, http_port=8321), str(rm_path), 1, app_name=app, route_prefix=f"/{app}")
+    h = deploy(
+        RewardServeConfig(max_batch_size=batch, http_port=8321),
+        str(rm_path),
+        1,
+        app_name=app,
+        route_prefix=f"/{app}",
+    )
     for _ in range(3):
         h.score.remote(PROMPT, ACTION).result()
     rate = concurrent_throughput(lambda i: h.score.remote(PROMPT + f" #{i}", ACTION).result(), callers, calls)
@@ -45,7 +51,13 @@ def policy_throughput(path: Path, batch: int, callers: int, calls: int) -> float
     from lam_rl.agent.config import PolicyServeConfig
 
     app = f"policy-b{batch}"
-    h = deploy(PolicyServeConfig(max_batch_size=batch, max_new_tokens=32, http_port=8321), path, 1, app_name=app, route_prefix=f"/{app}")
+    h = deploy(
+        PolicyServeConfig(max_batch_size=batch, max_new_tokens=32, http_port=8321),
+        path,
+        1,
+        app_name=app,
+        route_prefix=f"/{app}",
+    )
     for _ in range(3):
         h.generate.remote(PROMPT).result()
     rate = concurrent_throughput(lambda i: h.generate.remote(PROMPT + f" #{i}").result(), callers, calls)
@@ -84,8 +96,14 @@ def main() -> None:
         extra["policy batched/unbatched"] = round(pb / pu, 2)
     ray.shutdown()
     emit(
-        {"name": "reward_server_batched_vs_unbatched", "value": batched, "unit": "scores/s", "baseline": unbatched,
-         "ratio": batched / unbatched, "goal": ">= 4x"},
+        {
+            "name": "reward_server_batched_vs_unbatched",
+            "value": batched,
+            "unit": "scores/s",
+            "baseline": unbatched,
+            "ratio": batched / unbatched,
+            "goal": ">= 4x",
+        },
         args.json,
         extra,
     )

@@ -73,3 +73,14 @@ def swap(
         if time.time() > deadline:
             raise TimeoutError(f"{app_name} did not switch to version {version} within {timeout_s:.0f}s")
         time.sleep(0.1)
+
+
+def http_base(route_prefix: str = "/") -> str:
+    """The URL of the running Serve HTTP proxy plus an app's route prefix. Serve's HTTP options
+    are fixed when Serve first starts in a cluster, so this asks the controller rather than trusting
+    the port a later deploy asked for."""
+    from ray.serve.context import _get_global_client
+
+    http = _get_global_client().http_config
+    host = "127.0.0.1" if http.host in ("0.0.0.0", "::", "") else http.host
+    return f"http://{host}:{http.port}{route_prefix.rstrip('/')}"

@@ -46,7 +46,10 @@ def test_openai_client_and_llm_expert_against_own_server(ray_session, checkpoint
     try:
         cfg = PolicyServeConfig(http_port=8457, max_new_tokens=24)
         policy_server.deploy(cfg, checkpoints[0], 7, app_name="policy-openai", route_prefix="/openai")
-        client = OpenAI(base_url="http://127.0.0.1:8457/openai/v1", api_key="test-token")
+        from cluster.serving import http_base
+
+        base = f"{http_base('/openai')}/v1"
+        client = OpenAI(base_url=base, api_key="test-token")
         assert [m.id for m in client.models.list().data] == ["lam"]
         r = client.chat.completions.create(
             model="lam", messages=[{"role": "user", "content": "Bold it"}], max_tokens=8
@@ -54,9 +57,9 @@ def test_openai_client_and_llm_expert_against_own_server(ray_session, checkpoint
         assert r.object == "chat.completion" and r.system_fingerprint == "7"
         assert r.usage.completion_tokens >= 1 and r.choices[0].finish_reason in ("stop", "length")
         with pytest.raises(AuthenticationError):
-            OpenAI(base_url="http://127.0.0.1:8457/openai/v1", api_key="wrong").models.list()
+            OpenAI(base_url=base, api_key="wrong").models.list()
         # the "LLM expert" path: any OpenAI-compatible endpoint drives an episode (here: our own server)
-        gen = openai_generate("http://127.0.0.1:8457/openai/v1", "test-token", "lam", max_tokens=24)
+        gen = openai_generate(base, "test-token", "lam", max_tokens=24)
         policy = LMPolicy(gen, PromptBuilder(cfg_factory().agent), name="llm-expert")
         task = sample_tasks(1, 5, split="train")[0]
         traj = run_episode(VMClient.in_process(WordSim("t")), policy, task, traj_id="llm:1", phase="collect")

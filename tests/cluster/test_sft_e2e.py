@@ -67,10 +67,20 @@ def losses(cfg, name):
 
 
 def test_one_and_two_workers_follow_the_same_loss_curve(run):
-    one = run("run.name=w1", "learner.zero_stage=2", "sft.optim.max_steps=16", "learner.num_workers=1",
-              "sft.optim.lr=3e-3")
-    two = run("run.name=w2", "learner.zero_stage=2", "sft.optim.max_steps=16", "learner.num_workers=2",
-              "sft.optim.lr=3e-3")
+    one = run(
+        "run.name=w1",
+        "learner.zero_stage=2",
+        "sft.optim.max_steps=16",
+        "learner.num_workers=1",
+        "sft.optim.lr=3e-3",
+    )
+    two = run(
+        "run.name=w2",
+        "learner.zero_stage=2",
+        "sft.optim.max_steps=16",
+        "learner.num_workers=2",
+        "sft.optim.lr=3e-3",
+    )
     for c in (one, two):  # share phase 0a/0b outputs: same store and base model
         c.store.uri = run().store_uri
         (c.run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
