@@ -29,7 +29,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PIP) install -q $(TORCH_FLAGS) -c constraints.txt torch
 	$(PIP) install -q -c constraints.txt -e ".[$(EXTRAS)]"
 	@# DeepSpeed JIT-compiles its CPU shared-memory comm op on first use (~45 s); build it once here.
-	$(if $(HAS_GPU),,$(PY) -c "import deepspeed.comm.torch as t; t.build_shm_op()" >/dev/null)
+	$(if $(HAS_GPU),,$(PY) -c "import importlib; importlib.import_module('deepspeed.comm.torch').build_shm_op()" >/dev/null)
 	@touch $@
 
 install: $(VENV)/.installed

@@ -32,15 +32,16 @@ def check_inputs(cfg: Config) -> dict[str, Any]:
 
     registry = CheckpointRegistry(cfg.run_dir / "checkpoints")
     init = resolve_checkpoint(cfg.ppo.init_checkpoint, registry, "jobs.sft phase=boost")
-    rm = resolve_checkpoint(cfg.ppo.rm_checkpoint, registry, "jobs.reward")
+    needs_rm = cfg.ppo.mode == "offline" or cfg.ppo.online_step_reward > 0
+    rm = resolve_checkpoint(cfg.ppo.rm_checkpoint, registry, "jobs.reward") if needs_rm else None
     store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options, create=False)
     tags = list(cfg.reward.tags)
-    for t in tags:
-        if not store.has_tag(t):
-            raise ConfigError(
-                f"store tag '{t}' does not exist in {cfg.store_uri}; run the phase that writes it first"
-            )
     if cfg.ppo.mode == "offline":
+        for t in tags:
+            if not store.has_tag(t):
+                raise ConfigError(
+                    f"store tag '{t}' does not exist in {cfg.store_uri}; run jobs.collect/jobs.explore"
+                )
         failed = select_trajectories(store, tags, success=False)
         require_rows(
             len(failed), f"failed trajectories of {tags}", "offline PPO learns on the expert's failures"
@@ -49,7 +50,12 @@ def check_inputs(cfg: Config) -> dict[str, Any]:
         raise ConfigError(
             f"ppo.algo={cfg.ppo.algo} runs through TRL: use jobs.ppo with mode=online algo={cfg.ppo.algo}"
         )
-    return {"init": str(init), "rm": str(rm), "tags": tags, "store_snapshot": store.snapshot().to_dict()}
+    return {
+        "init": str(init),
+        "rm": str(rm) if rm else None,
+        "tags": tags,
+        "store_snapshot": store.snapshot().to_dict(),
+    }
 
 
 def offline_states(cfg: Config, tok, rank: int, world: int) -> list[str]:
@@ -84,9 +90,10 @@ def _worker(config: dict[str, Any]) -> None:
     cfg: Config = config_from_dict(config["cfg"])
     inputs = config["inputs"]
     tok = load_tokenizer(inputs["init"])
-    scorer = RewardScorer(inputs["rm"])
+    scorer = RewardScorer(inputs["rm"]) if inputs["rm"] else None
 
     def score(prompts, answers):
+        assert scorer is not None, "offline PPO needs a reward model"
         return scorer.score(prompts, answers, max_len=cfg.reward.max_seq_len)
 
     learner = PPOLearner(
@@ -146,4 +153,8 @@ def train_ppo(cfg: Config) -> dict[str, Any]:
         cfg.learner,
         name=f"ppo-{cfg.ppo.mode}",
         storage_path=Path(cfg.run_dir) / "ray_train",
+        # online: the policy server the workers start needs its CPUs
+        reserve_cpus=cfg.policy.cpus_per_replica * cfg.policy.num_replicas
+        if cfg.ppo.mode == "online"
+        else 0.0,
     )

@@ -10,6 +10,7 @@ All ranks then take an equal share of the experience for the PPO update.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -45,9 +46,10 @@ def episode_experience(
         prompts += teacher_forced_prompts(traj, builder)
         answers += [(r.get("raw") or "").strip() for r in traj]
         outcome += [1.0 if r["success"] else 0.0 for r in traj]
-    rm = (
-        scorer.score(prompts, [a or "{}" for a in answers], max_len=cfg.reward.max_seq_len) if prompts else []
-    )
+    if scorer is not None and prompts and cfg.ppo.online_step_reward > 0:
+        rm = scorer.score(prompts, [a or "{}" for a in answers], max_len=cfg.reward.max_seq_len)
+    else:  # the verifier's outcome alone
+        rm = [0.0] * len(prompts)
     w = cfg.ppo.online_step_reward
     scores = [
         (w * r + (1 - w) * o) if parse_decision(a).valid else cfg.ppo.invalid_score
@@ -60,7 +62,10 @@ def online_loop(cfg: Config, learner, tok, scorer, info, tracker) -> None:
     from lam_rl.env.tasks import sample_tasks
 
     registry = CheckpointRegistry(cfg.run_dir / "checkpoints")
-    tasks = sample_tasks(cfg.ppo.online_tasks, cfg.run.seed + 11, split="train")
+    tasks = sample_tasks(
+        cfg.ppo.online_tasks, cfg.run.seed + 11, split="train", families=list(cfg.collect.families) or None
+    )
+    serve_cfg = dataclasses.replace(cfg.policy, temperature=cfg.ppo.temperature)  # on-policy: sample
     iterations = cfg.ppo.iterations or 4
     deployed = False
     try:
@@ -70,9 +75,7 @@ def online_loop(cfg: Config, learner, tok, scorer, info, tracker) -> None:
             if info.rank == 0:
                 entry = registry.register(cfg.ppo.output, path, phase="ppo-online", step=it, final=False)
                 if not deployed:
-                    policy_server.deploy(
-                        cfg.policy, path, entry.version, app_name=APP, route_prefix=f"/{APP}"
-                    )
+                    policy_server.deploy(serve_cfg, path, entry.version, app_name=APP, route_prefix=f"/{APP}")
                     deployed = True
                 else:
                     policy_server.swap_checkpoint(

@@ -30,11 +30,15 @@ def cluster_has_gpus() -> bool:
     return ray.cluster_resources().get("GPU", 0) > 0
 
 
-def plan_resources(learner: LearnerConfig) -> tuple[bool, float]:
-    """(use_gpu, CPUs per worker), checked against the cluster before anything starts."""
+def plan_resources(learner: LearnerConfig, reserve_cpus: float = 0.0) -> tuple[bool, float]:
+    """(use_gpu, CPUs per worker), checked against the cluster before anything starts.
+
+    ``reserve_cpus`` stay free for what the workers start themselves (online PPO's policy server).
+    """
     use_gpu = resolve_use_gpu(learner, cluster_has_gpus())
     check_hardware(learner, use_gpu)
-    total_cpus = ray.available_resources().get("CPU", 0) or ray.cluster_resources().get("CPU", 1)
+    free = ray.available_resources().get("CPU", 0) or ray.cluster_resources().get("CPU", 1)
+    total_cpus = max(free - reserve_cpus, 1.0)
     cpus = max(1.0, float(int(total_cpus // learner.num_workers))) if not use_gpu else 1.0
     if not use_gpu and total_cpus < learner.num_workers:
         raise ConfigError(
@@ -87,9 +91,10 @@ def run_workers(
     *,
     name: str,
     storage_path: Path,
+    reserve_cpus: float = 0.0,
 ) -> dict[str, Any]:
     """Run ``worker_fn`` on a Ray Train worker group; return rank 0's last reported metrics."""
-    use_gpu, cpus = plan_resources(learner)
+    use_gpu, cpus = plan_resources(learner, reserve_cpus)
     config = dict(config, _use_gpu=use_gpu)
     trainer = TorchTrainer(
         worker_fn,

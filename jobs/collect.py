@@ -56,7 +56,10 @@ def main(cfg: Config) -> None:
     with Tracker(
         cfg.tracking, run_dir=cfg.run_dir, name="collect", job_type="collect", config=to_dict(cfg)
     ) as tr:
-        train = sample_tasks(c.num_tasks, c.seed, split="train", composite_fraction=c.composite_fraction)
+        fams = list(c.families) or None
+        train = sample_tasks(
+            c.num_tasks, c.seed, split="train", composite_fraction=c.composite_fraction, families=fams
+        )
         play(
             cfg,
             store,

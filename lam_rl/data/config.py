@@ -38,6 +38,7 @@ class CollectConfig:
     num_tasks: int = opt(2000, "Training tasks the expert plays (phase 0b).")
     eval_tasks: int = opt(300, "Held-out tasks played by the noiseless expert: the reference trajectories.")
     composite_fraction: float = opt(0.2, "Fraction of composite (2-3 family) tasks.")
+    families: list[str] = opt([], "Only these task families (empty: all); also the online PPO task pool.")
     seed: int = opt(1, "Seed of the task sample (the corpus uses run.seed; keep them apart).")
     tag: str = opt("collect-expert", "Store tag of the expert's trajectories.")
     eval_tag: str = opt("reference-eval", "Store tag of the held-out reference trajectories.")
