@@ -13,7 +13,9 @@ SUBCOMMANDS: dict[str, str] = {
     "config": "cluster.cli:config_cmd",
     "env": "cluster.cli_env:env",
     "infra": "cluster.cli_infra:infra",
+    "report": "cluster.cli_report:report",
     "store": "cluster.cli_store:store",
+    "view": "cluster.cli_report:view",
 }
 
 
