@@ -145,6 +145,10 @@ def _worker(config: dict[str, Any]) -> None:
 
 
 def train_ppo(cfg: Config) -> dict[str, Any]:
+    if cfg.ppo.algo in ("grpo", "rloo"):  # TRL's online trainers (offline: a ConfigError there)
+        from cluster.trl_online import train_trl_online
+
+        return train_trl_online(cfg)
     inputs = check_inputs(cfg)
     log.info("ppo %s: %s -> %s with RM %s", cfg.ppo.mode, inputs["init"], cfg.ppo.output, inputs["rm"])
     return run_workers(

@@ -155,6 +155,14 @@ class PPOConfig:
     online_step_reward: float = opt(
         0.5, "Online mode: weight of the per-step RM reward vs the verifier outcome."
     )
+    num_generations: int = opt(
+        4, "algo=grpo|rloo: completions sampled per state (the group whose rewards are compared)."
+    )
+    expert_finish: bool = opt(
+        True,
+        "algo=grpo|rloo: after the model's action the noise-free expert plays the remaining reference "
+        "steps before the verifier judges (off: judge right after the action).",
+    )
 
     def __post_init__(self) -> None:
         check_choice("ppo", "mode", self.mode, ["offline", "online"])
@@ -162,3 +170,5 @@ class PPOConfig:
         check_choice("ppo", "reward_source", self.reward_source, ["local", "server"])
         if self.minibatch_size < 1 or self.batch_size < 1 or self.ppo_epochs < 1:
             raise ConfigError("ppo.batch_size, ppo.minibatch_size and ppo.ppo_epochs must be >= 1")
+        if self.algo != "ppo" and self.num_generations < 2:
+            raise ConfigError(f"ppo.num_generations must be >= 2 for algo={self.algo} (a group to compare)")

@@ -1,0 +1,119 @@
+"""Online GRPO / RLOO (TRL) from LAM3 on WordSim: ``jobs.ppo mode=online ppo.algo=grpo|rloo``.
+
+The trainer is TRL's own (``GRPOTrainer`` / ``RLOOTrainer``); what lam-rl adds is the environment
+side (``lam_rl.algos.trl_online``: prompts of the expert's states on the training tasks, a reward
+that executes each sampled decision in WordSim and asks the verifier) and the run plumbing here.
+
+It runs inside one Ray Train worker (``cluster.train.run_workers`` with ``num_workers=1``): the worker
+gets its CPUs/GPU from Ray, TRL's accelerate finds a single-process group and trains without DDP.
+Rank 0 logs TRL's metrics (reward mean/std, KL, entropy, clip ratios, completion lengths, and the
+WordSim validity/success rates) through ``lam_rl.tracking.Tracker`` and registers the final HF folder
+as ``ppo.output`` (LAM4), so evaluation finds it like the PPO result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Any
+
+from cluster.sft import _publish
+from cluster.train import report_result, run_workers, worker_info
+from lam_rl.checkpoints import CheckpointRegistry, resolve_checkpoint
+from lam_rl.config import ConfigError, to_dict
+from lam_rl.job_configs import Config, config_from_dict
+
+log = logging.getLogger(__name__)
+
+
+def check_inputs(cfg: Config) -> dict[str, Any]:
+    algo = cfg.ppo.algo
+    if algo not in ("grpo", "rloo"):
+        raise ConfigError(f"cluster.trl_online runs ppo.algo=grpo|rloo, not {algo!r} (use cluster.ppo)")
+    if cfg.ppo.mode != "online":
+        raise ConfigError(
+            f"ppo.algo={algo} is an online algorithm (TRL's {algo.upper()} samples and scores in WordSim): "
+            f"run jobs.ppo mode=online ppo.algo={algo}, or mode=offline with ppo.algo=ppo"
+        )
+    if cfg.learner.num_workers != 1:
+        log.warning(
+            "ppo.algo=%s trains in one Ray Train worker; learner.num_workers=%d ignored",
+            algo,
+            cfg.learner.num_workers,
+        )
+    registry = CheckpointRegistry(cfg.run_dir / "checkpoints")
+    init = resolve_checkpoint(cfg.ppo.init_checkpoint, registry, "jobs.sft phase=boost")
+    return {"init": str(init), "algo": algo, "families": list(cfg.collect.families)}
+
+
+def _worker(config: dict[str, Any]) -> None:
+    from lam_rl.algos import trl_online as T
+    from lam_rl.data.sft import agent_builder
+    from lam_rl.env.tasks import sample_tasks
+    from lam_rl.models import load_tokenizer, save_pretrained
+    from lam_rl.tracking import Tracker
+
+    info = worker_info()
+    cfg: Config = config_from_dict(config["cfg"])
+    inputs = config["inputs"]
+    algo = inputs["algo"]
+    tok = load_tokenizer(inputs["init"])
+    tasks = sample_tasks(
+        cfg.ppo.online_tasks, cfg.run.seed + 11, split="train", families=inputs["families"] or None
+    )
+    rows = T.expert_states(tasks, agent_builder(cfg.agent, tok), cfg.ppo.max_states)
+    tracker = None
+    if info.rank == 0:
+        tracker = Tracker(
+            cfg.tracking,
+            run_dir=cfg.run_dir,
+            name=f"ppo-online-{algo}",
+            job_type="ppo",
+            config={**config["cfg"], "inputs": inputs},
+        )
+    reward = T.WordSimReward(cfg.ppo.invalid_score, cfg.ppo.expert_finish, cfg.rollout.max_steps)
+    logs = T.tracker_callback(tracker, algo)
+    trainer = T.build_trainer(
+        algo,
+        inputs["init"],
+        tok,
+        rows,
+        reward,
+        cfg.ppo,
+        cfg.run_dir / "train" / f"{cfg.ppo.output}-{algo}",
+        seed=cfg.run.seed,
+        use_cpu=not config["_use_gpu"],
+        precision=cfg.learner.precision,
+        callbacks=[logs],
+    )
+    log.info("%s on %s: %s, %d steps", algo, inputs["init"], T.task_summary(rows), trainer.args.max_steps)
+    trainer.train()
+    reward.close()
+    steps = int(trainer.state.global_step)
+    summary = {"algo": algo, "iterations": steps, **T.task_summary(rows)}
+    summary.update({k: v for k, v in logs.last.items() if k in ("reward", "kl", "entropy")})
+    if info.rank == 0:
+        out = save_pretrained(trainer.model, tok, cfg.run_dir / "train" / cfg.ppo.output / "final")
+        dest = cfg.run_dir / "checkpoints" / cfg.ppo.output
+        _publish(out, dest)
+        CheckpointRegistry(cfg.run_dir / "checkpoints").register(
+            cfg.ppo.output, dest, phase="ppo", step=steps, mode="online", **inputs
+        )
+    if tracker is not None:
+        tracker.summary(**summary)
+        tracker.finish()
+    report_result(summary)
+
+
+def train_trl_online(cfg: Config) -> dict[str, Any]:
+    """Run TRL's GRPO or RLOO (``ppo.algo``) online on WordSim; returns rank 0's summary."""
+    inputs = check_inputs(cfg)
+    log.info("ppo online %s (TRL): %s -> %s", inputs["algo"], inputs["init"], cfg.ppo.output)
+    return run_workers(
+        _worker,
+        {"cfg": to_dict(cfg), "inputs": inputs},
+        dataclasses.replace(cfg.learner, num_workers=1),
+        name=f"ppo-online-{inputs['algo']}",
+        storage_path=Path(cfg.run_dir) / "ray_train",
+    )
