@@ -46,10 +46,6 @@ def check_inputs(cfg: Config) -> dict[str, Any]:
         require_rows(
             len(failed), f"failed trajectories of {tags}", "offline PPO learns on the expert's failures"
         )
-    if cfg.ppo.mode == "online" and cfg.ppo.algo != "ppo":
-        raise ConfigError(
-            f"ppo.algo={cfg.ppo.algo} runs through TRL: use jobs.ppo with mode=online algo={cfg.ppo.algo}"
-        )
     return {
         "init": str(init),
         "rm": str(rm) if rm else None,

@@ -36,7 +36,9 @@ from lam_rl.store.errors import EmptySelection, StoreError
 log = logging.getLogger(__name__)
 
 
-@ray.remote(max_concurrency=8, num_cpus=0.25)
+# num_cpus=0: it mostly waits on I/O, and a CPU share would starve it behind a learner that holds
+# every core (online PPO: the Train worker plus the policy server it starts take them all)
+@ray.remote(max_concurrency=8, num_cpus=0)
 class StoreWriterActor:
     """A :class:`~lam_rl.store.writer.StoreWriter` in an actor: many producers, few commits.
 

@@ -23,9 +23,14 @@ log = logging.getLogger("jobs.pipeline")
 
 
 def write_report(cfg: PipelineConfig) -> None:
+    from lam_rl.config import to_dict
     from lam_rl.eval.report import write_report as report
+    from lam_rl.tracking import Tracker
 
-    path = report(cfg.run_dir)
+    with Tracker(
+        cfg.tracking, run_dir=cfg.run_dir, name="report", job_type="report", config=to_dict(cfg)
+    ) as tr:
+        path = report(cfg.run_dir, tracker=tr)
     log.info("report: %s", path)
 
 
