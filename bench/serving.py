@@ -4,6 +4,8 @@
 
 Both servers run as Ray Serve deployments on one embedded Ray; the same callers score the same
 (state, action) pairs with ``max_batch_size=32`` and with ``max_batch_size=1`` (the baseline).
+The pairs are what the tiny config scores: Appendix C prompts of WordSim reference runs (~250
+tokens, the tiny agent settings) and their target actions, on the tiny config's model shape.
 Headline: batched / unbatched reward-scoring throughput (goal >= 4x).
 """
 
@@ -15,17 +17,19 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import concurrent_throughput, emit, tiny_checkpoint  # noqa: E402
-
-PROMPT = (
-    "<Available Control Item:>\n[1] File (TabItem)\n[2] Home (TabItem)\n[3] Insert (TabItem)\n[14] Bold (Button)\n"
-    "[15] Italic (Button)\n[16] Underline (Button)\n<User Request:> Make the title bold.\n<Previous Actions:>\n"
-    "1. Home (TabItem) click_input\n<Previous Plans:>\n(2) Select the title. (3) Click Bold."
-)
-ACTION = '{"thought":"Click Bold","control_label":14,"control_name":"Bold","function":"click_input","args":{},"status":"FINISH","plan":[]}'
+from common import ROOT, concurrent_throughput, emit, tiny_checkpoint, wordsim_examples  # noqa: E402
 
 
-def reward_throughput(rm_path: Path, batch: int, callers: int, calls: int) -> float:
+def tiny_pairs(n_tasks: int = 30) -> list[tuple[str, str]]:
+    """(prompt, action) pairs as the tiny config builds them, from WordSim reference runs."""
+    from lam_rl.config import load_config
+    from lam_rl.job_configs import Config
+
+    cfg = load_config(Config, ["config=tiny"], configs_dir=ROOT / "jobs" / "configs")
+    return [(e.prompt, e.target) for e in wordsim_examples(n_tasks, agent_cfg=cfg.agent)]
+
+
+def reward_throughput(rm_path: Path, batch: int, callers: int, calls: int, pairs) -> float:
     from cluster.reward_server import deploy
     from lam_rl.algos.config import RewardServeConfig
 
@@ -37,16 +41,17 @@ def reward_throughput(rm_path: Path, batch: int, callers: int, calls: int) -> fl
         app_name=app,
         route_prefix=f"/{app}",
     )
-    for _ in range(3):
-        h.score.remote(PROMPT, ACTION).result()
-    rate = concurrent_throughput(lambda i: h.score.remote(PROMPT + f" #{i}", ACTION).result(), callers, calls)
+    for p, a in pairs[:3]:
+        h.score.remote(p, a).result()
+    n = len(pairs)
+    rate = concurrent_throughput(lambda i: h.score.remote(*pairs[i % n]).result(), callers, calls)
     from ray import serve
 
     serve.delete(app)
     return rate
 
 
-def policy_throughput(path: Path, batch: int, callers: int, calls: int) -> float:
+def policy_throughput(path: Path, batch: int, callers: int, calls: int, pairs) -> float:
     from cluster.policy_server import deploy, shutdown
     from lam_rl.agent.config import PolicyServeConfig
 
@@ -58,9 +63,10 @@ def policy_throughput(path: Path, batch: int, callers: int, calls: int) -> float
         app_name=app,
         route_prefix=f"/{app}",
     )
-    for _ in range(3):
-        h.generate.remote(PROMPT).result()
-    rate = concurrent_throughput(lambda i: h.generate.remote(PROMPT + f" #{i}").result(), callers, calls)
+    for p, _ in pairs[:3]:
+        h.generate.remote(p).result()
+    n = len(pairs)
+    rate = concurrent_throughput(lambda i: h.generate.remote(pairs[i % n][0]).result(), callers, calls)
     shutdown(app)
     return rate
 
@@ -79,18 +85,19 @@ def main() -> None:
     from lam_rl.models import load_tokenizer, save_pretrained
 
     work = Path(tempfile.mkdtemp(prefix="lam-bench-serving-"))
-    lm = tiny_checkpoint(work / "lm")
+    lm = tiny_checkpoint(work / "lm", hidden=160, vocab=2048)  # the tiny config's shape
+    pairs = tiny_pairs()
     tok = load_tokenizer(lm)
     rm = save_pretrained(build_reward_model(lm, tok), tok, work / "rm")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     extra = {}
-    unbatched = reward_throughput(rm, 1, args.callers, args.calls)
-    batched = reward_throughput(rm, 32, args.callers, args.calls)
+    unbatched = reward_throughput(rm, 1, args.callers, args.calls, pairs)
+    batched = reward_throughput(rm, 32, args.callers, args.calls, pairs)
     extra["reward unbatched (scores/s)"] = round(unbatched, 1)
     extra["reward batched (scores/s)"] = round(batched, 1)
     if args.policy:
-        pu = policy_throughput(lm, 1, args.callers, args.calls)
-        pb = policy_throughput(lm, 32, args.callers, args.calls)
+        pu = policy_throughput(lm, 1, args.callers, args.calls, pairs)
+        pb = policy_throughput(lm, 32, args.callers, args.calls, pairs)
         extra["policy unbatched (answers/s)"] = round(pu, 1)
         extra["policy batched (answers/s)"] = round(pb, 1)
         extra["policy batched/unbatched"] = round(pb / pu, 2)

@@ -26,7 +26,7 @@ def done(cfg: Config) -> bool:
 
 def main(cfg: PPOJobConfig) -> None:
     summary = train_ppo(cfg)
-    log.info("ppo %s finished: %s", cfg.mode, summary)
+    log.info("ppo %s finished: %s", cfg.ppo.mode, summary)
 
 
 if __name__ == "__main__":

@@ -284,17 +284,21 @@ def to_yaml(cfg: Any) -> str:
     return OmegaConf.to_yaml(OmegaConf.structured(cfg))
 
 
-def describe(schema: type, prefix: str = "") -> list[tuple[str, str, str]]:
-    """(key, default, help) for every leaf field, for ``--help`` output."""
+def describe(schema: type, prefix: str = "", defaults: Any = None) -> list[tuple[str, str, str]]:
+    """(key, default, help) for every leaf field, for ``--help`` output.
+
+    Defaults come from an instance, so a section whose default is a customised instance (the
+    reward model's ``OptimConfig(lr=2e-5, ...)``) shows its own values, not its class's.
+    """
     rows: list[tuple[str, str, str]] = []
     hints = typing.get_type_hints(schema)
     helps = _field_help(schema)
-    defaults = schema()
+    defaults = schema() if defaults is None else defaults
     for f in fields(schema):
         typ = hints[f.name]
         key = f"{prefix}{f.name}"
         if isinstance(typ, type) and is_dataclass(typ):
-            rows.extend(describe(typ, key + "."))
+            rows.extend(describe(typ, key + ".", getattr(defaults, f.name)))
         else:
             rows.append((key, repr(getattr(defaults, f.name)), helps[f.name]))
     return rows

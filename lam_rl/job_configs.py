@@ -97,11 +97,14 @@ def config_from_dict(values: dict, schema: type = Config):
 @dataclass
 class PPOJobConfig(Config):
     mode: str = opt(
-        "offline", "offline: PPO on recorded failed states (the paper); online: act in VMs (sets ppo.mode)."
+        "",
+        "offline: PPO on recorded failed states (the paper); online: act in VMs. Sets ppo.mode; "
+        "empty: keep ppo.mode.",
     )
 
     def __post_init__(self) -> None:
         from lam_rl.config import check_choice
 
-        check_choice("", "mode", self.mode, ["offline", "online"])
-        self.ppo.mode = self.mode
+        if self.mode:
+            check_choice("", "mode", self.mode, ["offline", "online"])
+            self.ppo.mode = self.mode

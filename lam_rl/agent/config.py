@@ -79,6 +79,4 @@ class RolloutConfig:
         3, "Times a task is retried after infrastructure failures before it is recorded as one."
     )
     lease_timeout_s: float = opt(120.0, "A leased task not finished within this is handed to another worker.")
-    writer_batch: int = opt(32, "Trajectories per store commit.")
-    writer_interval_s: float = opt(1.0, "Longest a finished trajectory waits before its commit.")
     progress_every_s: float = opt(1.0, "How often the driver refreshes progress and logs rollout metrics.")

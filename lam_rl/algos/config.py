@@ -146,7 +146,6 @@ class PPOConfig:
     gen_length: int = opt(256, "Tokens generated per answer at most.")
     temperature: float = opt(1.0, "Sampling temperature while collecting experience.")
     invalid_score: float = opt(0.0, "Sigmoid-scale score of an unparseable answer (0.0 -> reward -0.5).")
-    reward_source: str = opt("local", "local: load the RM in each learner; server: ask the RewardServer.")
     rm_checkpoint: str = opt("rm", "Reward model checkpoint (registry name or path).")
     init_checkpoint: str = opt("lam3", "Policy/critic/reference start (registry name or path).")
     output: str = opt("lam4", "Registry name of the PPO result.")
@@ -167,7 +166,6 @@ class PPOConfig:
     def __post_init__(self) -> None:
         check_choice("ppo", "mode", self.mode, ["offline", "online"])
         check_choice("ppo", "algo", self.algo, ["ppo", "grpo", "rloo"])
-        check_choice("ppo", "reward_source", self.reward_source, ["local", "server"])
         if self.minibatch_size < 1 or self.batch_size < 1 or self.ppo_epochs < 1:
             raise ConfigError("ppo.batch_size, ppo.minibatch_size and ppo.ppo_epochs must be >= 1")
         if self.algo != "ppo" and self.num_generations < 2:
