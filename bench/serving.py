@@ -1,6 +1,6 @@
 """Reward-server (and policy-server) throughput: dynamic batching vs none, 32 concurrent callers.
 
-    .venv/bin/python bench/serving.py [--json] [--callers 32] [--calls 16] [--policy]
+    .venv/bin/python bench/serving.py [--json] [--callers 32] [--calls 16] [--policy] [--short]
 
 Both servers run as Ray Serve deployments on one embedded Ray; the same callers score the same
 (state, action) pairs with ``max_batch_size=32`` and with ``max_batch_size=1`` (the baseline).
@@ -77,6 +77,12 @@ def main() -> None:
     ap.add_argument("--callers", type=int, default=32)
     ap.add_argument("--calls", type=int, default=16, help="sequential calls per caller")
     ap.add_argument("--policy", action="store_true", help="also measure the policy server")
+    ap.add_argument(
+        "--short",
+        action="store_true",
+        help="score short prompts (the first 300 characters): the regime where per-request overhead, "
+        "not the forward pass, dominates",
+    )
     args = ap.parse_args()
 
     import ray
@@ -87,6 +93,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="lam-bench-serving-"))
     lm = tiny_checkpoint(work / "lm", hidden=160, vocab=2048)  # the tiny config's shape
     pairs = tiny_pairs()
+    if args.short:
+        pairs = [(p[:300], a) for p, a in pairs]
     tok = load_tokenizer(lm)
     rm = save_pretrained(build_reward_model(lm, tok), tok, work / "rm")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)

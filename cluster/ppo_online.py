@@ -11,6 +11,7 @@ All ranks then take an equal share of the experience for the PPO update.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from typing import Any
 
@@ -28,10 +29,28 @@ log = logging.getLogger(__name__)
 APP = "policy-ppo"
 
 
+VALID_FLOOR = 0.1  # a parseable, executed answer is worth more than an unparseable one
+
+
+def verifier_credit(success: bool, sub_scores: str | dict | None) -> float:
+    """(progress + success) / 2 in [0, 1], progress being the mean of the verifier's sub-scores."""
+    subs = json.loads(sub_scores) if isinstance(sub_scores, str) else (sub_scores or {})
+    vals = [float(v) for v in subs.values() if isinstance(v, int | float)]
+    progress = sum(vals) / len(vals) if vals else float(success)
+    return (progress + float(success)) / 2
+
+
 def episode_experience(
     cfg: Config, traj_ids: list[str], tok, scorer
 ) -> tuple[list[str], list[str], list[float]]:
-    """(prompts, answers, sigmoid-scale scores) of every step the policy took in these episodes."""
+    """(prompts, answers, sigmoid-scale scores) of every step the policy took in these episodes.
+
+    A parseable answer scores ``VALID_FLOOR + (1 - VALID_FLOOR) * (w * rm + (1 - w) * credit)``, with
+    ``w = ppo.online_step_reward``, ``rm`` the reward model's score of the step and ``credit`` the
+    episode's verifier verdict, ``(progress + success) / 2`` (progress: the mean of its sub-scores),
+    so a failed episode that got part of the way still ranks above one that did nothing useful. An
+    unparseable answer scores ``ppo.invalid_score``.
+    """
     from lam_rl.agent.parse import parse_decision
     from lam_rl.data.selection import STEP_COLUMNS
     from lam_rl.data.sft import agent_builder
@@ -40,19 +59,25 @@ def episode_experience(
 
     store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options, create=False)
     rows = store.steps(traj_id=traj_ids, columns=STEP_COLUMNS, allow_empty=True).to_pylist()
+    verdicts = {
+        o["traj_id"]: verifier_credit(o["success"], o["sub_scores"])
+        for o in store.outcomes(traj_id=traj_ids, columns=["traj_id", "success", "sub_scores"]).to_pylist()
+    }
     builder = agent_builder(cfg.agent, tok)
     prompts, answers, outcome = [], [], []
     for traj in group_trajectories(rows):
         prompts += teacher_forced_prompts(traj, builder)
         answers += [(r.get("raw") or "").strip() for r in traj]
-        outcome += [1.0 if r["success"] else 0.0 for r in traj]
+        outcome += [verdicts.get(r["traj_id"], 0.0) for r in traj]
     if scorer is not None and prompts and cfg.ppo.online_step_reward > 0:
         rm = scorer.score(prompts, [a or "{}" for a in answers], max_len=cfg.reward.max_seq_len)
     else:  # the verifier's outcome alone
         rm = [0.0] * len(prompts)
     w = cfg.ppo.online_step_reward
     scores = [
-        (w * r + (1 - w) * o) if parse_decision(a).valid else cfg.ppo.invalid_score
+        VALID_FLOOR + (1 - VALID_FLOOR) * (w * r + (1 - w) * o)
+        if parse_decision(a).valid
+        else cfg.ppo.invalid_score
         for r, o, a in zip(rm, outcome, answers, strict=True)
     ]
     return prompts, answers, scores
