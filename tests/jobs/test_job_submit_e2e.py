@@ -67,6 +67,10 @@ def ray_head(subprocess_env):
     env = dict(subprocess_env, RAY_AUTH_MODE="token", PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     temp_dir = tempfile.mkdtemp(prefix="lrj-", dir="/tmp")  # short: Ray's socket paths must fit
     dash = free_port()
+    # as the README says: a token in ~/.ray/auth_token first (kept if there is one), then the head
+    subprocess.run(
+        [str(bin_dir / "ray"), "get-auth-token", "--generate"], env=env, capture_output=True, check=True
+    )
     start = subprocess.run(
         [
             str(bin_dir / "ray"),
