@@ -25,13 +25,13 @@ from common import ROOT, emit  # noqa: E402
 # held-out task evaluated online. Sized for about an hour on 2 cores.
 DEFAULTS = [
     "tracking.mode=offline",
-    "collect.num_tasks=800",
-    "collect.eval_tasks=60",
+    "collect.num_tasks=600",
+    "collect.eval_tasks=48",
     "sft.optim.epochs=4",
-    "explore.max_tasks=120",
+    "explore.max_tasks=80",
     "explore.attempts=2",
-    "ppo.max_states=128",
-    "eval.max_tasks=60",
+    "ppo.max_states=96",
+    "eval.max_tasks=48",
 ]
 MODELS = ["lam1", "lam2", "lam3", "lam4", "expert"]
 
