@@ -84,6 +84,25 @@ def report_result(metrics: dict[str, Any]) -> None:
         ray.train.report({})
 
 
+def fit_keeping_sigint(trainer: TorchTrainer):
+    """``trainer.fit()``, then the SIGINT handler as it was before.
+
+    Ray Train's ``fit`` installs a Ctrl-C handler that aborts *its* controller and never removes
+    it; left in place, a later Ctrl-C in the same driver (the pipeline's next stage) would go to a
+    finished run's controller and be lost, and the job would not stop.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return trainer.fit()
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        return trainer.fit()
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
 def run_workers(
     worker_fn: Callable[[dict[str, Any]], None],
     config: dict[str, Any],
@@ -119,7 +138,7 @@ def run_workers(
         learner.zero_stage,
         learner.precision,
     )
-    result = trainer.fit()
+    result = fit_keeping_sigint(trainer)
     if result.error is not None:
         raise result.error
     return dict(result.metrics or {})

@@ -33,3 +33,24 @@ def subprocess_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """One embedded Ray for every test of a session that needs it (2 CPUs, as on CI machines)."""
+    import ray
+
+    from cluster.runtime import worker_env
+
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        namespace="lam-rl-tests",
+        log_to_driver=False,
+        runtime_env={"env_vars": {**worker_env(), "RAY_DATA_DISABLE_PROGRESS_BARS": "1"}},
+    )
+    yield ray
+    from ray import serve
+
+    serve.shutdown()
+    ray.shutdown()

@@ -60,7 +60,7 @@ def runs(tmp_path_factory, repo_root, subprocess_env):
 
     root = tmp_path_factory.mktemp("pipeline")
     run_dir = root / "tiny"
-    env = dict(subprocess_env, LAM_PROGRESS="0")
+    env = dict(subprocess_env, LAM_PROGRESS="0", PYTHONUNBUFFERED="1")  # see each line as it is logged
     first = subprocess.Popen(
         pipeline_cmd(root),
         cwd=repo_root,

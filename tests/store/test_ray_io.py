@@ -10,16 +10,10 @@ from lam_rl.store.synthetic import make_trajectory
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def ray_local():
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, configure_logging=False, log_to_driver=False,
-             runtime_env={"env_vars": {"RAY_DATA_DISABLE_PROGRESS_BARS": "1"}})  # fmt: skip
-    try:
-        yield ray
-    finally:
-        ray.shutdown()
+@pytest.fixture
+def ray_local(ray_session):
+    """The session's embedded Ray (tests/conftest.py): one Ray per pytest process."""
+    return ray_session
 
 
 def test_rollout_tasks_share_one_writer_and_ray_data_reads_the_same_rows(ray_local, tmp_path):
