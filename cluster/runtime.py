@@ -100,6 +100,11 @@ def job_main(
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+    # The config travels to Ray workers, whose working directory is not the driver's: make a local
+    # run root absolute here so every path derived from it (checkpoints, the store) resolves there.
+    run = cfg.run  # type: ignore[attr-defined]
+    if "://" not in run.root and not Path(run.root).is_absolute():
+        run.root = str(Path(run.root).expanduser().absolute())
     run_dir: Path = cfg.run.dir  # type: ignore[attr-defined]
     setup_logging(cfg.run.log_level)  # type: ignore[attr-defined]
     (run_dir / "configs").mkdir(parents=True, exist_ok=True)
