@@ -89,3 +89,22 @@ def test_job_help_lists_keys(repo_root, subprocess_env):
     )
     assert out.returncode == 0
     assert "model.hidden" in out.stdout and "W&B mode" in out.stdout
+
+
+def test_a_job_makes_a_relative_run_root_absolute(tmp_path, monkeypatch, repo_root):
+    """Ray workers do not share the driver's working directory: `make demo` runs with run.root=runs."""
+    from cluster.runtime import job_main
+    from lam_rl.job_configs import Config
+
+    monkeypatch.chdir(tmp_path)
+    seen = []
+    job_main(
+        Config,
+        seen.append,
+        name="probe",
+        configs_dir=repo_root / "jobs" / "configs",
+        argv=["config=tiny", "run.root=runs", "tracking.mode=disabled"],
+        needs_ray=False,
+    )
+    assert seen[0].run.root == str(tmp_path / "runs")
+    assert seen[0].run_dir == tmp_path / "runs" / "tiny" and seen[0].store_uri.startswith(str(tmp_path))
