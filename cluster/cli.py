@@ -19,6 +19,28 @@ SUBCOMMANDS: dict[str, str] = {
 }
 
 
+class UsageError(click.ClickException):
+    """Bad input named by a ``ConfigError``: the message, exit status 2, nothing half-written."""
+
+    exit_code = 2
+
+
+def config_errors(fn):
+    """Turn a ``ConfigError`` raised by a subcommand into :class:`UsageError` (exit 2)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from lam_rl.config import ConfigError
+
+        try:
+            return fn(*args, **kwargs)
+        except ConfigError as e:
+            raise UsageError(str(e)) from None
+
+    return wrapper
+
+
 class LazyGroup(click.Group):
     def __init__(self, *args, lazy: dict[str, str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)

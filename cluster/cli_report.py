@@ -9,28 +9,9 @@ say what to run; files are written through a temporary file and a rename, never 
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any
-
 import click
 
-
-class ReportCLIError(click.ClickException):
-    exit_code = 2
-
-
-def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from lam_rl.config import ConfigError
-
-        try:
-            return fn(*args, **kwargs)
-        except ConfigError as e:
-            raise ReportCLIError(str(e)) from None
-
-    return wrapper
+from cluster.cli import config_errors
 
 
 @click.command("report")
@@ -39,7 +20,7 @@ def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     "--trajectories", default=3, show_default=True, type=click.IntRange(0, 20),
     help="Online evaluation trajectories to render into the report.",
 )  # fmt: skip
-@_errors
+@config_errors
 def report(run_dir: str, trajectories: int) -> None:
     """(Re)write RUN_DIR/report/report.md: evaluation tables, training curves, per-family success and
     rendered trajectories, from RUN_DIR/eval/results.json (jobs.evaluate) and RUN_DIR/metrics/."""
@@ -62,7 +43,7 @@ def report(run_dir: str, trajectories: int) -> None:
     "--out", "out", type=click.Path(dir_okay=False),
     help="HTML file to write (default: RUN_DIR/report/trajectories/<id>.html with --run-dir, else ./<id>.html).",
 )  # fmt: skip
-@_errors
+@config_errors
 def view(traj_id: str, run_dir: str | None, uri: str | None, out: str | None) -> None:
     """Write a static HTML page for trajectory TRAJ_ID: each step's screen (replayed in WordSim),
     controls, thought and action, and the verifier's verdict. Prints the page's path."""

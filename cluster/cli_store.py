@@ -14,7 +14,6 @@ message that says what to run or change.
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from collections.abc import Callable
@@ -22,22 +21,7 @@ from typing import Any
 
 import click
 
-
-class StoreCLIError(click.ClickException):
-    exit_code = 2
-
-
-def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from lam_rl.config import ConfigError
-
-        try:
-            return fn(*args, **kwargs)
-        except ConfigError as e:
-            raise StoreCLIError(str(e)) from None
-
-    return wrapper
+from cluster.cli import UsageError, config_errors
 
 
 def _open(uri: str, create: bool = False):
@@ -98,7 +82,7 @@ def _filters(kw: dict[str, Any], *, table: str) -> dict[str, Any]:
     allowed = F.KEYS.get(table, F.TRAJ_KEYS + F.TASKPLAN_KEYS)
     bad = [k for k in out if k not in allowed]
     if bad:
-        raise StoreCLIError(f"--{bad[0].replace('_', '-')} does not apply to {table}")
+        raise UsageError(f"--{bad[0].replace('_', '-')} does not apply to {table}")
     return out
 
 
@@ -123,7 +107,7 @@ def store() -> None:
 @store.command("ls")
 @store_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@_errors
+@config_errors
 def ls_cmd(uri: str, as_json: bool) -> None:
     """Tables (version, rows, fragments) and tags of the store."""
     info = _open(uri).info()
@@ -178,7 +162,7 @@ DEFAULT_COLUMNS = {
 @click.option("--limit", type=int, default=20, show_default=True, help="Rows to print.")
 @click.option("--json", "as_json", is_flag=True, help="Print rows as JSON lines.")
 @filter_options
-@_errors
+@config_errors
 def show_cmd(
     uri: str,
     table: str,
@@ -217,7 +201,7 @@ def show_cmd(
 @click.option("--tag", help="Statistics of a tag's pinned selection.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (top-level 'trajectories' and 'steps').")
 @filter_options
-@_errors
+@config_errors
 def stats_cmd(uri: str, tag: str | None, as_json: bool, **kw: Any) -> None:
     """Counts by phase/success/family/policy/split, and the step-length distribution."""
     st = _open(uri).stats(tag=tag, **_filters(kw, table="any"))
@@ -263,7 +247,7 @@ def stats_cmd(uri: str, tag: str | None, as_json: bool, **kw: Any) -> None:
 @click.option("--split", type=click.Choice(["train", "eval"]), default="train", show_default=True)
 @click.option("--strict", is_flag=True, help="Abort without writing anything if any record is malformed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@_errors
+@config_errors
 def import_cmd(
     fmt: str,
     path: str,
@@ -321,7 +305,7 @@ def import_cmd(
 @click.option("--columns", help="Comma-separated columns.")
 @click.option("--where", help="Raw Lance SQL predicate.")
 @filter_options
-@_errors
+@config_errors
 def export_cmd(
     uri: str,
     out: str,
@@ -353,7 +337,7 @@ def export_cmd(
 @click.option("--reward-model", help="Reads of this tag fill 'reward' from this reward model.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @filter_options
-@_errors
+@config_errors
 def tag_cmd(
     name: str | None,
     uri: str,
@@ -372,7 +356,7 @@ def tag_cmd(
         click.echo(json.dumps(tags, default=str, indent=2) if as_json else "\n".join(t["name"] for t in tags))
         return
     if not name:
-        raise StoreCLIError("give a tag NAME (or --list)")
+        raise UsageError("give a tag NAME (or --list)")
     if delete:
         s.delete_tag(name)
         click.echo(f"deleted tag {name}")
@@ -395,7 +379,7 @@ def tag_cmd(
     show_default=True,
     help="Only delete invisible rows older than this (a live writer may be between its two commits).",
 )
-@_errors
+@config_errors
 def compact_cmd(uri: str, grace_s: float) -> None:
     """Delete invisible rows (crashed or losing writes) and merge small fragments."""
     click.echo(json.dumps(_open(uri).compact(grace_s=grace_s), default=str))
