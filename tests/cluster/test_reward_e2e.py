@@ -93,9 +93,10 @@ def test_reward_model_separates_success_from_failure(rm_run):
 def test_reward_server_http_token_and_bad_requests(rm_run):
     from lam_rl.algos.config import RewardServeConfig
 
-    rm = CheckpointRegistry(rm_run.run_dir / "checkpoints").latest("rm")
-    if rm is None:
-        pytest.skip("needs the reward model of the previous test")  # pytest runs them in order
+    registry = CheckpointRegistry(rm_run.run_dir / "checkpoints")
+    if registry.latest("rm") is None:  # run alone: train it here (in a full run the first test did)
+        train_reward(rm_run)
+    rm = registry.latest("rm")
     os.environ["LAM_REWARD_TOKEN"] = "rm-token"
     try:
         handle = reward_server.deploy(
