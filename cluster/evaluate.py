@@ -106,7 +106,10 @@ def online(cfg: Config, models: dict[str, tuple[str, int]], tasks, tracker=None)
     deployed = False
     try:
         for name, spec, ckpt in specs:
-            items = [WorkItem(f"eval:{name}:{t['task_id']}", t, split="eval") for t in tasks.values()]
+            # the checkpoint version is part of the id: a re-trained model is evaluated afresh, while
+            # an interrupted evaluation of the same version resumes where it stopped
+            run_id = f"{name}@v{ckpt[1]}" if ckpt is not None else name
+            items = [WorkItem(f"eval:{run_id}:{t['task_id']}", t, split="eval") for t in tasks.values()]
             have = store.committed([i.traj_id for i in items])
             todo = [i for i in items if i.traj_id not in have]
             if todo:

@@ -70,8 +70,8 @@ def main(cfg: Config) -> None:
             spec=expert_spec(cfg, cfg.run.seed),
             tracker=tr,
         )
-        held_out = sample_tasks(
-            c.eval_tasks, c.seed + 1, split="eval", composite_fraction=c.composite_fraction
+        held_out = sample_tasks(  # held-out instances of the same families (the eval split's seeds)
+            c.eval_tasks, c.seed + 1, split="eval", composite_fraction=c.composite_fraction, families=fams
         )
         noiseless = dataclasses.replace(cfg, expert=dataclasses.replace(cfg.expert, noise=False))
         play(

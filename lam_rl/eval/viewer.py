@@ -1,7 +1,7 @@
 """A static, self-contained HTML page per trajectory: each step's screen, controls, thought, action.
 
     from lam_rl.eval.viewer import write_trajectory_html
-    write_trajectory_html(TrajectoryStore("runs/tiny/store"), "eval:lam4:bold_text-123", "traj.html")
+    write_trajectory_html(TrajectoryStore("runs/tiny/store"), "eval:lam4@v6:bold_text-123", "traj.html")
 
 Screens are not stored with trajectories: the page replays the recorded actions in an in-process
 WordSim from the task spec kept in the outcome row (WordSim is deterministic), takes a screenshot
