@@ -38,6 +38,25 @@ def report_done(cfg: PipelineConfig) -> bool:
     return False  # cheap, and always reflects the latest results
 
 
+# the learner's resumable DeepSpeed state per training stage (run_dir/train/<name>/ds)
+TRAIN_DIRS = {"sft-plan": "lam1", "sft-imitate": "lam2", "sft-boost": "lam3", "reward": "rm", "ppo": "lam4"}
+
+
+def fresh_start(cfg: PipelineConfig, stage: str) -> None:
+    """A forced training stage starts over: drop its resumable learner state, which may come from
+    another config (a crash-restart inside the stage still resumes from what this run writes)."""
+    import shutil
+
+    name = TRAIN_DIRS.get(stage)
+    if name is None:
+        return
+    out = {"ppo": cfg.ppo.output, "reward": cfg.reward.output}.get(stage, name)
+    ds = cfg.run_dir / "train" / out / "ds"
+    if ds.is_dir():
+        log.info("stage %s: forced, removing its resumable state %s", stage, ds)
+        shutil.rmtree(ds)
+
+
 Stage = tuple[str, Callable[[PipelineConfig], object], Callable[[PipelineConfig], bool]]
 STAGES: list[Stage] = [
     ("taskplan", taskplan.main, taskplan.done),
@@ -65,6 +84,8 @@ def main(cfg: PipelineConfig) -> None:
         if name not in cfg.force and done(cfg):
             log.info("stage %s: output exists, skipped", name)
             continue
+        if name in cfg.force:
+            fresh_start(cfg, name)
         t0 = time.time()
         log.info("stage %s: running", name)
         run(cfg)
