@@ -11,7 +11,9 @@ from lam_rl.job_configs import PipelineConfig
 
 def _cfg(repo_root, tmp_path, *extra):
     return load_config(
-        PipelineConfig, ["config=tiny", f"run.root={tmp_path}", *extra], configs_dir=repo_root / "jobs/configs"
+        PipelineConfig,
+        ["config=tiny", f"run.root={tmp_path}", *extra],
+        configs_dir=repo_root / "jobs/configs",
     )
 
 
