@@ -3,7 +3,7 @@ table (online task success in WordSim, offline step metrics on the reference tra
 
     .venv/bin/python bench/efficacy.py [--json] [--run-root runs/efficacy] [--config tiny] [KEY=VALUE ...]
 
-Not in CI: minutes to an hour on 2 cores. The pipeline is resumable, so a second call with the same
+Not in CI: about half an hour on 2 cores. The pipeline is resumable, so a second call with the same
 --run-root only re-runs what is missing (pass force=[evaluate,report] to re-evaluate).
 Goal (the compass): LAM1 < LAM2 <= LAM3 <= LAM4 in online task success, and LAM4 above the expert.
 Headline: LAM4's online task success rate vs the expert's (baseline), measured in the same run.
@@ -21,17 +21,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, emit  # noqa: E402
 
-# What the bench runs on top of --config: more data and longer training than `make demo`, and every
-# held-out task evaluated online. Sized for about an hour on 2 cores.
+# What the bench runs on top of --config: twice the demo's data, more exploration and PPO states, and
+# twice the held-out tasks (tiny.yaml's 10-family curriculum and 8 SFT epochs). About half an hour.
 DEFAULTS = [
     "tracking.mode=offline",
-    "collect.num_tasks=600",
-    "collect.eval_tasks=48",
-    "sft.optim.epochs=4",
-    "explore.max_tasks=80",
+    "collect.num_tasks=500",
+    "collect.eval_tasks=40",
+    "explore.max_tasks=60",
     "explore.attempts=2",
-    "ppo.max_states=96",
-    "eval.max_tasks=48",
+    "ppo.max_states=64",
+    "eval.max_tasks=40",
 ]
 MODELS = ["lam1", "lam2", "lam3", "lam4", "expert"]
 
