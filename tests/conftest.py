@@ -54,3 +54,18 @@ def ray_session():
 
     serve.shutdown()
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def tiny_lam3(tmp_path_factory):
+    """A tiny untrained policy (hidden 64, 2 layers, its own 512-token tokenizer) as an HF folder,
+    standing in for LAM3 where a test needs a loadable checkpoint, not a trained one."""
+    from lam_rl.config import ModelConfig
+    from lam_rl.models import build_model, save_pretrained, train_tokenizer
+    from lam_rl.models.corpus import project_corpus
+
+    tok = train_tokenizer(project_corpus(), 512)
+    model = build_model(
+        ModelConfig(hidden=64, layers=2, heads=4, kv_heads=4, intermediate=128, max_seq_len=512), tok
+    )
+    return save_pretrained(model, tok, tmp_path_factory.mktemp("lam3") / "hf")

@@ -9,20 +9,6 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def tiny_lam3(tmp_path_factory):
-    """A tiny untrained policy (hidden 64, 2 layers) saved as an HF folder."""
-    from lam_rl.config import ModelConfig
-    from lam_rl.models import build_model, save_pretrained, train_tokenizer
-    from lam_rl.models.corpus import project_corpus
-
-    tok = train_tokenizer(project_corpus(), 512)
-    model = build_model(
-        ModelConfig(hidden=64, layers=2, heads=4, kv_heads=4, intermediate=128, max_seq_len=512), tok
-    )
-    return save_pretrained(model, tok, tmp_path_factory.mktemp("lam3") / "hf")
-
-
 def test_online_ppo_swaps_each_iterations_weights_into_the_rollouts(ray_session, cfg_factory, tiny_lam3):
     from transformers import AutoModelForCausalLM
 
