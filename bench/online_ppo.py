@@ -42,11 +42,13 @@ def main() -> None:
     ap.add_argument("--iterations", type=int, default=6)
     ap.add_argument("overrides", nargs="*", help="more KEY=VALUE config overrides")
     args = ap.parse_args()
-    common = [f"config={args.config}", f"run.root={args.run_root}", "tracking.mode=offline", *args.overrides]
+    common = [f"config={args.config}", f"run.root={args.run_root}", "tracking.mode=offline"]
 
     t0 = time.time()
     upto = "stages=[taskplan,collect,sft-plan,sft-imitate,explore,sft-boost]"
-    subprocess.run([sys.executable, "-m", "jobs.pipeline", *common, upto], cwd=ROOT, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "jobs.pipeline", *common, *args.overrides, upto], cwd=ROOT, check=True
+    )
     cmd = [
         sys.executable,
         "-m",
@@ -55,6 +57,7 @@ def main() -> None:
         "mode=online",
         f"ppo.iterations={args.iterations}",
         *PPO,
+        *args.overrides,  # last: the user's KEY=VALUE wins over the bench's settings
     ]
     print("running:", " ".join(cmd), flush=True)
     subprocess.run(cmd, cwd=ROOT, check=True)
@@ -63,7 +66,8 @@ def main() -> None:
     from lam_rl.config import load_config
     from lam_rl.job_configs import Config
 
-    run_dir = load_config(Config, common, configs_dir=ROOT / "jobs" / "configs").run_dir
+    cfg = load_config(Config, [*common, *PPO, *args.overrides], configs_dir=ROOT / "jobs" / "configs")
+    run_dir = cfg.run_dir
     rows = read_jsonl_metrics(run_dir / "metrics" / "ppo-online.jsonl")
     rates = [r["online/success_rate"] for r in rows if "online/success_rate" in r][-(args.iterations + 1) :]
     kls = [r["ppo/kl"] for r in rows if "ppo/kl" in r][-args.iterations :]
@@ -80,7 +84,8 @@ def main() -> None:
             "value": last,
             "unit": "task success rate",
             "baseline": first,
-            "ratio": last / first if first else float("inf") if last else 0.0,
+            # a baseline of 0 is floored at one task, so the ratio stays a finite number
+            "ratio": last / max(first, 1 / cfg.ppo.online_tasks),
             "goal": ">= 1.2 (final policy vs iteration 0, same tasks, same sampling)",
         },
         args.json,
