@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from cluster.ppo import train_ppo
-from cluster.sft import sft_done, train_sft
+from cluster.sft import SFT_PHASES, sft_done, train_sft
 from jobs import collect, evaluate, explore, ppo, reward, run_job, taskplan
 from lam_rl.config import ConfigError
 from lam_rl.job_configs import PipelineConfig
@@ -39,7 +39,7 @@ def report_done(cfg: PipelineConfig) -> bool:
 
 
 # the learner's resumable DeepSpeed state per training stage (run_dir/train/<name>/ds)
-TRAIN_DIRS = {"sft-plan": "lam1", "sft-imitate": "lam2", "sft-boost": "lam3", "reward": "rm", "ppo": "lam4"}
+TRAIN_DIRS = {f"sft-{phase}": name for phase, name in SFT_PHASES.items()}
 
 
 def fresh_start(cfg: PipelineConfig, stage: str) -> None:
@@ -47,10 +47,9 @@ def fresh_start(cfg: PipelineConfig, stage: str) -> None:
     another config (a crash-restart inside the stage still resumes from what this run writes)."""
     import shutil
 
-    name = TRAIN_DIRS.get(stage)
-    if name is None:
+    out = {**TRAIN_DIRS, "ppo": cfg.ppo.output, "reward": cfg.reward.output}.get(stage)
+    if out is None:
         return
-    out = {"ppo": cfg.ppo.output, "reward": cfg.reward.output}.get(stage, name)
     ds = cfg.run_dir / "train" / out / "ds"
     if ds.is_dir():
         log.info("stage %s: forced, removing its resumable state %s", stage, ds)
