@@ -154,13 +154,31 @@ def render_cmd(
     type=click.Path(file_okay=False),
     help="Infra tools folder (default: infra/.tools).",
 )
-@click.option("--no-policy", is_flag=True, help="With FILES: check schemas only, not lam-rl's pod policy.")
+@click.option(
+    "--no-policy",
+    is_flag=True,
+    help="With FILES: check what the API server and the KubeRay operator check, not lam-rl's pod policy.",
+)
+@click.option(
+    "--feature-gates",
+    "gates",
+    metavar="NAME=BOOL,...",
+    help="The KubeRay operator's feature gates, if not its v1.7.0 defaults (lam-rl's deployment uses the "
+    "defaults), e.g. RayCronJob=true,RayClusterMTLS=true. `lam-rl infra rules` lists them.",
+)
 def validate_cmd(
-    files: tuple[str, ...], only: tuple[str, ...], root: str | None, tools_dir: str | None, no_policy: bool
+    files: tuple[str, ...],
+    only: tuple[str, ...],
+    root: str | None,
+    tools_dir: str | None,
+    no_policy: bool,
+    gates: str | None,
 ) -> None:
     """Validate infra/: terraform fmt/validate/test, helm lint/template, every manifest (hand-written,
-    rendered from every config for every phase, from the chart) against the KubeRay CRDs and
-    kubernetes-validate, and checkov. With FILES, validate just those manifests."""
+    rendered from every config for every phase, from the chart) as the API server (KubeRay CRDs,
+    kubernetes-validate) and the KubeRay operator would, and checkov. With FILES, validate just those
+    manifests; objects of kinds without a schema here (e.g. the Gateway API's) are listed as not
+    checked, on stderr, and do not fail."""
     from cluster.deploy.checks import CHECKS, InfraCheck
     from cluster.deploy.manifests import ManifestValidator, read_manifests
     from cluster.deploy.tools import Tools
@@ -168,13 +186,20 @@ def validate_cmd(
     tools = Tools.find(tools_dir)
     try:
         if files:
-            problems = ManifestValidator(tools=tools).validate(
+            report = ManifestValidator(tools=tools, gates=gates).check(
                 read_manifests(Path(f) for f in files), policy=not no_policy
             )
-            for p in problems:
+            for p in report.problems:
                 click.echo(str(p))
-            click.echo(f"{len(problems)} problem(s) in {len(files)} file(s)", err=True)
-            sys.exit(1 if problems else 0)
+            for p in report.unchecked:
+                click.echo(str(p), err=True)
+            unchecked = f"; {len(report.unchecked)} object(s) not checked" if report.unchecked else ""
+            click.echo(
+                f"{len(report.problems)} problem(s) in {report.objects} object(s) in {len(files)} file(s)"
+                f"{unchecked}",
+                err=True,
+            )
+            sys.exit(1 if report.problems else 0)
 
         def show(r) -> None:
             status = "ok" if r.ok else f"FAILED ({len(r.problems)})"
@@ -187,9 +212,23 @@ def validate_cmd(
             # this checkout, or the current folder when lam-rl is installed as a package
             here = Path(__file__).resolve().parents[1]
             root = str(here if (here / "infra").is_dir() else Path.cwd())
-        results = InfraCheck(Path(root), tools).run(only or CHECKS, progress=show)
+        results = InfraCheck(Path(root), tools, gates=gates).run(only or CHECKS, progress=show)
     except ConfigError as e:
         _fail(str(e))
     failed = [r.name for r in results if not r.ok]
     click.echo(f"infra check: {'FAILED: ' + ', '.join(failed) if failed else 'all passed'}")
     sys.exit(1 if failed else 0)
+
+
+@infra.command("rules")
+def rules_cmd() -> None:
+    """List the KubeRay operator's rules that `validate` checks (v1.7.0), and its feature gates."""
+    from cluster.deploy.kuberay import FEATURE_GATES, RULES
+
+    for r in RULES.values():
+        click.echo(f"{r.id:46s} {r.summary}")
+    click.echo("")
+    click.echo(
+        "feature gates (v1.7.0 defaults): "
+        + ", ".join(f"{k}={str(v).lower()}" for k, v in FEATURE_GATES.items())
+    )

@@ -1,20 +1,29 @@
 """Validate custom resources against CustomResourceDefinitions, offline, as the API server would.
 
-A CRD's ``openAPIV3Schema`` becomes a JSON Schema once the Kubernetes extensions are given their
-meaning: ``x-kubernetes-int-or-string`` (integer or string), ``nullable``, strict field validation
-(an object with ``properties`` rejects unknown fields, as ``kubectl apply`` does by default), list
-types (``map`` lists are unique by their keys, ``set`` lists by value), the int32/int64 formats and
-the CEL rules in ``x-kubernetes-validations`` (evaluated with cel-python; transition rules, the ones
-that use ``oldSelf``, apply only to updates and are skipped). ``metadata`` is checked as ObjectMeta.
-Every problem names the path of the fault (``spec.rayClusterSpec.workerGroupSpecs[0].replicas``).
+On create the API server (1) drops ``null`` values of fields that are not ``nullable`` and have no
+``default``, (2) fills in every ``default`` of the structural schema, then (3) validates the result:
+the ``openAPIV3Schema`` as a JSON Schema once the Kubernetes extensions are given their meaning
+(``x-kubernetes-int-or-string``: integer or string, ``nullable``, strict field validation: an object
+with ``properties`` rejects unknown fields unless ``x-kubernetes-preserve-unknown-fields``, as
+``kubectl apply`` does by default; list types: ``map`` lists are unique by their keys, ``set`` lists
+by value; the int32/int64 formats) and the CEL rules in ``x-kubernetes-validations`` (evaluated with
+cel-python on the defaulted object; transition rules, the ones that use ``oldSelf``, apply only to
+updates and are skipped). ``metadata`` is checked as ObjectMeta. :meth:`CRDRegistry.admit` returns
+the object as it would be stored (defaulted), which is what the operator's own rules then see. Every
+problem names the path of the fault (``spec.rayClusterSpec.workerGroupSpecs[0].replicas``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import difflib
 import functools
+import hashlib
+import json
+import os
 import re
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +39,8 @@ _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+# every field of ObjectMeta: a manifest exported from a cluster carries the server-set ones
+# (``creationTimestamp: null`` is common in generated YAML); the API server ignores or resets them
 OBJECT_META_FIELDS = {
     "name",
     "generateName",
@@ -38,6 +49,14 @@ OBJECT_META_FIELDS = {
     "annotations",
     "finalizers",
     "ownerReferences",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "managedFields",
+    "selfLink",
 }
 
 
@@ -49,6 +68,7 @@ class Problem:
     obj: str
     path: str
     message: str
+    rule: str = ""  # the id of the KubeRay operator rule that found it (cluster.deploy.kuberay.RULES)
 
     def __str__(self) -> str:
         where = f"{self.path}: " if self.path else ""
@@ -126,7 +146,7 @@ def check_metadata(
     ns = meta.get("namespace")
     if ns is not None and (not isinstance(ns, str) or len(ns) > 63 or not _DNS1123_LABEL.match(ns)):
         yield "metadata.namespace", f"{ns!r} is not a valid namespace (a DNS-1123 label)"
-    if "labels" in meta:
+    if meta.get("labels") is not None:
         yield from label_problems("metadata.labels", meta["labels"])
     annotations = meta.get("annotations")
     if annotations is not None:
@@ -139,6 +159,67 @@ def check_metadata(
                         f"metadata.annotations.{k}",
                         f"annotation value must be a string, got {type(v).__name__}",
                     )
+
+
+# --------------------------------------------------------------------------- pruning and defaulting
+
+
+def _field_schema(key: str, schema: Any) -> dict[str, Any] | None:
+    """The schema of field ``key`` of an object: its property, else the object's additionalProperties."""
+    if not isinstance(schema, dict):
+        return None
+    props = schema.get("properties") or {}
+    if key in props:
+        return props[key]
+    extra = schema.get("additionalProperties")
+    return extra if isinstance(extra, dict) else None
+
+
+def _has_default(schema: Any) -> bool:
+    return isinstance(schema, dict) and schema.get("default") is not None
+
+
+def prune_nulls(value: Any, schema: Any) -> None:
+    """Drop, in place, the ``null`` fields whose schema is neither ``nullable`` nor defaulted (the API
+    server does this before defaulting; a ``null`` list item is kept, and fails validation)."""
+    if isinstance(value, dict):
+        for key in list(value):
+            sub = _field_schema(key, schema)
+            if value[key] is None and sub is not None and not sub.get("nullable") and not _has_default(sub):
+                del value[key]
+            else:
+                prune_nulls(value[key], sub)
+    elif isinstance(value, list):
+        items = schema.get("items") if isinstance(schema, dict) else None
+        for item in value:
+            prune_nulls(item, items)
+
+
+def apply_defaults(value: Any, schema: Any) -> None:
+    """Fill in, in place, the ``default`` of every absent field (and of every non-nullable ``null``
+    one), recursively, as the API server's structural defaulting does before validation."""
+    if not isinstance(schema, dict):
+        return
+    if isinstance(value, dict):
+        props = schema.get("properties") or {}
+        for key, prop in props.items():
+            if _has_default(prop) and (key not in value or (value[key] is None and not prop.get("nullable"))):
+                value[key] = copy.deepcopy(prop["default"])
+        extra = schema.get("additionalProperties")
+        for key in value:
+            if key in props:
+                apply_defaults(value[key], props[key])
+            elif isinstance(extra, dict):
+                if value[key] is None and not extra.get("nullable") and _has_default(extra):
+                    value[key] = copy.deepcopy(extra["default"])
+                apply_defaults(value[key], extra)
+    elif isinstance(value, list):
+        items = schema.get("items")
+        if isinstance(items, dict):
+            for i in range(len(value)):
+                if value[i] is None and not items.get("nullable") and _has_default(items):
+                    value[i] = copy.deepcopy(items["default"])
+                apply_defaults(value[i], items)
 
 
 # --------------------------------------------------------------------------- schema conversion
@@ -161,9 +242,10 @@ def to_json_schema(node: Any) -> Any:
         for key in ("apiVersion", "kind"):
             props.setdefault(key, {"type": "string"})
         props.setdefault("metadata", {"type": "object"})
+    # a structural schema keeps only the fields it names: an object without additionalProperties or
+    # x-kubernetes-preserve-unknown-fields takes no others (with no properties, none at all)
     if (
         out.get("type") in ("object", ["object", "null"])
-        and "properties" in out
         and "additionalProperties" not in out
         and not out.get("x-kubernetes-preserve-unknown-fields")
     ):
@@ -188,15 +270,24 @@ def _cel_keyword(validator: Any, rules: Any, instance: Any, schema: Any) -> Iter
         if "oldSelf" in expr:  # a transition rule: only evaluated on update
             continue
         message = rule.get("message") or f"failed rule: {expr}"
+        activation = {"self": celpy.json_to_cel(instance)}
         try:
-            result = _cel_program(expr).evaluate({"self": celpy.json_to_cel(instance)})
+            result = _cel_program(expr).evaluate(activation)
         except Exception as e:  # noqa: BLE001 - a CEL evaluation error is a validation failure
             yield ValidationError(
                 f"CEL rule {expr!r} could not be evaluated: {e}", validator="x-kubernetes-validations"
             )
             continue
         if isinstance(result, Exception) or not bool(result):
-            yield ValidationError(f"{message} (CEL rule: {expr})", validator="x-kubernetes-validations")
+            if rule.get("messageExpression"):
+                # the API server falls back to `message` when the expression fails, too
+                with contextlib.suppress(Exception):
+                    message = str(_cel_program(rule["messageExpression"]).evaluate(activation))
+            err = ValidationError(f"{message} (CEL rule: {expr})", validator="x-kubernetes-validations")
+            # fieldPath (".spec.x['y']") points the error below the node that holds the rule
+            field_path = re.findall(r"\.([A-Za-z0-9_$-]+)|\['([^']*)'\]", rule.get("fieldPath", ""))
+            err.path.extend(a or b for a, b in field_path)
+            yield err
 
 
 def _list_type_keyword(validator: Any, list_type: Any, instance: Any, schema: Any) -> Iterator[Any]:
@@ -254,6 +345,29 @@ def _format_checker() -> Any:
 # --------------------------------------------------------------------------- registry
 
 
+def _load_crd(path: Path) -> dict[str, Any]:
+    """A CRD file, parsed. A KubeRay CRD is a megabyte of YAML (seconds to parse); its JSON copy is
+    cached under ~/.cache/lam-rl/crds (or $XDG_CACHE_HOME), keyed by the file's content."""
+    text = path.read_text()
+    digest = hashlib.sha256(text.encode()).hexdigest()[:24]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lam-rl" / "crds"
+    cached = cache / f"{path.stem}-{digest}.json"
+    try:
+        return json.loads(cached.read_text())
+    except (OSError, ValueError):
+        pass
+    crd = load_yaml_docs(text)[0]
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache, prefix=f".{cached.name}.")
+        with os.fdopen(fd, "w") as f:
+            json.dump(crd, f)
+        os.replace(tmp, cached)
+    except OSError:  # a read-only home: parse every time
+        pass
+    return crd
+
+
 class CRDRegistry:
     """The CRDs in a folder, indexed by (apiVersion, kind); schemas are converted on first use."""
 
@@ -275,6 +389,8 @@ class CRDRegistry:
             raise ConfigError(f"no CRD files (*.yaml) in {self.crd_dir}")
         self._files: dict[tuple[str, str], tuple[Path, str]] = {}
         self._validators: dict[tuple[str, str], Any] = {}
+        self._schemas: dict[tuple[str, str], dict[str, Any]] = {}
+        self._status_subresource: set[tuple[str, str]] = set()
         self._unserved: set[tuple[str, str]] = set()
         for path in sorted(self.crd_dir.glob("*.yaml")):
             # group, kind and the versions sit at fixed indentation in a CRD file: index them without
@@ -310,26 +426,48 @@ class CRDRegistry:
         key = (api_version, kind)
         if key not in self._validators:
             path, version = self._files[key]
-            crd = load_yaml_docs(path.read_text())[0]
+            crd = _load_crd(path)
             for v in crd["spec"]["versions"]:
                 if v["name"] == version:
-                    schema = to_json_schema(copy.deepcopy(v["schema"]["openAPIV3Schema"]))
+                    raw = v["schema"]["openAPIV3Schema"]
+                    if "status" in (v.get("subresources") or {}):
+                        self._status_subresource.add(key)
                     break
             else:
                 raise KeyError(key)
+            self._schemas[key] = raw
+            schema = to_json_schema(raw)
             # metadata is ObjectMeta, checked by check_metadata
-            schema.get("properties", {}).pop("metadata", None)
             schema.setdefault("properties", {})["metadata"] = {"type": "object"}
             self._validators[key] = _validator_class()(schema, format_checker=_format_checker())
         return self._validators[key]
 
-    def validate(self, doc: dict[str, Any]) -> list[tuple[str, str]]:
-        """(path, message) for every fault of ``doc`` against its CRD schema and CEL rules."""
-        validator = self._validator(doc.get("apiVersion", ""), doc.get("kind", ""))
-        out: list[tuple[str, str]] = []
-        for err in validator.iter_errors(doc):
+    def schema(self, api_version: str, kind: str) -> dict[str, Any]:
+        """The structural schema (``openAPIV3Schema``) of a kind, as written in its CRD."""
+        self._validator(api_version, kind)
+        return self._schemas[(api_version, kind)]
+
+    def admit(self, doc: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """What the API server does with ``doc`` on create: the object as it would be stored (the status
+        dropped when the CRD has a status subresource, non-nullable nulls pruned, defaults applied;
+        ``doc`` itself is left alone) and (path, message) for every fault against ObjectMeta, the CRD
+        schema and its CEL rules."""
+        key = (doc.get("apiVersion", ""), doc.get("kind", ""))
+        validator = self._validator(*key)
+        stored = copy.deepcopy(doc)
+        if key in self._status_subresource:  # a create through the main endpoint drops the status
+            stored.pop("status", None)
+        schema = self._schemas[key]
+        prune_nulls(stored, schema)
+        apply_defaults(stored, schema)
+        out: list[tuple[str, str]] = list(check_metadata(stored.get("metadata")))
+        for err in validator.iter_errors(stored):
             out.extend(_explain(err))
-        return sorted(set(out))
+        return stored, sorted(set(out))
+
+    def validate(self, doc: dict[str, Any]) -> list[tuple[str, str]]:
+        """(path, message) for every fault of ``doc`` against ObjectMeta, its CRD schema and CEL rules."""
+        return self.admit(doc)[1]
 
 
 def _explain(err: Any) -> list[tuple[str, str]]:
@@ -337,6 +475,8 @@ def _explain(err: Any) -> list[tuple[str, str]]:
     where = format_path(path)
     if err.validator == "additionalProperties" and err.validator_value is False:
         known = sorted(err.schema.get("properties", {}))
+        if not isinstance(err.instance, dict):
+            return [(where, err.message)]
         out = []
         for key in sorted(set(err.instance) - set(known)):
             near = difflib.get_close_matches(str(key), known, n=1)

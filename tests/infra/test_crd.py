@@ -1,6 +1,9 @@
-"""The manifest validator accepts KubeRay's own samples and rejects mutated ones, each problem naming
-the path of the fault: unknown fields, wrong types, CEL rules, list types, formats, the operator's
-rules and ObjectMeta."""
+"""The API server's side of the manifest validator (cluster/deploy/crd.py): mutated KubeRay samples are
+rejected, each problem naming the path of the fault (unknown fields, wrong types, CEL rules, list
+types, formats, ObjectMeta, some of the operator's rules), and the object is first pruned and
+defaulted as the API server does (defaults before required fields, nulls on non-nullable fields
+dropped, the status of a CRD with a status subresource ignored). Kinds without a schema are listed as
+not checked. The official samples themselves: test_samples.py."""
 
 from __future__ import annotations
 
@@ -15,8 +18,6 @@ from cluster.deploy.manifests import Manifest, read_manifests
 
 from .conftest import FIXTURES
 
-SAMPLES = sorted((FIXTURES / "kuberay").glob("*.yaml"))
-
 
 def _doc(name: str, kind: str | None = None) -> dict[str, Any]:
     docs = load_yaml_docs((FIXTURES / "kuberay" / name).read_text())
@@ -25,17 +26,6 @@ def _doc(name: str, kind: str | None = None) -> dict[str, Any]:
 
 def _problems(validator, doc) -> list[tuple[str, str]]:
     return [(p.path, p.message) for p in validator.validate([Manifest("mutated.yaml", doc)], policy=False)]
-
-
-def test_fixtures_cover_every_kuberay_kind():
-    kinds = {d["kind"] for f in SAMPLES for d in load_yaml_docs(f.read_text())}
-    assert {"RayJob", "RayCluster", "RayService", "ConfigMap"} <= kinds
-
-
-@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.name)
-def test_kuberay_samples_are_accepted(validator, sample):
-    problems = validator.validate(read_manifests([sample]), policy=False)
-    assert problems == [], "\n".join(map(str, problems))
 
 
 def _set(path: list[Any], value: Any) -> Callable[[dict], None]:
@@ -294,14 +284,159 @@ def test_builtin_kinds_go_through_kubernetes_validate(validator):
     assert "b.yaml: ConfigMap/other:" in text and "'immutible' was unexpected" in text, text
 
 
-def test_unknown_custom_kind_and_version_are_rejected(validator):
+def test_unknown_kinds_are_errors_or_listed_as_not_checked(validator):
+    """A kind or version our CRDs or Kubernetes itself should know is an error; another project's kind
+    (no schema here) is listed as not checked, never passed silently."""
+    job = _doc("ray-job.sample.yaml", "RayJob")
+    job["apiVersion"] = "ray.io/v2"
+    deployment = {
+        "apiVersion": "apps/v2",
+        "kind": "Deployment",
+        "metadata": {"name": "d"},
+        "spec": {"selector": {}, "template": {}},
+    }
+    widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
+    route = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "r"}}
+    report = validator.check(
+        [
+            Manifest("x.yaml", job),
+            Manifest("d.yaml", deployment),
+            Manifest("w.yaml", widget),
+            Manifest("r.yaml", route),
+        ],
+        policy=False,
+    )
+    by_source = {p.source: p.message for p in report.problems}
+    assert set(by_source) == {"x.yaml", "d.yaml"}, report.problems
+    assert "no CRD defines ray.io/v2 RayJob" in by_source["x.yaml"]
+    assert "Kubernetes 1.33 has no Deployment in apps/v2" in by_source["d.yaml"]
+    unchecked = {p.source: p.message for p in report.unchecked}
+    assert set(unchecked) == {"w.yaml", "r.yaml"} and report.objects == 4
+    assert "not checked: no schema for gateway.networking.k8s.io/v1 HTTPRoute" in unchecked["r.yaml"]
+    assert validator.validate([Manifest("w.yaml", widget)], policy=False) == []
+
+
+def _at(doc: dict[str, Any], *path: Any) -> Any:
+    for p in path:
+        doc = doc[p]
+    return doc
+
+
+def test_defaults_apply_before_required_fields(validator):
+    """minReplicas and maxReplicas are required with CRD defaults: leaving them out is valid (the
+    operator's own v1.7.0 samples do), and the stored object carries the defaults."""
     doc = _doc("ray-job.sample.yaml", "RayJob")
-    doc["apiVersion"] = "ray.io/v2"
-    problems = validator.validate([Manifest("x.yaml", doc)], policy=False)
-    assert len(problems) == 1 and "no CRD defines ray.io/v2 RayJob" in problems[0].message
-    other = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
-    problems = validator.validate([Manifest("w.yaml", other)], policy=False)
-    assert "unknown custom resource example.com/v1 Widget" in problems[0].message
+    worker = _at(doc, *WORKER0)
+    del worker["minReplicas"], worker["maxReplicas"], worker["replicas"]
+    del doc["spec"]["rayClusterSpec"]["headGroupSpec"]["rayStartParams"]
+    assert _problems(validator, doc) == []
+    stored, problems = validator.crds.admit(doc)
+    assert problems == [] and "minReplicas" not in worker  # the input is left alone
+    group = _at(stored, *WORKER0)
+    assert (group["minReplicas"], group["maxReplicas"], group["replicas"], group["numOfHosts"]) == (
+        0,
+        2**31 - 1,
+        0,
+        1,
+    )
+    assert stored["spec"]["submissionMode"] == "K8sJobMode" and stored["spec"]["backoffLimit"] == 0
+    # a default inside list items: a port's protocol (TCP) is part of the list-map key
+    ports = _at(stored, *HEAD_C0, "ports")
+    assert all(p["protocol"] == "TCP" for p in ports)
+    _at(doc, *HEAD_C0, "ports").append({"containerPort": 8265, "protocol": "TCP", "name": "again"})
+    paths = [p for p, _ in _problems(validator, doc)]
+    assert paths == ["spec.rayClusterSpec.headGroupSpec.template.spec.containers[0].ports[3]"]
+
+
+def test_nulls_are_pruned_or_defaulted_like_the_api_server(validator):
+    doc = _doc("ray-service.sample.yaml")
+    cluster = doc["spec"]["rayClusterConfig"]
+    cluster["workerGroupSpecs"][0]["template"]["metadata"] = None  # non-nullable, optional: dropped
+    cluster["workerGroupSpecs"][0]["minReplicas"] = None  # non-nullable with a default: defaulted
+    cluster["headGroupSpec"]["rayStartParams"] = {"num-cpus": None}  # a map value: dropped
+    cluster["enableInTreeAutoscaling"] = None
+    assert _problems(validator, doc) == []
+    stored, _ = validator.crds.admit(doc)
+    group = stored["spec"]["rayClusterConfig"]["workerGroupSpecs"][0]
+    assert "metadata" not in group["template"] and group["minReplicas"] == 0
+    assert stored["spec"]["rayClusterConfig"]["headGroupSpec"]["rayStartParams"] == {}
+    # null on a required field without a default is a missing field; a null list item is kept, and fails
+    containers = cluster["headGroupSpec"]["template"]["spec"]["containers"]
+    containers[0]["name"] = None
+    containers.append(None)
+    found = dict(_problems(validator, doc))
+    where = "spec.rayClusterConfig.headGroupSpec.template.spec.containers"
+    assert found[f"{where}[0].name"] == "missing required field"
+    assert "wrong type: expected object, got NoneType" in found[f"{where}[1]"]
+
+
+def test_the_status_is_ignored_on_create(validator):
+    doc = _doc("ray-cluster.autoscaler.yaml")
+    doc["status"] = {"state": 42, "bogus": True}
+    assert _problems(validator, doc) == []
+
+
+def test_server_set_metadata_fields_are_accepted(validator):
+    doc = _doc("ray-cluster.autoscaler.yaml")
+    doc["metadata"].update({"creationTimestamp": None, "resourceVersion": "1", "uid": "u", "generation": 2})
+    doc["metadata"]["labels"] = None
+    assert _problems(validator, doc) == []
+
+
+def test_raycronjob_is_checked_against_its_crd(validator):
+    doc = _doc("ray-cronjob.sample.yaml", "RayCronJob")
+    del doc["spec"]["schedule"]
+    doc["spec"]["jobTemplate"]["rayClusterSpec"]["workerGroupSpecs"][0]["minReplicas"] = -1
+    doc["spec"]["jobTemplate"]["entrypointNumCpu"] = 1
+    found = dict(_problems(validator, doc))
+    assert found["spec.schedule"] == "missing required field"
+    assert 'unknown field "entrypointNumCpu"' in found["spec.jobTemplate.entrypointNumCpu"]
+    assert (
+        "negative minReplicas -1" in found["spec.jobTemplate.rayClusterSpec.workerGroupSpecs[0].minReplicas"]
+    )
+
+
+def test_structural_pruning_defaulting_and_cel_on_a_synthetic_schema():
+    """prune_nulls/apply_defaults/to_json_schema on a schema with every feature the KubeRay CRDs do not
+    all use: nullable, defaults in items and map values, an object without properties, CEL rules with
+    fieldPath and messageExpression, evaluated on the defaulted object."""
+    from cluster.deploy.crd import _validator_class, apply_defaults, prune_nulls
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "n": {"type": "string", "nullable": True},
+            "d": {"type": "integer", "default": 3},
+            "items": {
+                "type": "array",
+                "items": {"type": "object", "default": {"k": 1}, "properties": {"k": {"type": "integer"}}},
+            },
+            "m": {"type": "object", "additionalProperties": {"type": "integer", "default": 7}},
+            "closed": {"type": "object"},
+            "spec": {
+                "type": "object",
+                "properties": {"lo": {"type": "integer", "default": 5}, "hi": {"type": "integer"}},
+                "x-kubernetes-validations": [
+                    {
+                        "rule": "self.lo <= self.hi",
+                        "messageExpression": "'lo ' + string(self.lo) + ' above hi'",
+                        "fieldPath": ".lo",
+                    }
+                ],
+            },
+        },
+    }
+    doc = {"n": None, "d": None, "items": [None, {}], "m": {"a": None}, "spec": {"hi": 4}}
+    prune_nulls(doc, schema)
+    apply_defaults(doc, schema)
+    assert doc == {"n": None, "d": 3, "items": [{"k": 1}, {}], "m": {"a": 7}, "spec": {"lo": 5, "hi": 4}}
+    validator = _validator_class()(to_json_schema(schema))
+    errors = {
+        format_path(e.absolute_path): e.message for e in validator.iter_errors({**doc, "closed": {"x": 1}})
+    }
+    assert errors["spec.lo"].startswith("lo 5 above hi")
+    assert "closed" in errors  # an object schema without properties keeps no fields
+    assert not list(validator.iter_errors({**doc, "spec": {"lo": 5, "hi": 9}}))
 
 
 def test_broken_yaml_and_non_objects_are_reported(validator, tmp_path):
