@@ -88,8 +88,13 @@ def job_main(
     argv: Sequence[str] | None = None,
     needs_ray: bool = True,
     doc: str | None = None,
+    check: Callable[[C], Any] | None = None,
 ) -> None:
-    """Entry point shared by every job; exits 2 with a clear message on bad input."""
+    """Entry point shared by every job; exits 2 with a clear message on bad input.
+
+    Order: config -> ``check(cfg)`` (the job's inputs: store tags, checkpoints, model paths) -> the
+    config written to ``<run dir>/configs/`` -> Ray -> ``fn(cfg)``. A config or input problem exits
+    2 before anything is written or started."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if any(a in ("-h", "--help") for a in argv):
         print_help(schema, doc)
@@ -107,6 +112,12 @@ def job_main(
         run.root = str(Path(run.root).expanduser().absolute())
     run_dir: Path = cfg.run.dir  # type: ignore[attr-defined]
     setup_logging(cfg.run.log_level)  # type: ignore[attr-defined]
+    if check is not None:
+        try:
+            check(cfg)
+        except ConfigError as e:
+            print(f"error: {e}", file=sys.stderr)
+            sys.exit(2)
     (run_dir / "configs").mkdir(parents=True, exist_ok=True)
     (run_dir / "configs" / f"{name}.yaml").write_text(to_yaml(cfg))
     try:

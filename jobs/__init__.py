@@ -13,8 +13,14 @@ CONFIGS_DIR = Path(__file__).resolve().parent / "configs"
 
 
 def run_job(
-    schema: type, fn: Callable[[Any], Any], name: str, doc: str | None = None, needs_ray: bool = True
+    schema: type,
+    fn: Callable[[Any], Any],
+    name: str,
+    doc: str | None = None,
+    needs_ray: bool = True,
+    check: Callable[[Any], Any] | None = None,
 ) -> None:
+    """Run a job; ``check(cfg)`` checks its inputs (raising ConfigError) before anything is written."""
     from cluster.runtime import job_main
 
-    job_main(schema, fn, name=name, configs_dir=CONFIGS_DIR, doc=doc, needs_ray=needs_ray)
+    job_main(schema, fn, name=name, configs_dir=CONFIGS_DIR, doc=doc, needs_ray=needs_ray, check=check)

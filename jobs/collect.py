@@ -27,8 +27,28 @@ log = logging.getLogger("jobs.collect")
 
 
 def done(cfg: Config) -> bool:
-    store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options)
+    from lam_rl.store.errors import StoreNotFound
+
+    try:  # create=False: asking must not create an empty store
+        store = TrajectoryStore.from_config(cfg, create=False)
+    except StoreNotFound:
+        return False
     return store.has_tag(cfg.collect.tag) and store.has_tag(cfg.collect.eval_tag)
+
+
+def check(cfg: Config) -> None:
+    """Phase 0b's inputs: known task families, and a token for real VMs."""
+    from cluster.fleet import vm_token
+    from lam_rl.config import ConfigError
+
+    c = cfg.collect
+    sample_tasks(
+        1, c.seed, split="train", composite_fraction=c.composite_fraction, families=c.families or None
+    )
+    if cfg.fleet.vms and not vm_token(cfg.fleet):
+        raise ConfigError(
+            f"fleet.vms lists {len(cfg.fleet.vms)} VMs but no token: set {cfg.fleet.token_env} or fleet.token_file"
+        )
 
 
 def play(
@@ -91,4 +111,4 @@ def main(cfg: Config) -> None:
 
 
 if __name__ == "__main__":
-    run_job(Config, main, name="collect", doc=__doc__)
+    run_job(Config, main, name="collect", doc=__doc__, check=check)

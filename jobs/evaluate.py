@@ -24,6 +24,20 @@ def done(cfg: Config) -> bool:
     return (cfg.run_dir / "eval" / "results.json").exists()
 
 
+def check(cfg: Config) -> None:
+    """The held-out reference trajectories, and every checkpoint given as a path."""
+    from cluster.evaluate import models_to_evaluate
+    from lam_rl.config import ConfigError
+    from lam_rl.store import TrajectoryStore
+
+    tag = cfg.collect.eval_tag
+    if not TrajectoryStore.from_config(cfg, create=False).has_tag(tag):
+        raise ConfigError(
+            f"store tag '{tag}' does not exist in {cfg.store_uri}; run jobs.collect (phase 0b) first"
+        )
+    models_to_evaluate(cfg)
+
+
 def main(cfg: Config) -> None:
     with Tracker(
         cfg.tracking, run_dir=cfg.run_dir, name="evaluate", job_type="evaluate", config=to_dict(cfg)
@@ -37,4 +51,4 @@ def main(cfg: Config) -> None:
 
 
 if __name__ == "__main__":
-    run_job(Config, main, name="evaluate", doc=__doc__)
+    run_job(Config, main, name="evaluate", doc=__doc__, check=check)

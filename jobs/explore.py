@@ -22,7 +22,26 @@ log = logging.getLogger("jobs.explore")
 
 
 def done(cfg: Config) -> bool:
-    return TrajectoryStore(cfg.store_uri, cfg.store.storage_options).has_tag(cfg.explore.tag)
+    from lam_rl.store.errors import StoreNotFound
+
+    try:  # create=False: asking must not create an empty store
+        return TrajectoryStore.from_config(cfg, create=False).has_tag(cfg.explore.tag)
+    except StoreNotFound:
+        return False
+
+
+def check(cfg: Config) -> None:
+    """Phase 3's inputs: the expert's failed trajectories to retry and the checkpoint that retries them."""
+    from cluster.explore import failed_tasks
+    from lam_rl.checkpoints import CheckpointRegistry, resolve_checkpoint
+    from lam_rl.config import ConfigError
+
+    e = cfg.explore
+    resolve_checkpoint(
+        e.checkpoint, CheckpointRegistry(cfg.run_dir / "checkpoints"), "jobs.sft phase=imitate"
+    )
+    if not failed_tasks(TrajectoryStore.from_config(cfg, create=False), e.source_tag, 1):
+        raise ConfigError(f"tag '{e.source_tag}' has no failed training trajectories to retry")
 
 
 def main(cfg: Config) -> None:
@@ -35,4 +54,4 @@ def main(cfg: Config) -> None:
 
 
 if __name__ == "__main__":
-    run_job(Config, main, name="explore", doc=__doc__)
+    run_job(Config, main, name="explore", doc=__doc__, check=check)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from cluster.ppo import train_ppo
 from cluster.sft import SFT_PHASES, sft_done, train_sft
+from cluster.sft import check_inputs as check_sft_inputs
 from jobs import collect, evaluate, explore, ppo, reward, run_job, taskplan
 from lam_rl.config import ConfigError
 from lam_rl.job_configs import PipelineConfig
@@ -71,11 +72,43 @@ STAGES: list[Stage] = [
 ]
 
 
-def main(cfg: PipelineConfig) -> None:
+# The input check of each stage that has inputs of its own (outputs of earlier stages or given paths).
+CHECKS: dict[str, Callable[[PipelineConfig], object]] = {
+    "taskplan": taskplan.check,
+    "collect": collect.check,
+    "sft-plan": lambda c: check_sft_inputs(c, "plan"),
+    "sft-imitate": lambda c: check_sft_inputs(c, "imitate"),
+    "explore": explore.check,
+    "sft-boost": lambda c: check_sft_inputs(c, "boost"),
+    "reward": reward.check,
+    "ppo": ppo.check,
+    "evaluate": evaluate.check,
+}
+
+
+def check_stages(cfg: PipelineConfig) -> None:
     known = [name for name, _, _ in STAGES]
     for s in [*cfg.stages, *cfg.force]:
         if s not in known:
             raise ConfigError(f"unknown pipeline stage '{s}'. Stages: {', '.join(known)}")
+
+
+def check(cfg: PipelineConfig) -> None:
+    """Stage names, then the inputs of the first stage that will run: later stages read what earlier
+    ones write, so only the first can be checked before anything runs (each checks again when it starts).
+    """
+    check_stages(cfg)
+    for name, _, done in STAGES:
+        if cfg.stages and name not in cfg.stages:
+            continue
+        if name in cfg.force or not done(cfg):
+            if name in CHECKS:
+                CHECKS[name](cfg)
+            return
+
+
+def main(cfg: PipelineConfig) -> None:
+    check_stages(cfg)
     t_all = time.time()
     for name, run, done in STAGES:
         if cfg.stages and name not in cfg.stages:
@@ -93,4 +126,4 @@ def main(cfg: PipelineConfig) -> None:
 
 
 if __name__ == "__main__":
-    run_job(PipelineConfig, main, name="pipeline", doc=__doc__)
+    run_job(PipelineConfig, main, name="pipeline", doc=__doc__, check=check)

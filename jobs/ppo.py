@@ -24,10 +24,19 @@ def done(cfg: Config) -> bool:
     return CheckpointRegistry(cfg.run_dir / "checkpoints").latest(cfg.ppo.output) is not None
 
 
+def check(cfg: Config) -> None:
+    """The starting checkpoint, the reward model when it is used, and (offline) the failed states."""
+    if cfg.ppo.algo in ("grpo", "rloo"):
+        from cluster.trl_online import check_inputs
+    else:
+        from cluster.ppo import check_inputs
+    check_inputs(cfg)
+
+
 def main(cfg: PPOJobConfig) -> None:
     summary = train_ppo(cfg)
     log.info("ppo %s finished: %s", cfg.ppo.mode, summary)
 
 
 if __name__ == "__main__":
-    run_job(PPOJobConfig, main, name="ppo", doc=__doc__)
+    run_job(PPOJobConfig, main, name="ppo", doc=__doc__, check=check)

@@ -24,8 +24,31 @@ log = logging.getLogger("jobs.reward")
 
 
 def done(cfg: Config) -> bool:
-    trained = CheckpointRegistry(cfg.run_dir / "checkpoints").latest(cfg.reward.output) is not None
-    return trained and TrajectoryStore(cfg.store_uri, cfg.store.storage_options).has_tag(cfg.reward.score_tag)
+    from lam_rl.store.errors import StoreNotFound
+
+    if CheckpointRegistry(cfg.run_dir / "checkpoints").latest(cfg.reward.output) is None:
+        return False
+    try:  # create=False: asking must not create an empty store
+        return TrajectoryStore.from_config(cfg, create=False).has_tag(cfg.reward.score_tag)
+    except StoreNotFound:
+        return False
+
+
+def check(cfg: Config) -> None:
+    """Training's inputs (LAM3, successes and failures under reward.tags) or, once the RM exists,
+    the tags whose steps it scores."""
+    from cluster.reward import check_inputs
+    from lam_rl.config import ConfigError
+
+    if CheckpointRegistry(cfg.run_dir / "checkpoints").latest(cfg.reward.output) is None:
+        check_inputs(cfg)
+        return
+    store = TrajectoryStore.from_config(cfg, create=False)
+    for t in cfg.reward.tags:
+        if not store.has_tag(t):
+            raise ConfigError(
+                f"store tag '{t}' does not exist in {cfg.store_uri}; run the phase that writes it first"
+            )
 
 
 def main(cfg: Config) -> None:
@@ -41,4 +64,4 @@ def main(cfg: Config) -> None:
 
 
 if __name__ == "__main__":
-    run_job(Config, main, name="reward", doc=__doc__)
+    run_job(Config, main, name="reward", doc=__doc__, check=check)

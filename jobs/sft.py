@@ -12,11 +12,16 @@ from __future__ import annotations
 
 import logging
 
-from cluster.sft import train_sft
+from cluster.sft import check_inputs, train_sft
 from jobs import run_job
 from lam_rl.job_configs import SFTJobConfig
 
 log = logging.getLogger("jobs.sft")
+
+
+def check(cfg: SFTJobConfig) -> None:
+    """The phase's starting checkpoint and its store tags, with rows to train on."""
+    check_inputs(cfg, cfg.phase)
 
 
 def main(cfg: SFTJobConfig) -> None:
@@ -29,4 +34,4 @@ def main(cfg: SFTJobConfig) -> None:
 
 
 if __name__ == "__main__":
-    run_job(SFTJobConfig, main, name="sft", doc=__doc__)
+    run_job(SFTJobConfig, main, name="sft", doc=__doc__, check=check)

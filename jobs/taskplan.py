@@ -25,9 +25,23 @@ log = logging.getLogger("jobs.taskplan")
 
 def done(cfg: Config) -> bool:
     from lam_rl.checkpoints import CheckpointRegistry
+    from lam_rl.store.errors import StoreNotFound
 
-    store_ok = TrajectoryStore(cfg.store_uri, cfg.store.storage_options).has_tag(cfg.taskplan.tag)
+    try:  # create=False: asking must not create an empty store
+        store_ok = TrajectoryStore.from_config(cfg, create=False).has_tag(cfg.taskplan.tag)
+    except StoreNotFound:
+        return False
     return store_ok and CheckpointRegistry(cfg.run_dir / "checkpoints").latest("base") is not None
+
+
+def check(cfg: Config) -> None:
+    """The inputs phase 0a reads: a given model or tokenizer (a folder, or a hub id) must be loadable."""
+    from lam_rl.models.factory import check_local_folder
+
+    if cfg.model.name_or_path:
+        check_local_folder(cfg.model.name_or_path, "model")
+    if cfg.tokenizer.path:
+        check_local_folder(cfg.tokenizer.path, "tokenizer")
 
 
 def main(cfg: Config) -> None:
@@ -52,4 +66,4 @@ def main(cfg: Config) -> None:
 
 
 if __name__ == "__main__":
-    run_job(Config, main, name="taskplan", doc=__doc__, needs_ray=False)
+    run_job(Config, main, name="taskplan", doc=__doc__, needs_ray=False, check=check)

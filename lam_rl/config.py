@@ -8,7 +8,8 @@ help text (``opt(default, "help")``). A job's config is resolved in three layers
 3. dotlist overrides from the command line (``model.hidden=64 sft.lr=1e-4``).
 
 An unknown or mistyped key raises :class:`ConfigError` naming the key and listing the valid
-ones, before anything runs. Section classes live next to the code they configure; this module
+ones, before anything runs; so does a number outside its key's declared range (``opt(..., ge=0,
+le=1)``), a NaN or an infinity, naming the key, the value and the range. Section classes live next to the code they configure; this module
 holds the loader and the sections every job shares.
 """
 
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
+import math
 import os
 import re
 import typing
@@ -32,6 +35,8 @@ T = TypeVar("T")
 __all__ = [
     "ConfigError",
     "opt",
+    "Range",
+    "check_ranges",
     "load_config",
     "to_dict",
     "describe",
@@ -47,11 +52,86 @@ class ConfigError(ValueError):
     """A configuration problem a user can fix; the message says what and how."""
 
 
-def opt(default: Any, help: str, **kwargs: Any) -> Any:
-    """A dataclass field with help text. Mutable defaults become factories."""
+INT64_MAX = 2**63 - 1
+SEED_MAX = 2**32 - 1  # numpy's legacy seeding takes 32 bits
+
+
+@dataclass(frozen=True)
+class Range:
+    """The interval a numeric config key must lie in; ``None`` bounds are open (infinite).
+
+    Every int/float field declares one (``opt(1e-5, "help", gt=0, le=1)``); the loader checks every
+    value against it once, before the config objects are built, and ``--help`` prints it. Floats must
+    also be finite (NaN is never accepted; +inf only where a key says ``allow_inf=True``) and ints
+    must fit in 64 bits.
+    """
+
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+    allow_inf: bool = False
+
+    def __post_init__(self) -> None:
+        if self.ge is not None and self.gt is not None or self.le is not None and self.lt is not None:
+            raise ValueError("a range takes one lower bound (ge or gt) and one upper bound (le or lt)")
+
+    def __str__(self) -> str:
+        lo, hi = (self.ge, "[") if self.gt is None else (self.gt, "(")
+        up, close = (self.le, "]") if self.lt is None else (self.lt, ")")
+        left = f"{hi}{_num(lo)}" if lo is not None else "(-inf"
+        right = f"{_num(up)}{close}" if up is not None else "inf)"
+        return f"{left}, {right}"
+
+    def phrase(self) -> str:
+        """How a message says it: ``>= 0``, ``> 0``, ``<= 1`` or ``in (0, 1]``."""
+        lower = [f"{op} {_num(b)}" for op, b in ((">=", self.ge), (">", self.gt)) if b is not None]
+        upper = [f"{op} {_num(b)}" for op, b in (("<=", self.le), ("<", self.lt)) if b is not None]
+        if lower and upper:
+            return f"in {self}"
+        return (lower or upper or ["a number"])[0]
+
+    def contains(self, value: float) -> bool:
+        if math.isnan(value) or (math.isinf(value) and not (self.allow_inf and value > 0)):
+            return False
+        return not (
+            (self.ge is not None and value < self.ge)
+            or (self.gt is not None and value <= self.gt)
+            or (self.le is not None and value > self.le)
+            or (self.lt is not None and value >= self.lt)
+        )
+
+
+def _num(x: float) -> str:
+    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return str(x)
+
+
+def opt(
+    default: Any,
+    help: str,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    allow_inf: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """A dataclass field with help text. Mutable defaults become factories.
+
+    Numeric fields declare their range with ``ge``/``gt`` (lower bound, inclusive/exclusive) and
+    ``le``/``lt`` (upper bound); ``allow_inf=True`` lets a float key take +inf.
+    """
     if not help:
         raise ValueError("every config field needs help text")
-    meta = {"help": help}
+    meta: dict[str, Any] = {"help": help}
+    if any(b is not None for b in (ge, gt, le, lt)) or allow_inf:
+        rng = Range(ge, gt, le, lt, allow_inf)
+        if isinstance(default, (int, float)) and not isinstance(default, bool) and not rng.contains(default):
+            raise ValueError(f"default {default!r} lies outside its own range {rng}")
+        meta["range"] = rng
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda d=default: type(d)(d), metadata=meta, **kwargs)
     if is_dataclass(default) and not isinstance(default, type):
@@ -59,6 +139,61 @@ def opt(default: Any, help: str, **kwargs: Any) -> Any:
     if isinstance(default, type) and is_dataclass(default):
         return field(default_factory=default, metadata=meta, **kwargs)
     return field(default=default, metadata=meta, **kwargs)
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def numeric_type(typ: Any) -> type | None:
+    """int or float when a field's annotation is one of them (``int | None`` included), else None."""
+    args = [a for a in typing.get_args(typ) if a is not type(None)] if typing.get_args(typ) else [typ]
+    return args[0] if len(args) == 1 and args[0] in (int, float) else None
+
+
+def range_problem(key: str, value: Any, typ: type, rng: Range | None) -> str | None:
+    """Why ``value`` is not acceptable for the numeric key ``key`` (None when it is)."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None  # None: an Optional key left unset; types are OmegaConf's business
+    within = f" {rng.phrase()}" if rng is not None else ""
+    if isinstance(value, float) and not math.isfinite(value) and (rng is None or not rng.contains(value)):
+        return f"config key '{key}' must be a finite number{within}, got {value!r}"
+    if typ is int and abs(value) > INT64_MAX:
+        return f"config key '{key}' must be a 64-bit integer{within}, got {value}"
+    if rng is not None and not rng.contains(value):
+        return f"config key '{key}' must be {rng.phrase()}, got {value!r}"
+    return None
+
+
+def check_ranges(obj: Any, section: str = "") -> None:
+    """Check a section built in code (not through :func:`load_config`) against its fields' ranges."""
+    hints = _hints(type(obj))
+    for f in fields(obj):
+        typ = numeric_type(hints[f.name])
+        if typ is not None:
+            key = f"{section}.{f.name}" if section else f.name
+            problem = range_problem(key, getattr(obj, f.name), typ, f.metadata.get("range"))
+            if problem:
+                raise ConfigError(problem)
+
+
+def _check_node_ranges(schema: type, node: Any, prefix: str = "") -> None:
+    """The loader's range check: every numeric leaf of a merged config, before any object is built
+    (so no ``__post_init__`` ever sees an out-of-range, NaN or infinite number)."""
+    hints = _hints(schema)
+    for f in fields(schema):
+        typ, key = hints[f.name], f"{prefix}{f.name}"
+        if isinstance(typ, type) and is_dataclass(typ):
+            sub = node[f.name]
+            if sub is not None:
+                _check_node_ranges(typ, sub, key + ".")
+            continue
+        num = numeric_type(typ)
+        if num is not None:
+            problem = range_problem(key, node[f.name], num, f.metadata.get("range"))
+            if problem:
+                raise ConfigError(problem)
 
 
 def check_choice(section: str, name: str, value: Any, choices: Sequence[Any]) -> None:
@@ -75,7 +210,7 @@ def check_choice(section: str, name: str, value: Any, choices: Sequence[Any]) ->
 class RunConfig:
     name: str = opt("tiny", "Run name: outputs go to <root>/<name> and it names the W&B group.")
     root: str = opt("runs", "Directory (or URI for the store) under which run directories are created.")
-    seed: int = opt(0, "Global random seed (task sampling, model init, data order).")
+    seed: int = opt(0, "Global random seed (task sampling, model init, data order).", ge=0, le=SEED_MAX)
     log_level: str = opt("INFO", "Python logging level for the driver and workers.")
 
     @property
@@ -90,14 +225,14 @@ class ModelConfig:
         "A local Hugging Face folder (e.g. a downloaded Qwen or Mistral) to start from instead of "
         "building a fresh Llama-architecture model from the fields below. Hub downloads are never made.",
     )
-    hidden: int = opt(128, "Hidden size of the Llama model built from config.")
-    layers: int = opt(4, "Number of transformer layers.")
-    heads: int = opt(4, "Number of attention heads.")
-    kv_heads: int = opt(4, "Number of key/value heads (grouped-query attention when < heads).")
-    intermediate: int = opt(352, "MLP intermediate size.")
-    max_seq_len: int = opt(512, "Maximum sequence length (positions) of the model.")
+    hidden: int = opt(128, "Hidden size of the Llama model built from config.", ge=1)
+    layers: int = opt(4, "Number of transformer layers.", ge=1)
+    heads: int = opt(4, "Number of attention heads.", ge=1)
+    kv_heads: int = opt(4, "Number of key/value heads (grouped-query attention when < heads).", ge=1)
+    intermediate: int = opt(352, "MLP intermediate size.", ge=1)
+    max_seq_len: int = opt(512, "Maximum sequence length (positions) of the model.", ge=1)
     tie_embeddings: bool = opt(True, "Tie input and output embeddings (saves parameters in tiny models).")
-    rope_theta: float = opt(10000.0, "RoPE base frequency.")
+    rope_theta: float = opt(10000.0, "RoPE base frequency.", gt=0)
     dtype: str = opt("float32", "Weights dtype when loading for inference: float32, bfloat16 or float16.")
 
     def __post_init__(self) -> None:
@@ -119,8 +254,8 @@ class TokenizerConfig:
         "A local tokenizer folder to use as is. When unset a byte-level BPE tokenizer is trained on the "
         "project's own text and saved in the run directory (or taken from model.name_or_path if set).",
     )
-    vocab_size: int = opt(2048, "Vocabulary size of the locally trained byte-level BPE tokenizer.")
-    min_frequency: int = opt(2, "Minimum pair frequency for a BPE merge.")
+    vocab_size: int = opt(2048, "Vocabulary size of the locally trained byte-level BPE tokenizer.", ge=256)
+    min_frequency: int = opt(2, "Minimum pair frequency for a BPE merge.", ge=0)
 
 
 @dataclass
@@ -145,7 +280,7 @@ class RayConfig:
         "Ray cluster address. None: connect to RAY_ADDRESS when set (ray job submit sets it), else start "
         "an embedded single-node Ray in-process.",
     )
-    num_cpus: int | None = opt(None, "CPUs for an embedded Ray (None: all). Ignored when connecting.")
+    num_cpus: int | None = opt(None, "CPUs for an embedded Ray (None: all). Ignored when connecting.", ge=1)
     namespace: str = opt("lam-rl", "Ray namespace for named actors and Serve apps.")
     include_dashboard: bool = opt(False, "Start the Ray dashboard with an embedded Ray.")
 
@@ -243,6 +378,12 @@ def _merge(base: DictConfig, other: Any, schema: type, where: str) -> DictConfig
         raise ConfigError(f"invalid configuration ({where}): {e}") from None
 
 
+@functools.cache
+def _template(schema: type) -> DictConfig:
+    """The schema's defaults as a DictConfig, built once (merges copy it, nothing mutates it)."""
+    return OmegaConf.structured(schema)
+
+
 def load_config(
     schema: type[T],
     argv: Sequence[str] = (),
@@ -251,7 +392,7 @@ def load_config(
 ) -> T:
     """Resolve ``schema`` from defaults, a YAML file and dotlist overrides; return the dataclass."""
     config_name, overrides = _split_argv(argv)
-    base: DictConfig = OmegaConf.structured(schema)
+    base: DictConfig = _template(schema)
     yaml_path = resolve_yaml(config_name, configs_dir)
     if yaml_path is not None:
         try:
@@ -264,6 +405,13 @@ def load_config(
         if not re.fullmatch(r"[A-Za-z_][\w.]*", key):
             raise ConfigError(f"bad override key {key!r}: keys look like section.name")
         base = _merge(base, OmegaConf.from_dotlist([item]), schema, "on the command line")
+    try:
+        _check_node_ranges(schema, base)
+    except OmegaConfBaseException as e:  # an interpolation that does not resolve, a missing value
+        key = getattr(e, "full_key", None)
+        raise ConfigError(
+            f"invalid configuration{f' at key {key!r}' if key else ''}: {str(e).splitlines()[0]}"
+        ) from None
     try:
         obj = OmegaConf.to_object(base)
     except ConfigError:
@@ -285,7 +433,8 @@ def to_yaml(cfg: Any) -> str:
 
 
 def describe(schema: type, prefix: str = "", defaults: Any = None) -> list[tuple[str, str, str]]:
-    """(key, default, help) for every leaf field, for ``--help`` output.
+    """(key, default, help) for every leaf field, for ``--help`` output; a numeric key's help ends
+    with its range (``Must be in (0, 1].``).
 
     Defaults come from an instance, so a section whose default is a customised instance (the
     reward model's ``OptimConfig(lr=2e-5, ...)``) shows its own values, not its class's.
@@ -300,7 +449,9 @@ def describe(schema: type, prefix: str = "", defaults: Any = None) -> list[tuple
         if isinstance(typ, type) and is_dataclass(typ):
             rows.extend(describe(typ, key + ".", getattr(defaults, f.name)))
         else:
-            rows.append((key, repr(getattr(defaults, f.name)), helps[f.name]))
+            rng = f.metadata.get("range")
+            text = f"{helps[f.name]} Must be {rng.phrase()}." if rng is not None else helps[f.name]
+            rows.append((key, repr(getattr(defaults, f.name)), text))
     return rows
 
 

@@ -24,16 +24,18 @@ class PodResources:
     cpu: str = opt("2", "CPU of each pod (a Kubernetes quantity: 2, 500m); requests equal limits.")
     memory: str = opt("8Gi", "Memory of each pod (a Kubernetes quantity: 8Gi, 512Mi); requests equal limits.")
     gpu: int = opt(
-        0, "NVIDIA GPUs of each pod (nvidia.com/gpu); pods with GPUs land on the tainted GPU pool."
+        0,
+        "NVIDIA GPUs of each pod (nvidia.com/gpu); pods with GPUs land on the tainted GPU pool.",
+        ge=0,
     )
     shm: str = opt("2Gi", "Size of /dev/shm (memory-backed) for the object store and NCCL.")
 
 
 @dataclass
 class WorkerGroupConfig(PodResources):
-    replicas: int = opt(1, "Worker pods at start.")
-    min_replicas: int = opt(0, "Fewest worker pods the Ray autoscaler keeps.")
-    max_replicas: int = opt(4, "Most worker pods the Ray autoscaler may start.")
+    replicas: int = opt(1, "Worker pods at start.", ge=0)
+    min_replicas: int = opt(0, "Fewest worker pods the Ray autoscaler keeps.", ge=0)
+    max_replicas: int = opt(4, "Most worker pods the Ray autoscaler may start.", ge=0)
 
 
 def _check_pod(section: str, res: PodResources) -> None:
@@ -104,9 +106,13 @@ class DeployConfig:
         "gpu", "Node pool (node label lam-rl.io/pool) of GPU pods; it is tainted nvidia.com/gpu."
     )
     ttl_seconds_after_finished: int = opt(
-        3600, "Seconds a finished RayJob keeps its Ray cluster (for logs) before KubeRay deletes it."
+        3600,
+        "Seconds a finished RayJob keeps its Ray cluster (for logs) before KubeRay deletes it.",
+        ge=0,
     )
-    active_deadline_seconds: int = opt(0, "Seconds a RayJob may run before KubeRay stops it (0: no limit).")
+    active_deadline_seconds: int = opt(
+        0, "Seconds a RayJob may run before KubeRay stops it (0: no limit).", ge=0
+    )
     head: PodResources = opt(PodResources(cpu="4", memory="16Gi"), "The Ray head (driver, dashboard, GCS).")
     rollout: WorkerGroupConfig = opt(
         WorkerGroupConfig(cpu="4", memory="8Gi", replicas=2, min_replicas=0, max_replicas=16),

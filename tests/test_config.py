@@ -89,6 +89,7 @@ def test_job_help_lists_keys(repo_root, subprocess_env):
     )
     assert out.returncode == 0
     assert "model.hidden" in out.stdout and "W&B mode" in out.stdout
+    assert "Actor learning rate (critic uses critic_lr). Must be in (0, 1]." in out.stdout
 
 
 def test_a_job_makes_a_relative_run_root_absolute(tmp_path, monkeypatch, repo_root):
@@ -108,3 +109,168 @@ def test_a_job_makes_a_relative_run_root_absolute(tmp_path, monkeypatch, repo_ro
     )
     assert seen[0].run.root == str(tmp_path / "runs")
     assert seen[0].run_dir == tmp_path / "runs" / "tiny" and seen[0].store_uri.startswith(str(tmp_path))
+
+
+# --------------------------------------------------------------------------- numeric ranges
+
+
+def job_schemas(repo_root) -> dict[str, type]:
+    """Every job's config class, found in jobs/*.py (``run_job(Schema, ...)``), so a new job is covered."""
+    import ast
+
+    import lam_rl.job_configs as jc
+
+    found = {}
+    for path in sorted((repo_root / "jobs").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "run_job" and node.args:
+                found[path.stem] = getattr(jc, node.args[0].id)
+    return found
+
+
+def numeric_keys(schema: type):
+    """(dotted key, field, int|float) for every numeric leaf of ``schema``."""
+    import typing
+    from dataclasses import fields, is_dataclass
+
+    from lam_rl.config import numeric_type
+
+    def walk(cls, prefix):
+        hints = typing.get_type_hints(cls)
+        for f in fields(cls):
+            typ = hints[f.name]
+            if isinstance(typ, type) and is_dataclass(typ):
+                yield from walk(typ, f"{prefix}{f.name}.")
+            elif numeric_type(typ) is not None:
+                yield f"{prefix}{f.name}", f, numeric_type(typ)
+
+    return list(walk(schema, ""))
+
+
+def bad_values(rng, typ) -> list:
+    """Values ``rng`` must refuse: NaN and infinities (floats), each side's first value outside, 2**64."""
+    out: list = [float("nan"), float("inf"), float("-inf")] if typ is float else [2**64, -(2**64)]
+    step = 1 if typ is int else 0.5
+    if rng.ge is not None:
+        out.append(typ(rng.ge - step))
+    if rng.gt is not None:
+        out.append(typ(rng.gt))
+    if rng.le is not None:
+        out.append(typ(rng.le + step))
+    if rng.lt is not None:
+        out.append(typ(rng.lt))
+    return out
+
+
+def test_every_numeric_key_of_every_job_schema_declares_a_range(repo_root):
+    schemas = job_schemas(repo_root)
+    assert {"taskplan", "collect", "sft", "explore", "reward", "ppo", "evaluate", "pipeline"} <= set(schemas)
+    missing = sorted(
+        {
+            f"{job}: {key}"
+            for job, s in schemas.items()
+            for key, f, _ in numeric_keys(s)
+            if "range" not in f.metadata
+        }
+    )
+    assert missing == []
+    assert len(numeric_keys(schemas["pipeline"])) > 100
+
+
+def test_nan_inf_and_out_of_range_values_are_rejected_for_every_numeric_key(repo_root):
+    """Every bad value of every key of every job schema through the check the loader makes; and each
+    key once (a bad value, rotating over the kinds) set in its schema's whole merged config, where the
+    loader's walk must find it (the loader end to end: the tests below)."""
+    from omegaconf import OmegaConf
+
+    from lam_rl.config import _check_node_ranges, range_problem
+
+    seen: set[str] = set()
+    for job, schema in job_schemas(repo_root).items():
+        node = OmegaConf.structured(schema)
+        _check_node_ranges(schema, node)  # the defaults pass
+        for key, f, typ in numeric_keys(schema):
+            rng = f.metadata["range"]
+            values = bad_values(rng, typ)
+            for v in values:
+                problem = range_problem(key, v, typ, rng)
+                assert problem and f"'{key}'" in problem and rng.phrase() in problem, (key, v, problem)
+                assert f"got {repr(v) if isinstance(v, float) else v}" in problem, (key, v, problem)
+            if key in seen:
+                continue
+            v = values[len(seen) % len(values)]
+            seen.add(key)
+            good = OmegaConf.select(node, key)
+            OmegaConf.update(node, key, v, merge=False)
+            with pytest.raises(ConfigError) as e:
+                _check_node_ranges(schema, node)
+            assert str(e.value) == range_problem(key, v, typ, rng), (job, key)
+            OmegaConf.update(node, key, good, merge=False)
+    assert len(seen) > 100
+
+
+@pytest.mark.parametrize(
+    "arg, message",
+    [
+        ("ppo.lr=-1", "config key 'ppo.lr' must be in (0, 1], got -1.0"),
+        ("policy.top_p=5", "config key 'policy.top_p' must be in (0, 1], got 5.0"),
+        ("ppo.gamma=2", "config key 'ppo.gamma' must be in [0, 1], got 2.0"),
+        (
+            "collect.composite_fraction=7",
+            "config key 'collect.composite_fraction' must be in [0, 1], got 7.0",
+        ),
+        ("sft.optim.lr=nan", "config key 'sft.optim.lr' must be a finite number in (0, 1], got nan"),
+        ("env.timeout_s=inf", "config key 'env.timeout_s' must be a finite number > 0, got inf"),
+        ("model.heads=0", "config key 'model.heads' must be >= 1, got 0"),
+        ("run.seed=-3", "config key 'run.seed' must be in [0, 4294967295], got -3"),
+        ("learner.zero_stage=4", "config key 'learner.zero_stage' must be in [0, 3], got 4"),
+        ("rollout.max_steps=99999999999999999999", "config key 'rollout.max_steps' must be a 64-bit integer"),
+    ],
+)
+def test_out_of_range_values_name_the_key_the_value_and_the_range(repo_root, arg, message):
+    with pytest.raises(ConfigError) as e:
+        load_config(PipelineConfig, ["config=tiny", arg], configs_dir=repo_root / "jobs/configs")
+    assert message in str(e.value)
+
+
+def test_yaml_nan_and_out_of_range_values_are_rejected(tmp_path, repo_root):
+    for text, key in [
+        ("ppo:\n  lr: .nan\n", "ppo.lr"),
+        ("reward:\n  optim:\n    lr: .inf\n", "reward.optim.lr"),
+        ("env:\n  crash_rate: 1.5\n", "env.crash_rate"),
+    ]:
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(text)
+        with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+            load_config(PipelineConfig, [f"config={bad}"], configs_dir=repo_root / "jobs/configs")
+
+
+def test_boundaries_and_unset_optionals_load(repo_root):
+    cfg = load_config(
+        PipelineConfig,
+        ["ppo.gamma=0", "ppo.lr=1", "policy.top_p=1", "collect.composite_fraction=1", "ray.num_cpus=null"],
+        configs_dir=repo_root / "jobs/configs",
+    )
+    assert cfg.ppo.gamma == 0 and cfg.policy.top_p == 1 and cfg.ray.num_cpus is None
+
+
+def test_help_shows_each_range():
+    from lam_rl.config import describe
+
+    rows = {key: text for key, _, text in describe(PipelineConfig)}
+    assert rows["ppo.lr"].endswith("Must be in (0, 1].")
+    assert rows["model.hidden"].endswith("Must be >= 1.")
+    assert "Must be" not in rows["model.dtype"]
+
+
+def test_a_range_is_checked_where_it_is_declared():
+    from lam_rl.env.config import EnvConfig
+
+    with pytest.raises(ValueError, match="outside its own range"):
+
+        @dataclass
+        class X:
+            a: float = opt(2.0, "a probability", ge=0, le=1)
+
+    with pytest.raises(ConfigError, match="'env.crash_rate' must be in \\[0, 1\\], got 2"):
+        EnvConfig(crash_rate=2)  # built in code (lam-rl env serve), not by the loader

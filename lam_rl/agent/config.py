@@ -13,16 +13,21 @@ class AgentConfig:
         12,
         "Controls kept by the relevance filter besides the tab row and an open dialog's controls "
         "(0 keeps every control: the full list, as the small config does).",
+        ge=0,
     )
     keep_dialog: bool = opt(True, "Always keep every control of an open dialog or menu.")
-    max_history: int = opt(4, "Previous actions shown in the prompt (most recent last).")
-    plan_steps: int = opt(3, "Plan steps shown in the prompt and kept in the target's plan.")
-    canvas_chars: int = opt(160, "Characters of the document summary (canvas) kept in the prompt (0: none).")
-    thought_words: int = opt(8, "Words of the thought kept in training targets (0: drop thoughts).")
-    max_prompt_tokens: int = opt(
-        256, "Token budget of a prompt; sections are trimmed (canvas, history, plan, controls) to fit."
+    max_history: int = opt(4, "Previous actions shown in the prompt (most recent last).", ge=0)
+    plan_steps: int = opt(3, "Plan steps shown in the prompt and kept in the target's plan.", ge=0)
+    canvas_chars: int = opt(
+        160, "Characters of the document summary (canvas) kept in the prompt (0: none).", ge=0
     )
-    max_target_tokens: int = opt(96, "Token budget of a target action; longer plans/thoughts are trimmed.")
+    thought_words: int = opt(8, "Words of the thought kept in training targets (0: drop thoughts).", ge=0)
+    max_prompt_tokens: int = opt(
+        256, "Token budget of a prompt; sections are trimmed (canvas, history, plan, controls) to fit.", ge=64
+    )
+    max_target_tokens: int = opt(
+        96, "Token budget of a target action; longer plans/thoughts are trimmed.", ge=1
+    )
 
     def __post_init__(self) -> None:
         if self.max_prompt_tokens < 64:
@@ -33,21 +38,23 @@ class AgentConfig:
 
 @dataclass
 class PolicyServeConfig:
-    max_new_tokens: int = opt(96, "Tokens generated per action at most.")
-    temperature: float = opt(0.0, "Sampling temperature (0: greedy decoding).")
-    top_p: float = opt(1.0, "Nucleus sampling threshold when temperature > 0.")
-    max_batch_size: int = opt(32, "Largest batch of generation requests served at once (1: no batching).")
-    batch_wait_ms: float = opt(5.0, "How long a batch waits to fill before it runs.")
-    num_replicas: int = opt(1, "Policy server replicas.")
-    cpus_per_replica: float = opt(1.0, "CPUs reserved per replica.")
-    gpus_per_replica: float = opt(0.0, "GPUs per replica (0 on CPU machines).")
+    max_new_tokens: int = opt(96, "Tokens generated per action at most.", ge=1)
+    temperature: float = opt(0.0, "Sampling temperature (0: greedy decoding).", ge=0)
+    top_p: float = opt(1.0, "Nucleus sampling threshold when temperature > 0.", gt=0, le=1)
+    max_batch_size: int = opt(
+        32, "Largest batch of generation requests served at once (1: no batching).", ge=1
+    )
+    batch_wait_ms: float = opt(5.0, "How long a batch waits to fill before it runs.", ge=0)
+    num_replicas: int = opt(1, "Policy server replicas.", ge=1)
+    cpus_per_replica: float = opt(1.0, "CPUs reserved per replica.", ge=0)
+    gpus_per_replica: float = opt(0.0, "GPUs per replica (0 on CPU machines).", ge=0)
     dtype: str = opt("float32", "Inference dtype: float32, bfloat16 or float16 (GPU).")
     http_host: str = opt("127.0.0.1", "Host the Serve HTTP proxy binds (OpenAI-compatible API).")
-    http_port: int = opt(8000, "Port of the Serve HTTP proxy.")
+    http_port: int = opt(8000, "Port of the Serve HTTP proxy.", ge=1, le=65535)
     token_env: str = opt("LAM_POLICY_TOKEN", "Environment variable holding the API token for HTTP callers.")
     token_file: str | None = opt(None, "File holding the API token (used when the variable is unset).")
     keep_versions: int = opt(
-        2, "Checkpoint versions kept loaded so episodes pinned to the previous one finish."
+        2, "Checkpoint versions kept loaded so episodes pinned to the previous one finish.", ge=1
     )
 
 
@@ -60,10 +67,12 @@ class FleetConfig:
     token_file: str | None = opt(
         None, "File holding the VMs' bearer token (used when the variable is unset)."
     )
-    local: int = opt(4, "WordSim VM agents started locally (loopback HTTP) when `vms` is empty.")
-    local_base_port: int = opt(0, "First port of the local VM agents (0: any free ports).")
+    local: int = opt(4, "WordSim VM agents started locally (loopback HTTP) when `vms` is empty.", ge=0)
+    local_base_port: int = opt(0, "First port of the local VM agents (0: any free ports).", ge=0, le=65535)
     max_vm_failures: int = opt(
-        3, "Consecutive failed health checks after which a remote VM is retired (client timeouts: env.*)."
+        3,
+        "Consecutive failed health checks after which a remote VM is retired (client timeouts: env.*).",
+        ge=1,
     )
 
     def __post_init__(self) -> None:
@@ -73,10 +82,14 @@ class FleetConfig:
 
 @dataclass
 class RolloutConfig:
-    max_steps: int = opt(12, "Step limit of an episode.")
-    max_invalid: int = opt(3, "Consecutive invalid model answers that end an episode.")
+    max_steps: int = opt(12, "Step limit of an episode.", ge=1)
+    max_invalid: int = opt(3, "Consecutive invalid model answers that end an episode.", ge=1)
     max_retries: int = opt(
-        3, "Times a task is retried after infrastructure failures before it is recorded as one."
+        3, "Times a task is retried after infrastructure failures before it is recorded as one.", ge=0
     )
-    lease_timeout_s: float = opt(120.0, "A leased task not finished within this is handed to another worker.")
-    progress_every_s: float = opt(1.0, "How often the driver refreshes progress and logs rollout metrics.")
+    lease_timeout_s: float = opt(
+        120.0, "A leased task not finished within this is handed to another worker.", gt=0
+    )
+    progress_every_s: float = opt(
+        1.0, "How often the driver refreshes progress and logs rollout metrics.", gt=0
+    )

@@ -9,28 +9,30 @@ from lam_rl.config import ConfigError, check_choice, opt
 
 @dataclass
 class LearnerConfig:
-    num_workers: int = opt(1, "Ray Train workers (data-parallel ranks), one DeepSpeed engine each.")
+    num_workers: int = opt(1, "Ray Train workers (data-parallel ranks), one DeepSpeed engine each.", ge=1)
     use_gpu: str = opt("auto", "auto (GPU when one is visible), true or false. NCCL on GPU, gloo on CPU.")
-    zero_stage: int = opt(2, "DeepSpeed ZeRO stage 0-3.")
+    zero_stage: int = opt(2, "DeepSpeed ZeRO stage 0-3.", ge=0, le=3)
     precision: str = opt("fp32", "fp32, bf16 or fp16 (fp16 needs a GPU).")
     micro_batch: int = opt(
-        8, "Sequences per rank per forward/backward; gradient accumulation fills the batch."
+        8, "Sequences per rank per forward/backward; gradient accumulation fills the batch.", ge=1
     )
-    gradient_clipping: float = opt(1.0, "Clip the global gradient norm to this value (0: off).")
+    gradient_clipping: float = opt(1.0, "Clip the global gradient norm to this value (0: off).", ge=0)
     checkpoint_every: int = opt(
-        0, "Save a resumable checkpoint (DeepSpeed state + HF folder) every N optimizer steps (0: end only)."
+        0,
+        "Save a resumable checkpoint (DeepSpeed state + HF folder) every N optimizer steps (0: end only).",
+        ge=0,
     )
-    keep_checkpoints: int = opt(2, "Resumable checkpoints kept per phase (older ones are deleted).")
+    keep_checkpoints: int = opt(2, "Resumable checkpoints kept per phase (older ones are deleted).", ge=1)
     resume: str = opt(
         "auto",
         "auto: continue from the last complete checkpoint of this phase if any; never: start over; "
         "or a path to a DeepSpeed checkpoint directory.",
     )
     max_failures: int = opt(
-        1, "Ray Train restarts of a failed worker group (each resumes from a checkpoint)."
+        1, "Ray Train restarts of a failed worker group (each resumes from a checkpoint).", ge=0
     )
-    log_every: int = opt(5, "Log metrics every N optimizer steps.")
-    bucket_size: int = opt(64, "Length-bucketing window in batches (sort by length within it; 0: off).")
+    log_every: int = opt(5, "Log metrics every N optimizer steps.", ge=1)
+    bucket_size: int = opt(64, "Length-bucketing window in batches (sort by length within it; 0: off).", ge=0)
 
     def __post_init__(self) -> None:
         check_choice("learner", "use_gpu", self.use_gpu, ["auto", "true", "false"])
@@ -43,9 +45,9 @@ class LearnerConfig:
 @dataclass
 class LoraConfig:
     enabled: bool = opt(False, "Train LoRA adapters (PEFT) instead of all weights.")
-    r: int = opt(8, "LoRA rank.")
-    alpha: int = opt(32, "LoRA alpha.")
-    dropout: float = opt(0.1, "LoRA dropout.")
+    r: int = opt(8, "LoRA rank.", ge=1)
+    alpha: int = opt(32, "LoRA alpha.", ge=1)
+    dropout: float = opt(0.1, "LoRA dropout.", ge=0, lt=1)
     target_modules: list[str] = opt(
         ["q_proj", "k_proj", "v_proj", "o_proj"], "Module names that receive adapters."
     )
@@ -53,14 +55,14 @@ class LoraConfig:
 
 @dataclass
 class OptimConfig:
-    lr: float = opt(2e-5, "Peak learning rate.")
+    lr: float = opt(2e-5, "Peak learning rate.", gt=0, le=1)
     scheduler: str = opt("cosine", "LR schedule after warm-up: cosine, linear or constant.")
-    warmup_steps: int = opt(2, "Linear warm-up steps.")
-    min_lr_ratio: float = opt(0.0, "Final LR as a fraction of the peak (cosine/linear).")
-    weight_decay: float = opt(0.0, "AdamW weight decay.")
-    batch_size: int = opt(16, "Global batch size (sequences per optimizer step, all ranks).")
-    epochs: float = opt(3.0, "Passes over the training data (fractions allowed).")
-    max_steps: int = opt(0, "Stop after this many optimizer steps (0: epochs decide).")
+    warmup_steps: int = opt(2, "Linear warm-up steps.", ge=0)
+    min_lr_ratio: float = opt(0.0, "Final LR as a fraction of the peak (cosine/linear).", ge=0, le=1)
+    weight_decay: float = opt(0.0, "AdamW weight decay.", ge=0, le=1)
+    batch_size: int = opt(16, "Global batch size (sequences per optimizer step, all ranks).", ge=1)
+    epochs: float = opt(3.0, "Passes over the training data (fractions allowed).", gt=0)
+    max_steps: int = opt(0, "Stop after this many optimizer steps (0: epochs decide).", ge=0)
 
     def __post_init__(self) -> None:
         check_choice("optim", "scheduler", self.scheduler, ["cosine", "linear", "constant"])
@@ -75,10 +77,10 @@ class SFTConfig:
     )
     lora: LoraConfig = opt(LoraConfig, "LoRA adapters instead of full fine-tuning.")
     max_seq_len: int = opt(
-        512, "Longest training sequence in tokens (prompt truncated first, never the target)."
+        512, "Longest training sequence in tokens (prompt truncated first, never the target).", ge=1
     )
-    eval_fraction: float = opt(0.05, "Fraction of training trajectories held out for eval loss.")
-    plan_epochs: float = opt(0.0, "Epochs of phase 1 (task-plan pretraining); 0: optim.epochs.")
+    eval_fraction: float = opt(0.05, "Fraction of training trajectories held out for eval loss.", ge=0, lt=1)
+    plan_epochs: float = opt(0.0, "Epochs of phase 1 (task-plan pretraining); 0: optim.epochs.", ge=0)
     imitate_tags: list[str] = opt(
         ["collect-expert"], "Store tags whose successful trajectories phase 2 imitates."
     )
@@ -86,7 +88,7 @@ class SFTConfig:
         ["collect-expert", "explore-lam2"], "Store tags whose successful trajectories phase 3 trains on."
     )
     plan_tag: str = opt("taskplan", "Store tag of the task-plan records phase 1 trains on.")
-    max_examples: int = opt(0, "Use at most this many training examples (0: all).")
+    max_examples: int = opt(0, "Use at most this many training examples (0: all).", ge=0)
 
 
 @dataclass
@@ -104,22 +106,24 @@ class RewardConfig:
     )
     init_checkpoint: str = opt("lam3", "Backbone (registry name or path).")
     output: str = opt("rm", "Registry name of the reward model.")
-    max_seq_len: int = opt(512, "Longest (state, action) sequence in tokens.")
-    eval_fraction: float = opt(0.15, "Fraction of trajectories held out for RM accuracy/AUC.")
+    max_seq_len: int = opt(512, "Longest (state, action) sequence in tokens.", ge=1)
+    eval_fraction: float = opt(0.15, "Fraction of trajectories held out for RM accuracy/AUC.", ge=0, lt=1)
     score_tag: str = opt("rewards", "Store tag marking the version with RM rewards written back.")
 
 
 @dataclass
 class RewardServeConfig:
-    max_batch_size: int = opt(32, "Largest batch of scoring requests (1: no batching).")
-    batch_wait_ms: float = opt(5.0, "How long a batch waits to fill.")
-    num_replicas: int = opt(1, "Reward server replicas.")
-    cpus_per_replica: float = opt(1.0, "CPUs per replica.")
-    gpus_per_replica: float = opt(0.0, "GPUs per replica.")
-    max_len: int = opt(512, "Longest (state, action) sequence scored, in tokens.")
-    max_items: int = opt(256, "Most items accepted in one HTTP request.")
+    max_batch_size: int = opt(32, "Largest batch of scoring requests (1: no batching).", ge=1)
+    batch_wait_ms: float = opt(5.0, "How long a batch waits to fill.", ge=0)
+    num_replicas: int = opt(1, "Reward server replicas.", ge=1)
+    cpus_per_replica: float = opt(1.0, "CPUs per replica.", ge=0)
+    gpus_per_replica: float = opt(0.0, "GPUs per replica.", ge=0)
+    max_len: int = opt(512, "Longest (state, action) sequence scored, in tokens.", ge=1)
+    max_items: int = opt(256, "Most items accepted in one HTTP request.", ge=1)
     http_host: str = opt("127.0.0.1", "Host of the Serve HTTP proxy.")
-    http_port: int = opt(8000, "Port of the Serve HTTP proxy (shared with the policy server).")
+    http_port: int = opt(
+        8000, "Port of the Serve HTTP proxy (shared with the policy server).", ge=1, le=65535
+    )
     token_env: str = opt("LAM_REWARD_TOKEN", "Environment variable holding the API token for HTTP callers.")
     token_file: str | None = opt(None, "File holding the API token (used when the variable is unset).")
 
@@ -130,32 +134,36 @@ class PPOConfig:
         "offline", "offline: PPO on recorded failed states (the paper); online: act in VMs each iteration."
     )
     algo: str = opt("ppo", "Online algorithm: ppo (lam-rl's own), grpo or rloo (TRL trainers, online mode).")
-    lr: float = opt(1.4e-5, "Actor learning rate (critic uses critic_lr).")
-    critic_lr: float = opt(1.4e-5, "Critic learning rate.")
-    batch_size: int = opt(8, "States per PPO iteration (all ranks).")
-    minibatch_size: int = opt(1, "Sequences per gradient step in the PPO epochs (per rank).")
-    ppo_epochs: int = opt(4, "Passes over each batch of experience.")
-    iterations: int = opt(0, "PPO iterations (0: one pass over the states, batch_size at a time).")
-    target_kl: float = opt(0.1, "Target KL to the reference; the KL coefficient adapts toward it (0: fixed).")
-    init_kl_coef: float = opt(0.2, "Initial KL penalty coefficient.")
-    kl_horizon: int = opt(10000, "Horizon of the adaptive KL controller (in sequences).")
-    clip: float = opt(0.2, "Policy ratio clip range.")
-    value_clip: float = opt(0.2, "Value clip range.")
-    gamma: float = opt(1.0, "Discount over response tokens.")
-    lam: float = opt(0.95, "GAE lambda.")
-    gen_length: int = opt(256, "Tokens generated per answer at most.")
-    temperature: float = opt(1.0, "Sampling temperature while collecting experience.")
-    invalid_score: float = opt(0.0, "Sigmoid-scale score of an unparseable answer (0.0 -> reward -0.5).")
+    lr: float = opt(1.4e-5, "Actor learning rate (critic uses critic_lr).", gt=0, le=1)
+    critic_lr: float = opt(1.4e-5, "Critic learning rate.", gt=0, le=1)
+    batch_size: int = opt(8, "States per PPO iteration (all ranks).", ge=1)
+    minibatch_size: int = opt(1, "Sequences per gradient step in the PPO epochs (per rank).", ge=1)
+    ppo_epochs: int = opt(4, "Passes over each batch of experience.", ge=1)
+    iterations: int = opt(0, "PPO iterations (0: one pass over the states, batch_size at a time).", ge=0)
+    target_kl: float = opt(
+        0.1, "Target KL to the reference; the KL coefficient adapts toward it (0: fixed).", ge=0
+    )
+    init_kl_coef: float = opt(0.2, "Initial KL penalty coefficient.", ge=0)
+    kl_horizon: int = opt(10000, "Horizon of the adaptive KL controller (in sequences).", ge=1)
+    clip: float = opt(0.2, "Policy ratio clip range.", gt=0, le=1)
+    value_clip: float = opt(0.2, "Value clip range.", gt=0)
+    gamma: float = opt(1.0, "Discount over response tokens.", ge=0, le=1)
+    lam: float = opt(0.95, "GAE lambda.", ge=0, le=1)
+    gen_length: int = opt(256, "Tokens generated per answer at most.", ge=1)
+    temperature: float = opt(1.0, "Sampling temperature while collecting experience.", gt=0)
+    invalid_score: float = opt(
+        0.0, "Sigmoid-scale score of an unparseable answer (0.0 -> reward -0.5).", ge=0, le=1
+    )
     rm_checkpoint: str = opt("rm", "Reward model checkpoint (registry name or path).")
     init_checkpoint: str = opt("lam3", "Policy/critic/reference start (registry name or path).")
     output: str = opt("lam4", "Registry name of the PPO result.")
-    max_states: int = opt(0, "Use at most this many recorded states (0: all).")
-    online_tasks: int = opt(16, "Online mode: tasks rolled out per iteration.")
+    max_states: int = opt(0, "Use at most this many recorded states (0: all).", ge=0)
+    online_tasks: int = opt(16, "Online mode: tasks rolled out per iteration.", ge=1)
     online_step_reward: float = opt(
-        0.5, "Online mode: weight of the per-step RM reward vs the verifier outcome."
+        0.5, "Online mode: weight of the per-step RM reward vs the verifier outcome.", ge=0, le=1
     )
     num_generations: int = opt(
-        4, "algo=grpo|rloo: completions sampled per state (the group whose rewards are compared)."
+        4, "algo=grpo|rloo: completions sampled per state (the group whose rewards are compared).", ge=1
     )
     expert_finish: bool = opt(
         True,

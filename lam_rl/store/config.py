@@ -17,16 +17,18 @@ class StoreConfig:
         {}, "Options passed through to Lance for object stores (credentials, region, endpoint)."
     )
     batch_size: int = opt(
-        256, "Trajectories per commit of the batched writer (each commit costs ~30 ms: batch them)."
+        256, "Trajectories per commit of the batched writer (each commit costs ~30 ms: batch them).", ge=1
     )
     flush_interval_s: float = opt(
-        5.0, "The writer commits a partial batch once its oldest trajectory has waited this long (seconds)."
+        5.0,
+        "The writer commits a partial batch once its oldest trajectory has waited this long (seconds).",
+        gt=0,
     )
     max_pending_steps: int = opt(
-        20000, "The writer also commits when this many steps are queued (bounds its memory)."
+        20000, "The writer also commits when this many steps are queued (bounds its memory).", ge=1
     )
     commit_retries: int = opt(
-        3, "Retries of a failed Lance append (with backoff) before the error is raised."
+        3, "Retries of a failed Lance append (with backoff) before the error is raised.", ge=0
     )
     writer_name: str = opt(
         "lam-rl-store-writer",

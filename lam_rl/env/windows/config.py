@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lam_rl.config import ConfigError, opt
+from lam_rl.config import ConfigError, check_ranges, opt
 from lam_rl.env.protocol import CONTROL_TYPES
 
 ORDERS = ("traversal", "ufo")
@@ -33,14 +33,18 @@ class WindowsAgentConfig:
         "slow, and rarely actionable).",
     )
     relative_rects: bool = opt(True, "Report rectangles relative to the main window (not the screen).")
-    max_elements: int = opt(5000, "Stop walking the UIA tree after this many elements (a runaway guard).")
-    max_depth: int = opt(40, "Deepest UIA level walked.")
+    max_elements: int = opt(
+        5000, "Stop walking the UIA tree after this many elements (a runaway guard).", ge=1
+    )
+    max_depth: int = opt(40, "Deepest UIA level walked.", ge=1)
     fuzzy_threshold: int = opt(
         70,
         "UFO's fuzzy control matching: a name that matches no control exactly matches the control "
         "with the best partial_ratio if it reaches this score (0-100; 101 turns it off).",
+        ge=0,
+        le=101,
     )
-    settle_s: float = opt(0.3, "Seconds to wait after an action before observing (the UI redraws).")
+    settle_s: float = opt(0.3, "Seconds to wait after an action before observing (the UI redraws).", ge=0)
     canvas: str = opt(
         "document",
         "What Observation.canvas holds: 'document' (the live document read through WordOpenXML and "
@@ -50,8 +54,10 @@ class WindowsAgentConfig:
         "",
         "Folder for the task documents opened in Word ('' : a lam-rl folder under the temp folder).",
     )
-    max_steps: int = opt(100, "Hard cap on steps per episode (0: none); then steps fail with step_limit.")
-    type_keys_pause: float = opt(0.02, "Seconds between keys in keyboard_input (pywinauto's pause).")
+    max_steps: int = opt(
+        100, "Hard cap on steps per episode (0: none); then steps fail with step_limit.", ge=0
+    )
+    type_keys_pause: float = opt(0.02, "Seconds between keys in keyboard_input (pywinauto's pause).", ge=0)
 
     def __post_init__(self) -> None:
         unknown = [t for t in self.control_types if t not in CONTROL_TYPES]
@@ -64,13 +70,7 @@ class WindowsAgentConfig:
             raise ConfigError(f"windows.order must be one of {list(ORDERS)}, got {self.order!r}")
         if self.canvas not in CANVAS:
             raise ConfigError(f"windows.canvas must be one of {list(CANVAS)}, got {self.canvas!r}")
-        if not 0 <= self.fuzzy_threshold <= 101:
-            raise ConfigError(f"windows.fuzzy_threshold must be in 0..101, got {self.fuzzy_threshold}")
-        for name in ("settle_s", "type_keys_pause"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"windows.{name} must be >= 0, got {getattr(self, name)}")
-        if self.max_elements < 1 or self.max_depth < 1 or self.max_steps < 0:
-            raise ConfigError("windows.max_elements and windows.max_depth must be >= 1, max_steps >= 0")
+        check_ranges(self, "windows")
 
 
 @dataclass
@@ -91,7 +91,7 @@ class WAAConfig:
     remote_dir: str = opt(
         "C:\\Users\\Public\\lam-rl", "Folder inside the VM where task documents are uploaded."
     )
-    timeout_s: float = opt(120.0, "Timeout of one request to the in-VM server (seconds).")
+    timeout_s: float = opt(120.0, "Timeout of one request to the in-VM server (seconds).", gt=0)
     window_title: str = opt(" - Word", "Substring of the application window's title.")
 
     def __post_init__(self) -> None:
@@ -109,5 +109,4 @@ class WAAConfig:
             raise ConfigError(
                 f"waa.tree_source must be one of {list(TREE_SOURCES)}, got {self.tree_source!r}"
             )
-        if self.timeout_s <= 0:
-            raise ConfigError("waa.timeout_s must be > 0")
+        check_ranges(self, "waa")
