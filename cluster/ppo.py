@@ -74,12 +74,24 @@ def offline_states(cfg: Config, tok, rank: int, world: int) -> list[str]:
     return prompts[: max(1, cfg.ppo.max_states // world)] if cfg.ppo.max_states else prompts
 
 
+def progress_figures(metrics: dict[str, float]) -> dict[str, float]:
+    """What a PPO iteration's progress line shows: the losses, reward, KL and tokens processed."""
+    return {
+        "loss": metrics["ppo/policy_loss"],
+        "value_loss": metrics["ppo/value_loss"],
+        "reward": metrics["ppo/reward_mean"],
+        "kl": metrics["ppo/kl"],
+        "tokens": int(metrics["ppo/tokens"]),
+    }
+
+
 def _worker(config: dict[str, Any]) -> None:
     from lam_rl.agent.parse import parse_decision
     from lam_rl.algos import engine as eng
     from lam_rl.algos.ppo import PPOLearner
     from lam_rl.algos.reward import RewardScorer
     from lam_rl.models.factory import load_tokenizer
+    from lam_rl.store import TrajectoryStore
     from lam_rl.tracking import Tracker
 
     info = worker_info()
@@ -111,16 +123,28 @@ def _worker(config: dict[str, Any]) -> None:
             job_type="ppo",
             config={**config["cfg"], "inputs": inputs},
         )
+        offline = cfg.ppo.mode == "offline"
+        store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options, create=False) if offline else None
+        tracker.use_inputs(  # W&B lineage: LAM3, the RM, and (offline) the tags of the states it re-answers
+            checkpoints=[inputs["init"], inputs["rm"]],
+            registry=CheckpointRegistry(cfg.run_dir / "checkpoints"),
+            store=store,
+            tags=inputs["tags"] if offline else [],
+        )
     per_rank = max(1, cfg.ppo.batch_size // info.world)
     if cfg.ppo.mode == "offline":
+        from lam_rl.logs import StepProgress
+
         states = offline_states(cfg, tok, info.rank, info.world)
         iterations = cfg.ppo.iterations or math.ceil(len(states) / per_rank)
         iterations = eng.all_reduce_min(iterations)
+        bar = StepProgress("ppo-offline", iterations, unit="iteration", enabled=info.rank == 0, logger=log)
         for it in range(iterations):
             batch = [states[(it * per_rank + j) % len(states)] for j in range(per_rank)]
             metrics = learner.step(batch)
             if tracker is not None:
                 tracker.log(metrics, it)
+            bar.update(it + 1, **progress_figures(metrics))
     else:
         from cluster.ppo_online import online_loop
 

@@ -20,10 +20,13 @@ import torch.distributed as dist
 
 from cluster import policy_server
 from cluster.collect import checkpoint_spec, run_rollouts
+from cluster.ppo import progress_figures
 from cluster.rollout import WorkItem
+from lam_rl.algos import engine as eng
 from lam_rl.algos import ppo_math as pm
 from lam_rl.checkpoints import CheckpointRegistry
 from lam_rl.job_configs import Config
+from lam_rl.logs import StepProgress
 
 log = logging.getLogger(__name__)
 APP = "policy-ppo"
@@ -93,6 +96,7 @@ def online_loop(cfg: Config, learner, tok, scorer, info, tracker) -> None:
     serve_cfg = dataclasses.replace(cfg.policy, temperature=cfg.ppo.temperature)  # on-policy: sample
     iterations = cfg.ppo.iterations or 4
     deployed = False
+    bar = StepProgress("ppo-online", iterations, unit="iteration", enabled=info.rank == 0, logger=log)
     try:
         for it in range(iterations + 1):  # the last pass only measures the final policy
             path = learner.export_hf(cfg.run_dir / "train" / f"{cfg.ppo.output}-online" / f"iter{it}")
@@ -133,7 +137,7 @@ def online_loop(cfg: Config, learner, tok, scorer, info, tracker) -> None:
                     else None
                 ]
             if dist.is_initialized() and dist.get_world_size() > 1:
-                dist.broadcast_object_list(payload, src=0)
+                dist.broadcast_object_list(payload, src=0, device=eng.comm_device())
             if it == iterations:
                 break
             prompts, answers, scores = payload[0]
@@ -145,6 +149,8 @@ def online_loop(cfg: Config, learner, tok, scorer, info, tracker) -> None:
             metrics = learner.update(exp)
             if tracker is not None:
                 tracker.log(metrics, it)
+            if info.rank == 0:  # the success rate of the episodes this update learned from
+                bar.update(it + 1, success=summary.success_rate, **progress_figures(metrics))
     finally:
         if info.rank == 0 and deployed:
             policy_server.shutdown(APP)

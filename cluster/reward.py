@@ -79,6 +79,7 @@ def _worker(config: dict[str, Any]) -> None:
             job_type="reward",
             config={**config["cfg"], "inputs": config["inputs"]},
         )
+        tracker.use_inputs(checkpoints=[init], registry=registry, store=store, tags=tags)  # W&B lineage
         pos = sum(1 for x in train if x["label"] > 0)
         tracker.log(
             {
@@ -108,6 +109,7 @@ def _worker(config: dict[str, Any]) -> None:
         seed=cfg.run.seed,
         report=tracker.log if tracker else None,
         on_checkpoint=on_checkpoint,
+        name="reward",
     )
     result = learner.fit(train, evaluation)
     summary = {
@@ -147,6 +149,8 @@ def score_store(cfg: Config, tracker=None) -> dict[str, Any]:
     entry = CheckpointRegistry(cfg.run_dir / "checkpoints").require(cfg.reward.output, "jobs.reward")
     store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options)
     tags = cfg.reward.tags
+    if tracker is not None:  # W&B lineage
+        tracker.use_inputs(checkpoints=[entry], store=store, tags=tags)
     ids = sel.select_trajectories(store, tags, success=None)
     rows = sel.read_steps(store, ids, tags)
     pairs = scored_examples(rows, agent_builder(cfg.agent, load_tokenizer(entry.path)))

@@ -110,6 +110,7 @@ def _worker(config: dict[str, Any]) -> None:
             job_type=f"sft-{phase}",
             config={**config["cfg"], "phase": phase, "inputs": config["inputs"]},
         )
+        tracker.use_inputs(checkpoints=[init], registry=registry, store=store, tags=tags)  # W&B lineage
         tracker.log(
             {
                 "data/train_examples": len(train) * info.world,
@@ -140,6 +141,7 @@ def _worker(config: dict[str, Any]) -> None:
         seed=cfg.run.seed,
         report=(tracker.log if tracker else None),
         on_checkpoint=on_checkpoint,
+        name=f"sft-{phase}",
     )
     result = learner.fit(train, evaluation)
     summary = {

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import ray
-from ray.train import FailureConfig, RunConfig, ScalingConfig
+from ray.train import FailureConfig, LoggingConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchConfig, TorchTrainer
 
+from cluster import noise
 from lam_rl.algos.config import LearnerConfig
 from lam_rl.algos.engine import backend_for, check_hardware, resolve_use_gpu
 from lam_rl.config import ConfigError
@@ -56,9 +57,11 @@ class WorkerInfo:
 
 
 def worker_info() -> WorkerInfo:
-    """Inside a Ray Train worker: who am I. Also sizes torch's thread pool to the worker's CPUs."""
+    """Inside a Ray Train worker: who am I. Also sizes torch's thread pool to the worker's CPUs and
+    quiets the libraries' console noise (``cluster.noise``)."""
     import torch
 
+    noise.quiet_process()
     ctx = ray.train.get_context()
     cpus = int(os.environ.get("LAM_WORKER_CPUS", "1"))
     torch.set_num_threads(max(1, cpus))
@@ -82,6 +85,14 @@ def report_result(metrics: dict[str, Any]) -> None:
             ray.train.report(metrics, checkpoint=Checkpoint.from_directory(d))
     else:
         ray.train.report({})
+
+
+class Trainer(TorchTrainer):
+    """``TorchTrainer`` without Ray Train's placement-group cleaner where the cluster has no State API
+    (``cluster.noise.drop_placement_group_cleaner``: lam-rl's embedded Ray has no dashboard)."""
+
+    def _create_default_callbacks(self):
+        return noise.drop_placement_group_cleaner(super()._create_default_callbacks())
 
 
 def fit_keeping_sigint(trainer: TorchTrainer):
@@ -115,7 +126,7 @@ def run_workers(
     """Run ``worker_fn`` on a Ray Train worker group; return rank 0's last reported metrics."""
     use_gpu, cpus = plan_resources(learner, reserve_cpus)
     config = dict(config, _use_gpu=use_gpu)
-    trainer = TorchTrainer(
+    trainer = Trainer(
         worker_fn,
         train_loop_config=config,
         scaling_config=ScalingConfig(
@@ -126,7 +137,8 @@ def run_workers(
             name=name,
             storage_path=str(Path(storage_path).resolve()),
             failure_config=FailureConfig(max_failures=learner.max_failures),
-            worker_runtime_env={"env_vars": {"LAM_WORKER_CPUS": str(int(cpus))}},
+            worker_runtime_env={"env_vars": {**noise.ray_train_env(), "LAM_WORKER_CPUS": str(int(cpus))}},
+            logging_config=LoggingConfig(log_level=noise.ray_train_log_level()),
         ),
     )
     log.info(

@@ -2,17 +2,24 @@
 
 ``init_distributed`` joins an existing process group (Ray Train makes one) or starts a
 single-process one, so the same learner runs under Ray Train, torchrun or in a notebook.
+
+Devices: with NCCL (GPUs) every collective's tensors must be on the rank's CUDA device, with gloo
+on the CPU; ``comm_device`` says which, and every collective here builds its tensors there.
+``rank_device`` is where a rank's model and batches live; the DeepSpeed engines are put on the same
+device (``build_engine``), so model, batches and collectives always agree.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
 import os
 import shutil
 import socket
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import torch
@@ -45,6 +52,12 @@ def resolve_use_gpu(cfg: LearnerConfig, gpus_visible: bool | None = None) -> boo
 
 def check_hardware(cfg: LearnerConfig, use_gpu: bool) -> None:
     """Fail before any worker starts when the settings cannot run on this hardware."""
+    accelerator = os.environ.get("DS_ACCELERATOR", "")
+    if use_gpu and accelerator == "cpu":
+        raise ConfigError(
+            "DS_ACCELERATOR=cpu is set but the learners would run on GPUs (DeepSpeed would keep the model "
+            "on the CPU); unset DS_ACCELERATOR on GPU machines, or set learner.use_gpu=false"
+        )
     if cfg.precision == "fp16" and not use_gpu:
         raise ConfigError(
             "learner.precision=fp16 needs a GPU (DeepSpeed's CPU accelerator has no fp16 optimizer); "
@@ -68,34 +81,64 @@ def _free_port() -> int:
 
 
 def init_distributed(backend: str = "gloo") -> tuple[int, int]:
-    """Join (or create, single-process) the process group; return (rank, world_size)."""
+    """Join (or create, single-process) the process group; return (rank, world_size).
+
+    With NCCL the rank's CUDA device is chosen first: Ray Train has already set it for its worker
+    (one GPU each); under torchrun or alone it is ``LOCAL_RANK``."""
     import deepspeed
 
     if not dist.is_initialized() and "RANK" not in os.environ:
         os.environ.update(
             MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()), RANK="0", WORLD_SIZE="1", LOCAL_RANK="0"
         )
-    deepspeed.init_distributed(dist_backend=backend, auto_mpi_discovery=False)
+    if backend == "nccl" and not dist.is_initialized():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    # DeepSpeed prints a line each time it loads its CPU comm op ("... built successfully")
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        deepspeed.init_distributed(dist_backend=backend, auto_mpi_discovery=False)
+    if out.getvalue().strip():
+        log.debug("deepspeed.init_distributed: %s", out.getvalue().strip())
     return dist.get_rank(), dist.get_world_size()
 
 
+def _nccl() -> bool:
+    return dist.is_initialized() and "nccl" in str(dist.get_backend()).lower()
+
+
+def comm_device() -> torch.device:
+    """The device a collective's tensors must be on: the rank's CUDA device under NCCL (which refuses
+    CPU tensors), the CPU under gloo or without a process group."""
+    return torch.device("cuda", torch.cuda.current_device()) if _nccl() else torch.device("cpu")
+
+
+def rank_device(use_gpu: bool) -> torch.device:
+    """Where this rank's model and batches live (call after ``init_distributed``)."""
+    return torch.device("cuda", torch.cuda.current_device()) if use_gpu else torch.device("cpu")
+
+
 def barrier() -> None:
-    if dist.is_initialized():
+    if not dist.is_initialized():
+        return
+    if _nccl():  # name the device: NCCL would otherwise guess one (and warn, or hang on a wrong guess)
+        dist.barrier(device_ids=[torch.cuda.current_device()])
+    else:
         dist.barrier()
 
 
 def all_reduce_min(value: int) -> int:
+    """The smallest ``value`` over all ranks."""
     if not dist.is_initialized():
         return value
-    t = torch.tensor([value], dtype=torch.long)
+    t = torch.tensor([value], dtype=torch.long, device=comm_device())
     dist.all_reduce(t, op=dist.ReduceOp.MIN)
     return int(t.item())
 
 
 def all_reduce_mean(values: list[float]) -> list[float]:
+    """The element-wise mean of ``values`` over all ranks."""
     if not dist.is_initialized() or dist.get_world_size() == 1:
         return values
-    t = torch.tensor(values, dtype=torch.float64)
+    t = torch.tensor(values, dtype=torch.float64, device=comm_device())
     dist.all_reduce(t)
     return (t / dist.get_world_size()).tolist()
 
@@ -185,13 +228,23 @@ def apply_lora(model: torch.nn.Module, cfg: LoraConfig, task_type: str = "CAUSAL
     return get_peft_model(model, peft_cfg)
 
 
-def build_engine(model: torch.nn.Module, config: dict[str, Any]):
-    """A DeepSpeed engine (optimizer and LR schedule inside) for ``model``."""
+def build_engine(model: torch.nn.Module, config: dict[str, Any], *, trainable: bool = True):
+    """A DeepSpeed engine (optimizer and LR schedule inside when ``trainable``) for ``model``.
+
+    On a GPU the engine goes on the current CUDA device (``rank_device``), the one the process group
+    and the batches use; DeepSpeed alone would pick ``LOCAL_RANK``, which need not be Ray Train's."""
     import deepspeed
 
-    params = [p for p in model.parameters() if p.requires_grad]
-    engine, _, _, _ = deepspeed.initialize(model=model, model_parameters=params, config=config)
+    args = SimpleNamespace(device_rank=torch.cuda.current_device()) if _on_gpu() else None
+    params = [p for p in model.parameters() if p.requires_grad] if trainable else None
+    engine, _, _, _ = deepspeed.initialize(args=args, model=model, model_parameters=params, config=config)
     return engine
+
+
+def _on_gpu() -> bool:
+    from deepspeed.accelerator import get_accelerator
+
+    return get_accelerator().device_name() == "cuda" and torch.cuda.is_available()
 
 
 def current_lr(engine) -> float:

@@ -22,6 +22,7 @@ import torch
 from lam_rl.algos import engine as eng
 from lam_rl.algos.config import LearnerConfig, LoraConfig, OptimConfig
 from lam_rl.data.batching import micro_batch_stream
+from lam_rl.logs import StepProgress
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +48,13 @@ class Objective:
     def collate(self, examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
-    def loss(self, engine, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
-        """(mean loss of the micro-batch, tokens processed)."""
+    def loss(self, engine, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The mean loss of a micro-batch (already on the engine's device)."""
         raise NotImplementedError
+
+    def tokens(self, batch: dict[str, torch.Tensor]) -> int:
+        """Tokens a micro-batch processes (read on the CPU, before it moves to the device)."""
+        return int(batch["attention_mask"].sum())
 
     def eval_metrics(self, engine, batches: list[dict[str, torch.Tensor]]) -> dict[str, float]:
         """Held-out metrics over this rank's batches (means are then averaged over ranks)."""
@@ -74,7 +79,9 @@ class Learner:
         seed: int = 0,
         report: Report | None = None,
         on_checkpoint: Callable[[Path, int, bool], None] | None = None,
+        name: str | None = None,
     ) -> None:
+        self.name = name or objective.name
         self.tokenizer = tokenizer
         self.learner, self.optim = learner, optim
         self.out_dir = Path(out_dir)
@@ -89,11 +96,11 @@ class Learner:
         self.model = model
         self.objective = objective
         self.collate = objective.collate
-        self.device = torch.device("cuda", torch.cuda.current_device()) if use_gpu else torch.device("cpu")
+        self.device = eng.rank_device(use_gpu)  # the engine's device; collectives use it too (NCCL)
 
     # ------------------------------------------------------------------ helpers
     def _to_device(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return {k: v.to(self.device) for k, v in batch.items()}
+        return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
 
     @torch.no_grad()
     def evaluate(self, engine, examples: Sequence[dict[str, Any]]) -> dict[str, float]:
@@ -170,17 +177,21 @@ class Learner:
         micro_i = start_step * accum
         stream = micro_batch_stream(lengths, micro, self.seed, lc.bucket_size, start=micro_i)
         step, epoch, t0 = start_step, 0, time.time()
-        window = {"loss": 0.0, "steps": 0, "tokens": 0, "t": time.time()}
+        # the window's loss stays on the device: reading it every micro-batch would wait for the GPU
+        window = {"loss": torch.zeros((), device=self.device), "steps": 0, "tokens": 0, "t": time.time()}
         tokens_total, last_loss, eval_metrics = 0, float("nan"), {}
+        # rank 0 shows progress (a line about every 5% of the run, or a bar on a terminal)
+        bar = StepProgress(self.name, total_steps, start=start_step, enabled=self.rank == 0, logger=log)
         engine.train()
         while step < total_steps:
             epoch, _, idx = next(stream)
-            batch = self._to_device(self.collate([train[i] for i in idx]))
-            loss, ntok = self.objective.loss(engine, batch)
+            cpu_batch = self.collate([train[i] for i in idx])
+            ntok = self.objective.tokens(cpu_batch)
+            loss = self.objective.loss(engine, self._to_device(cpu_batch))
             engine.backward(loss)
             engine.step()
             micro_i += 1
-            window["loss"] += float(loss.detach()) / accum
+            window["loss"] += loss.detach().float() / accum
             window["tokens"] += ntok
             tokens_total += ntok
             if micro_i % accum:
@@ -191,7 +202,7 @@ class Learner:
             if step % lc.log_every == 0 or step == total_steps:
                 dt = max(time.time() - window["t"], 1e-9)
                 loss_mean, tps = eng.all_reduce_mean(
-                    [window["loss"] / window["steps"], window["tokens"] / dt]
+                    [float(window["loss"]) / window["steps"], window["tokens"] / dt]
                 )
                 last_loss = loss_mean
                 self.report(
@@ -205,7 +216,13 @@ class Learner:
                     },
                     step,
                 )
-                window = {"loss": 0.0, "steps": 0, "tokens": 0, "t": time.time()}
+                bar.update(step, loss=loss_mean, tokens_per_s=tps * self.world)
+                window = {
+                    "loss": torch.zeros((), device=self.device),
+                    "steps": 0,
+                    "tokens": 0,
+                    "t": time.time(),
+                }
             last_step = step == total_steps
             if (lc.checkpoint_every and step % lc.checkpoint_every == 0) or last_step:
                 if evaluation:
@@ -213,6 +230,7 @@ class Learner:
                     if eval_metrics:
                         self.report({f"eval/{k}": v for k, v in eval_metrics.items()}, step)
                 self._checkpoint(engine, step, epoch, final=last_step)
+        bar.close()
         return FitResult(
             steps=step,
             final_loss=last_loss,

@@ -91,7 +91,7 @@ class PPOLearner:
         self.score_fn = score_fn
         self.is_valid = is_valid or (lambda text: True)
         self.rank, self.world = eng.init_distributed(eng.backend_for(use_gpu))
-        self.device = torch.device("cuda", torch.cuda.current_device()) if use_gpu else torch.device("cpu")
+        self.device = eng.rank_device(use_gpu)  # the engines' device; collectives use it too (NCCL)
         torch.manual_seed(seed + self.rank)
         self.rng = random.Random(seed + self.rank)
         load = {"local_files_only": True}
@@ -101,9 +101,7 @@ class PPOLearner:
         critic.config.pad_token_id = tokenizer.pad_token_id
         self.actor = eng.build_engine(actor, _config(cfg.lr, cfg, learner, self.world, True))
         self.critic = eng.build_engine(critic, _config(cfg.critic_lr, cfg, learner, self.world, True))
-        import deepspeed
-
-        self.ref, *_ = deepspeed.initialize(model=ref, config=_config(0.0, cfg, learner, self.world, False))
+        self.ref = eng.build_engine(ref, _config(0.0, cfg, learner, self.world, False), trainable=False)
         self.kl_ctl = pm.AdaptiveKLController(cfg.init_kl_coef, cfg.target_kl or None, cfg.kl_horizon)
         self.iteration = 0
 
@@ -161,7 +159,8 @@ class PPOLearner:
         return ids.to(self.device), attn.to(self.device), resp[:, 1:].to(self.device)
 
     def _logprobs(self, engine, ids, attn) -> tuple[torch.Tensor, torch.Tensor]:
-        logits = engine(input_ids=ids, attention_mask=attn).logits[:, :-1]
+        # in fp32: under bf16 the probability ratios and KL of nearly equal policies would be rounding noise
+        logits = engine(input_ids=ids, attention_mask=attn).logits[:, :-1].float()
         return pm.logprobs_from_logits(logits, ids[:, 1:]), logits
 
     def _values(self, ids, attn) -> torch.Tensor:
@@ -217,10 +216,12 @@ class PPOLearner:
                 "ppo/kl": mean_kl,
                 "ppo/kl_coef": self.kl_ctl.value,
                 "ppo/valid_rate": sum(self.is_valid(a) for a in exp.answers) / max(len(exp.answers), 1),
+                "ppo/tokens": float(exp.attention_mask.sum()),  # prompt + answer tokens, summed over ranks
             }
         )
         keys = sorted(metrics)
         metrics = dict(zip(keys, eng.all_reduce_mean([metrics[k] for k in keys]), strict=True))
+        metrics["ppo/tokens"] *= self.world
         self.kl_ctl.update(metrics["ppo/kl"], n * self.world)
         self.iteration += 1
         return metrics

@@ -9,7 +9,6 @@ dropout 0.1) through PEFT is the paper's setting (``reward.lora``).
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -72,8 +71,8 @@ class RewardObjective(Objective):
         out = engine(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
         return out.logits.squeeze(-1).float()
 
-    def loss(self, engine, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
-        return F.mse_loss(self.scores(engine, batch), batch["labels"]), int(batch["attention_mask"].sum())
+    def loss(self, engine, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return F.mse_loss(self.scores(engine, batch), batch["labels"])
 
     def eval_metrics(self, engine, batches: list[dict[str, torch.Tensor]]) -> dict[str, float]:
         scores, labels, mse = [], [], 0.0
@@ -101,15 +100,22 @@ def build_reward_model(backbone: str | os.PathLike, tokenizer):
 class RewardScorer:
     """Inference: rewards in [0, 1] for (prompt, action) pairs from a saved RM checkpoint."""
 
-    def __init__(self, path: str | os.PathLike, device: str | None = None) -> None:
+    def __init__(self, path: str | os.PathLike, device: str | None = None, dtype: str = "float32") -> None:
         from transformers import AutoModelForSequenceClassification
 
-        from lam_rl.models.factory import load_tokenizer
+        from lam_rl.models.factory import DTYPES, load_tokenizer
 
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        # the current CUDA device when there is one (a Ray Train worker's or a Serve replica's GPU)
+        if device is None and torch.cuda.is_available():
+            device = f"cuda:{torch.cuda.current_device()}"
+        self.device = torch.device(device or "cpu")
+        if self.device.type == "cpu" and dtype == "float16":  # no fp16 matmuls on CPU
+            dtype = "float32"
         self.tokenizer = load_tokenizer(path)
         self.model = (
-            AutoModelForSequenceClassification.from_pretrained(str(path), local_files_only=True)
+            AutoModelForSequenceClassification.from_pretrained(
+                str(path), dtype=DTYPES[dtype], local_files_only=True
+            )
             .to(self.device)
             .eval()
         )
@@ -124,5 +130,4 @@ class RewardScorer:
         if len(enc) != len(examples):
             raise ValueError(f"an action is longer than the reward model's max length ({max_len} tokens)")
         batch = {k: v.to(self.device) for k, v in self.objective.collate(enc).items()}
-        raw = self.objective.scores(self.model, batch)
-        return [1.0 / (1.0 + math.exp(-float(x))) for x in raw]
+        return torch.sigmoid(self.objective.scores(self.model, batch)).tolist()  # one device sync

@@ -22,8 +22,8 @@ class SFTObjective(Objective):
     def collate(self, examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         return self._collator(examples)
 
-    def loss(self, engine, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
-        return engine(**batch).loss, int(batch["attention_mask"].sum())
+    def loss(self, engine, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return engine(**batch).loss
 
     def eval_metrics(self, engine, batches: list[dict[str, torch.Tensor]]) -> dict[str, float]:
         total, tokens = 0.0, 0

@@ -35,6 +35,7 @@ This module has no Ray in it: ``build_trainer`` gives a ready TRL trainer a note
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ from lam_rl.agent.grounding import ground
 from lam_rl.agent.parse import parse_decision
 from lam_rl.agent.prompt import HistoryItem, PromptBuilder
 from lam_rl.env.protocol import Decision, Observation, TaskSpec
+
+log = logging.getLogger(__name__)
 
 EXECUTED_FLOOR = 0.1
 """Score of any valid, grounded, executed decision before the verifier's credit (above invalid_score)."""
@@ -221,12 +224,17 @@ class WordSimReward:
 
 
 def tracker_callback(tracker, prefix: str):
-    """A transformers callback that mirrors TRL's logs (reward, KL, entropy, ...) into a Tracker."""
+    """A transformers callback that mirrors TRL's logs (reward, KL, entropy, ...) into a Tracker and
+    shows the run's progress on the console (``lam_rl.logs.StepProgress``)."""
     from transformers import TrainerCallback
+
+    from lam_rl.logs import StepProgress
 
     class _ToTracker(TrainerCallback):
         def __init__(self) -> None:
             self.last: dict[str, float] = {}  # the latest value of every key logged so far
+            self.bar: StepProgress | None = None
+            self._tokens = 0.0
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             if not state.is_world_process_zero or not logs:
@@ -237,6 +245,15 @@ def tracker_callback(tracker, prefix: str):
             self.last.update(scalars)
             if tracker is not None:
                 tracker.log({f"{prefix}/{k}": v for k, v in scalars.items()}, state.global_step)
+            if "reward" in scalars:  # a training step's log (not the final summary)
+                if self.bar is None:
+                    self.bar = StepProgress(f"ppo-online-{prefix}", state.max_steps, logger=log)
+                tokens = scalars.get("num_tokens", self._tokens)  # TRL counts them cumulatively
+                figures = {k: scalars[k] for k in ("reward", "kl") if k in scalars}
+                self.bar.update(
+                    state.global_step, loss=scalars.get("loss"), tokens=int(tokens - self._tokens), **figures
+                )
+                self._tokens = tokens
 
     return _ToTracker()
 
