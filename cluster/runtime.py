@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from cluster import noise
 from lam_rl.config import ConfigError, RayConfig, describe, load_config, to_yaml
 from lam_rl.logs import setup_logging
 
@@ -50,6 +51,7 @@ def ray_session(cfg: RayConfig) -> Iterator[None]:
         return
     address = cfg.address or os.environ.get("RAY_ADDRESS")
     runtime_env = {"env_vars": worker_env()}
+    noise.apply(runtime_env)  # what Ray, DeepSpeed and transformers print that means nothing here
     if address:
         log.info("connecting to Ray at %s", address)
         ray.init(address=address, namespace=cfg.namespace, runtime_env=runtime_env, log_to_driver=True)
