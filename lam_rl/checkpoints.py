@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lam_rl.config import ConfigError
+
+log = logging.getLogger(__name__)
 
 # Which checkpoint each training phase starts from and produces (PAPER.md: LAM_i from LAM_(i-1)).
 PHASE_IO = {
@@ -39,6 +43,12 @@ class CheckpointEntry:
     final: bool = True
     created_at: float = field(default_factory=time.time)
     info: dict[str, Any] = field(default_factory=dict)
+
+
+# Called with (registry, entry) after every registration, in the registering process. The W&B
+# Tracker subscribes while it is open, so each checkpoint becomes a W&B artifact where it is made.
+# A hook that raises is logged and skipped: the registration itself has already happened.
+REGISTER_HOOKS: list[Callable[[CheckpointRegistry, CheckpointEntry], None]] = []
 
 
 def is_complete_hf(path: str | os.PathLike) -> bool:
@@ -90,6 +100,11 @@ class CheckpointRegistry:
             entry = CheckpointEntry(name, version, str(path), phase, step, final, info=info)
             with self.path.open("a") as f:
                 f.write(json.dumps(asdict(entry)) + "\n")
+        for hook in list(REGISTER_HOOKS):
+            try:
+                hook(self, entry)
+            except Exception:  # a hook (W&B) must never undo or fail a registration
+                log.warning("checkpoint registry hook %r failed for %s", hook, entry.name, exc_info=True)
         return entry
 
     def latest(self, name: str, final_only: bool = True) -> CheckpointEntry | None:

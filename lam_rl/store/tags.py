@@ -15,8 +15,9 @@ phase) never leaks into a tagged input, and a tagged input never changes.
 from __future__ import annotations
 
 import json
+import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -31,8 +32,15 @@ from lam_rl.store.records import utcnow
 if TYPE_CHECKING:
     from lam_rl.store.store import Snapshot
 
+log = logging.getLogger(__name__)
+
 TAG_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 TAGGED_TABLES = ("steps", "outcomes", "taskplans", "rewards")
+
+# Called with (store, tag name) after a tag is created or moved, in the tagging process. The W&B
+# Tracker subscribes while it is open, so each tag becomes a W&B dataset artifact where it is made.
+# A hook that raises is logged and skipped: the tag itself has already been written.
+TAG_HOOKS: list[Callable[[Any, str], None]] = []
 
 
 def check_tag_name(name: str) -> str:
@@ -173,6 +181,11 @@ class TagsMixin:
             created_at=utcnow(),
         )
         self._append_manifest(info, deleted=False)
+        for hook in list(TAG_HOOKS):
+            try:
+                hook(self, name)
+            except Exception:  # a hook (W&B) must never fail a tag that is already written
+                log.warning("store tag hook %r failed for tag %s", hook, name, exc_info=True)
         return info
 
     def delete_tag(self, name: str) -> None:
