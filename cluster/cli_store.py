@@ -9,11 +9,14 @@
     lam-rl store compact --store URI
 
 ``--store`` defaults to ``$LAM_RL_STORE``. Errors in what you asked for exit with status 2 and a
-message that says what to run or change.
+message that says what to run or change; so does a store that is missing, damaged or not a store at
+all (one line, no traceback). Only ``import`` ever creates a store, and only once it has a
+well-formed record to write.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable
@@ -28,6 +31,23 @@ def _open(uri: str, create: bool = False):
     from lam_rl.store import TrajectoryStore
 
     return TrajectoryStore(uri, create=create)
+
+
+def storage_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Any Lance or file-system error the store did not already name becomes one line, exit 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from lam_rl.store.errors import corrupt, is_storage_error
+
+        try:
+            return fn(*args, **kwargs)
+        except (OSError, ValueError, RuntimeError) as e:
+            if is_storage_error(e):
+                raise corrupt(kwargs.get("uri", "?"), e) from None
+            raise
+
+    return wrapper
 
 
 store_option = click.option(
@@ -108,6 +128,7 @@ def store() -> None:
 @store_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @config_errors
+@storage_errors
 def ls_cmd(uri: str, as_json: bool) -> None:
     """Tables (version, rows, fragments) and tags of the store."""
     info = _open(uri).info()
@@ -163,6 +184,7 @@ DEFAULT_COLUMNS = {
 @click.option("--json", "as_json", is_flag=True, help="Print rows as JSON lines.")
 @filter_options
 @config_errors
+@storage_errors
 def show_cmd(
     uri: str,
     table: str,
@@ -202,6 +224,7 @@ def show_cmd(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (top-level 'trajectories' and 'steps').")
 @filter_options
 @config_errors
+@storage_errors
 def stats_cmd(uri: str, tag: str | None, as_json: bool, **kw: Any) -> None:
     """Counts by phase/success/family/policy/split, and the step-length distribution."""
     st = _open(uri).stats(tag=tag, **_filters(kw, table="any"))
@@ -248,6 +271,7 @@ def stats_cmd(uri: str, tag: str | None, as_json: bool, **kw: Any) -> None:
 @click.option("--strict", is_flag=True, help="Abort without writing anything if any record is malformed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @config_errors
+@storage_errors
 def import_cmd(
     fmt: str,
     path: str,
@@ -264,7 +288,7 @@ def import_cmd(
     from lam_rl.store.importers import import_path
 
     report = import_path(
-        _open(uri, create=True),
+        _open(uri, create=True),  # opening creates nothing: the first well-formed record does
         fmt,
         path,
         phase=phase,
@@ -286,8 +310,6 @@ def import_cmd(
             f"{len(report.issues)} malformed record(s) skipped (use --strict to import nothing instead)",
             err=True,
         )
-    if report.trajectories == 0 and report.taskplans == 0 and report.issues:
-        sys.exit(1)
 
 
 @store.command("export")
@@ -306,6 +328,7 @@ def import_cmd(
 @click.option("--where", help="Raw Lance SQL predicate.")
 @filter_options
 @config_errors
+@storage_errors
 def export_cmd(
     uri: str,
     out: str,
@@ -338,6 +361,7 @@ def export_cmd(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @filter_options
 @config_errors
+@storage_errors
 def tag_cmd(
     name: str | None,
     uri: str,
@@ -380,6 +404,7 @@ def tag_cmd(
     help="Only delete invisible rows older than this (a live writer may be between its two commits).",
 )
 @config_errors
+@storage_errors
 def compact_cmd(uri: str, grace_s: float) -> None:
     """Delete invisible rows (crashed or losing writes) and merge small fragments."""
     click.echo(json.dumps(_open(uri).compact(grace_s=grace_s), default=str))

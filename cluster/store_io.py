@@ -86,6 +86,7 @@ class StoreWriterActor:
             "totals": asdict(self.writer.totals),
             "failed_commits": self.writer.failed_commits,
             "last_error": repr(self.writer.last_error) if self.writer.last_error else None,
+            "quarantined": [(repr(item)[:200], reason) for item, reason in self.writer.quarantine[-10:]],
         }
 
 
@@ -131,17 +132,19 @@ def close_store_writer(
 class _Keep:
     """map_batches callable: keep rows of selected writes, fill rewards, drop helper columns."""
 
-    def __init__(self, write_ids: pa.Array | None, lookup: Any, columns: list[str]):
-        self.write_ids, self.lookup, self.columns = write_ids, lookup, columns
+    def __init__(self, write_ids: pa.Array | None, lookup: Any, columns: list[str], table: str = "steps"):
+        self.write_ids, self.lookup, self.columns, self.table = write_ids, lookup, columns, table
 
     def __call__(self, batch: pa.Table) -> pa.Table:
+        from lam_rl.store.reading import _fill
+
         if self.write_ids is not None:
             batch = batch.filter(pc.is_in(batch.column("write_id"), value_set=self.write_ids))
         if self.lookup is not None and batch.num_rows:
             batch = pa.Table.from_batches(
                 [self.lookup.apply(b) for b in batch.to_batches()], schema=batch.schema
             )
-        return batch.select(self.columns)
+        return _fill(batch, self.table, self.columns)  # an older schema's missing columns read as nulls
 
 
 def read_dataset(
@@ -188,7 +191,8 @@ def read_dataset(
             need += [c for c in ("traj_id", "step") if c not in need]
         keys = F.TRAJ_KEYS_IN_STEPS + F.STEP_KEYS if table == "steps" else F.TRAJ_KEYS
         sql = F.to_sql(F.restrict(plan.selection, keys), plan.where)
-        scanner: dict[str, Any] = {"columns": need}
+        have = set(s.dataset(table, plan.versions[table]).schema.names)
+        scanner: dict[str, Any] = {"columns": [c for c in need if c in have]}
         if sql:
             scanner["filter"] = sql
         ds = ray.data.read_lance(
@@ -197,7 +201,7 @@ def read_dataset(
             storage_options=s.storage_options or None,
             scanner_options=scanner,
         )
-        parts.append(ds.map_batches(_Keep(sel.write_ids, lookup, cols), batch_format="pyarrow"))
+        parts.append(ds.map_batches(_Keep(sel.write_ids, lookup, cols, table), batch_format="pyarrow"))
     if not parts:
         if allow_empty:
             return ray.data.from_arrow(schemas.SCHEMAS[table].empty_table().select(cols))

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from lam_rl.store import schemas
 from lam_rl.store.errors import InvalidRecord
-from lam_rl.store.records import TaskPlanRecord, Trajectory, _control, _json, utcnow
+from lam_rl.store.records import TaskPlanRecord, Trajectory, _control, _extra, _json, utcnow
 
 
 def new_write_id() -> str:
@@ -147,6 +147,7 @@ def encode_trajectories(
     try:
         cols["controls"] = encode_controls([s.controls for s in steps])
         cols["args"] = [_json(s.args, "args") for s in steps]
+        cols["extra"] = [_extra(s.extra, "extra") for s in steps]
         cols["plan"] = [s.plan for s in steps]
         cols["created_at"] = [s.created_at or now for s in steps]
         arrays = [
@@ -178,7 +179,10 @@ def _check_row(row: dict[str, Any], schema: pa.Schema, where: str) -> None:
 
 
 def encode_taskplans(records: Sequence[TaskPlanRecord]) -> pa.Table:
+    rows = [r.to_row() for r in records]
     try:
-        return pa.Table.from_pylist([r.to_row() for r in records], schema=schemas.TASKPLANS)
+        return pa.Table.from_pylist(rows, schema=schemas.TASKPLANS)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as e:
+        for row in rows:
+            _check_row(row, schemas.TASKPLANS, f"taskplan {row.get('task_id')!r:.80}")
         raise InvalidRecord(f"cannot encode task plans: {e}") from None

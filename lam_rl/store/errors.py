@@ -4,7 +4,13 @@ says what to run or change."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from lam_rl.config import ConfigError
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 class StoreError(ConfigError):
@@ -12,7 +18,12 @@ class StoreError(ConfigError):
 
 
 class StoreNotFound(StoreError):
-    """No store exists at the URI (and the caller asked not to create one)."""
+    """No store exists at the URI (and the caller asked not to create one, or only read from it)."""
+
+
+class StoreCorrupt(StoreError):
+    """The store at the URI cannot be read: a table is missing, unreadable or truncated, or the URI is
+    not a store at all (a file). Nothing is repaired or created; the message names the table."""
 
 
 class SchemaMismatch(StoreError):
@@ -37,6 +48,57 @@ class EmptySelection(StoreError):
 
 class InvalidRecord(StoreError):
     """A record (step, outcome, task plan, reward) breaks the schema's rules."""
+
+
+_LANCE_MARKERS = ("LanceError", "lance error", "External error", "Not found:", "Not a directory")
+
+
+def is_storage_error(e: BaseException) -> bool:
+    """An error from Lance or the file system under it (not a user error of ours)."""
+    if isinstance(e, ConfigError):
+        return False
+    if isinstance(e, OSError):
+        return True
+    if isinstance(e, (ValueError, RuntimeError)):  # pyarrow.ArrowInvalid is a ValueError
+        msg = str(e)
+        return any(m in msg for m in _LANCE_MARKERS)
+    return False
+
+
+def short_error(e: BaseException, limit: int = 240) -> str:
+    """The first line of a Lance/OS error without the Rust source location, for one-line messages."""
+    msg = " ".join(str(e).split())
+    for noise in ("External error: ", "LanceError(IO): ", "Generic LocalFileSystem error: "):
+        msg = msg.replace(noise, "")
+    cut = msg.find(", /")  # ", /home/runner/work/lance/.../file.rs:12:34" or ", /rustc/..."
+    if cut > 0:
+        msg = msg[:cut]
+    msg = msg.strip() or type(e).__name__
+    return msg if len(msg) <= limit else msg[: limit - 3] + "..."
+
+
+def corrupt(uri: str, e: BaseException, what: str = "") -> StoreCorrupt:
+    """A :class:`StoreCorrupt` for a storage error ``e`` met while reading ``what`` of the store at ``uri``."""
+    where = f" ({what})" if what else ""
+    return StoreCorrupt(
+        f"the trajectory store at {uri} is damaged or unreadable{where}: {short_error(e)}; restore it "
+        "from a copy or point --store/store.uri at a good store (nothing was changed)"
+    )
+
+
+def guarded(fn: _F) -> _F:
+    """Decorate a store method: a Lance or file-system error becomes one :class:`StoreCorrupt` line."""
+
+    @functools.wraps(fn)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(self, *args, **kwargs)
+        except (OSError, ValueError, RuntimeError) as e:
+            if is_storage_error(e):
+                raise corrupt(self.uri, e, fn.__name__) from None
+            raise
+
+    return wrapper  # type: ignore[return-value]
 
 
 # Which command produces data named like this (tags are named '<phase>-<policy>' by the jobs).

@@ -4,6 +4,8 @@
 - Parquet keeps the Arrow schema as is (``args``, ``sub_scores`` and ``task`` stay JSON strings).
 - JSONL writes one object a line; JSON-string columns are decoded into objects, timestamps are ISO
   8601. ``table="trajectories"`` writes one line per trajectory: ``{...outcome, "steps": [...]}``.
+
+A progress bar counts the rows written (on a terminal; quiet under CI).
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow.parquet as pq
 
+from lam_rl.logs import progress
 from lam_rl.store.errors import StoreError
 
 if TYPE_CHECKING:
     from lam_rl.store.store import TrajectoryStore
 
 FORMATS = ("parquet", "jsonl")
-JSON_COLUMNS = ("args", "sub_scores", "task")
+JSON_COLUMNS = ("args", "sub_scores", "task", "extra")
 
 
 @dataclass
@@ -79,12 +82,14 @@ def export(
     fmt: str | None = None,
     columns: Sequence[str] | None = None,
     allow_empty: bool = False,
+    show_progress: bool | None = None,
     **read_kwargs: Any,
 ) -> ExportResult:
     """Write ``table`` (``steps``/``outcomes``/``taskplans``, or ``trajectories`` as JSONL) to ``path``.
 
     ``read_kwargs`` are the read's selection: ``version``, ``tag``, ``where`` and filters such as
-    ``phase="collect", success=True``. Raises :class:`EmptySelection` when nothing matches.
+    ``phase="collect", success=True``. Raises :class:`EmptySelection` when nothing matches, and
+    :class:`StoreError` naming ``path`` when it cannot be written.
     """
     fmt = infer_format(path, fmt)
     if table == "trajectories" and fmt != "jsonl":
@@ -92,16 +97,24 @@ def export(
     if table not in ("steps", "outcomes", "taskplans", "trajectories"):
         raise StoreError(f"cannot export table {table!r}: use steps, outcomes, taskplans or trajectories")
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise StoreError(f"cannot write {out}: {e.strerror or e}") from None
+    if out.is_dir():
+        raise StoreError(f"cannot write {out}: it is a directory; give a file name")
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     rows = 0
+    disable = None if show_progress is None else not show_progress
+    bar = progress(unit=" rows", unit_scale=True, desc=f"export {table}", disable=disable)
     try:
         if table == "trajectories":
-            with tmp.open("w", encoding="utf-8") as fh:
+            with _output(tmp, out) as fh:
                 for traj in store.trajectories(allow_empty=allow_empty, **read_kwargs):
                     row = asdict(traj.outcome) | {"steps": [asdict(s) for s in traj.steps]}
                     fh.write(json.dumps(row, default=_default, ensure_ascii=False) + "\n")
                     rows += 1
+                    bar.update(1)
         else:
             batches = store.iter_batches(table, columns=columns, allow_empty=allow_empty, **read_kwargs)
             if fmt == "parquet":
@@ -109,9 +122,10 @@ def export(
                 try:
                     for b in batches:
                         if writer is None:
-                            writer = pq.ParquetWriter(tmp, b.schema)
+                            writer = _parquet_writer(tmp, out, b.schema)
                         writer.write_batch(b)
                         rows += b.num_rows
+                        bar.update(b.num_rows)
                     if writer is None:  # allow_empty and nothing matched: an empty file with the schema
                         from lam_rl.store import schemas
                         from lam_rl.store.reading import _columns
@@ -123,13 +137,47 @@ def export(
                     if writer is not None:
                         writer.close()
             else:
-                with tmp.open("w", encoding="utf-8") as fh:
+                with _output(tmp, out) as fh:
                     for b in batches:
                         for row in b.to_pylist():
                             fh.write(json.dumps(_decode(row), default=_default, ensure_ascii=False) + "\n")
                         rows += b.num_rows
-        os.replace(tmp, out)
+                        bar.update(b.num_rows)
+        try:
+            os.replace(tmp, out)
+        except OSError as e:
+            raise StoreError(f"cannot write {out}: {e.strerror or e}") from None
     finally:
+        bar.close()
         if tmp.exists():
             tmp.unlink()
     return ExportResult(str(out), fmt, table, rows)
+
+
+@contextlib.contextmanager
+def _output(tmp: Path, out: Path):
+    """The temporary output file; a failure to open or write it names ``out`` (not the store)."""
+    try:
+        fh = tmp.open("w", encoding="utf-8")
+    except OSError as e:
+        raise StoreError(f"cannot write {out}: {e.strerror or e}") from None
+    with fh:
+        yield _Writes(fh, out)
+
+
+class _Writes:
+    def __init__(self, fh: Any, out: Path):
+        self.fh, self.out = fh, out
+
+    def write(self, text: str) -> None:
+        try:
+            self.fh.write(text)
+        except OSError as e:
+            raise StoreError(f"cannot write {self.out}: {e.strerror or e}") from None
+
+
+def _parquet_writer(tmp: Path, out: Path, schema: Any) -> pq.ParquetWriter:
+    try:
+        return pq.ParquetWriter(tmp, schema)
+    except OSError as e:
+        raise StoreError(f"cannot write {out}: {e}") from None

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 
 from lam_rl.store import filters as F
 from lam_rl.store import schemas
-from lam_rl.store.errors import TagScopeError
+from lam_rl.store.errors import TagScopeError, guarded
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,7 @@ def step_length_stats(num_steps: Sequence[int]) -> dict[str, Any]:
 class MaintenanceMixin:
     """Stats, info and compaction methods of :class:`~lam_rl.store.store.TrajectoryStore`."""
 
+    @guarded
     def stats(
         self, *, version: Any = None, tag: str | Sequence[str] | None = None, **filters: Any
     ) -> dict[str, Any]:
@@ -88,6 +89,11 @@ class MaintenanceMixin:
         """
         if tag is None and version is None:
             version = self.snapshot()
+        # the counts come from outcomes alone: check every table is whole so a damaged store is not
+        # reported as healthy (a truncated steps file would only show when read)
+        names = [] if tag is None else [tag] if isinstance(tag, str) else list(tag)
+        for snap in [self.get_tag(n).snapshot for n in names] or [version]:
+            self.verify(snap)
         where = {"version": version, "tag": tag}
         t = schemas.empty("outcomes").select(STAT_COLUMNS)
         if all(k in F.TRAJ_KEYS for k in filters):
@@ -143,8 +149,10 @@ class MaintenanceMixin:
             out["tag"] = tag
         return out
 
+    @guarded
     def info(self) -> dict[str, Any]:
         """Per table: latest version, rows, fragments; plus the tags (for ``lam-rl store ls``)."""
+        self.verify()
         tables = {}
         for name in schemas.TABLES:
             ds = self.dataset(name)
@@ -161,6 +169,7 @@ class MaintenanceMixin:
             "tags": [i.to_dict() for i in self.tags()],
         }
 
+    @guarded
     def compact(
         self, *, grace_s: float = 3600.0, cleanup_older_than_s: float | None = None
     ) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from lam_rl.store import filters as F
 from lam_rl.store import schemas
-from lam_rl.store.errors import EmptySelection, StoreError
+from lam_rl.store.errors import EmptySelection, StoreError, corrupt, guarded, is_storage_error
 from lam_rl.store.records import Trajectory
 
 if TYPE_CHECKING:
@@ -55,6 +55,31 @@ def _columns(table: str, columns: Sequence[str] | None) -> list[str]:
 
 def _with(need: list[str], *cols: str) -> list[str]:
     return need + [c for c in cols if c not in need]
+
+
+def _present(ds: Any, cols: list[str]) -> list[str]:
+    """The columns of ``cols`` a dataset version has (an older schema lacks the ones added since)."""
+    have = set(ds.schema.names)
+    return [c for c in cols if c in have]
+
+
+def _fill(b: pa.RecordBatch | pa.Table, table: str, cols: list[str]) -> Any:
+    """``b`` with ``cols`` in order, columns an older schema lacks added as nulls (see schemas.ADDED)."""
+    names = b.schema.names
+    if all(c in names for c in cols):
+        return b.select(cols)
+    schema = schemas.SCHEMAS[table]
+    arrays, fields = [], []
+    for c in cols:
+        if c in names:
+            arrays.append(b.column(c))
+            fields.append(b.schema.field(c))
+        else:
+            f = schema.field(c)
+            arrays.append(pa.nulls(b.num_rows, f.type))
+            fields.append(f)
+    cls = pa.RecordBatch if isinstance(b, pa.RecordBatch) else pa.Table
+    return cls.from_arrays(arrays, schema=pa.schema(fields))
 
 
 class ReadMixin:
@@ -137,6 +162,7 @@ class ReadMixin:
             **filters,
         )
 
+    @guarded
     def read(
         self, table: str, *, columns: Sequence[str] | None = None, allow_empty: bool = False, **kwargs: Any
     ) -> pa.Table:
@@ -174,6 +200,8 @@ class ReadMixin:
         if table not in ("steps", "outcomes", "taskplans"):
             raise StoreError(f"cannot read '{table}': readable tables are steps, outcomes, taskplans")
         cols = _columns(table, columns)
+        if allow_empty and not self.exists():  # nothing written yet: an empty read, nothing created
+            return iter(())
         plans = self._plans(
             table,
             version=version,
@@ -185,6 +213,7 @@ class ReadMixin:
         )
         return self._guard_empty(table, plans, self._scan(table, plans, cols, batch_rows), allow_empty)
 
+    @guarded
     def count(self, table: str, **kwargs: Any) -> int:
         """How many rows a read would return (same arguments as :meth:`iter_batches`)."""
         key = {"steps": "step", "outcomes": "traj_id", "taskplans": "task_id"}.get(table, "traj_id")
@@ -205,11 +234,14 @@ class ReadMixin:
         Loads the selected steps into memory; stream :meth:`iter_batches` for very large selections.
         ``where`` applies to outcomes columns.
         """
+        if allow_empty and not self.exists():
+            return iter(())
         plans = self._plans("outcomes", version=version, tag=tag, filters=filters, where=where)
         return self._guard_empty("trajectories", plans, self._iter_trajectories(plans), allow_empty)
 
     # ------------------------------------------------------------------ random access (torch datasets)
 
+    @guarded
     def resolve(
         self,
         table: str,
@@ -233,6 +265,7 @@ class ReadMixin:
             reward_model_version=reward_model_version,
         )
 
+    @guarded
     def row_addresses(self, table: str, plans: list[_Plan]) -> list[np.ndarray]:
         """Lance row addresses of the selected rows of ``table`` (``steps``/``outcomes``), one array per
         plan, in storage order; a trajectory selected by an earlier plan is left out of later ones."""
@@ -265,6 +298,7 @@ class ReadMixin:
             out.append(np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64))
         return out
 
+    @guarded
     def step_addresses_by_outcome(self, plan: _Plan, outcome_addresses: np.ndarray) -> list[np.ndarray]:
         """For each outcome row (by address), the addresses of its steps in step order."""
         if len(outcome_addresses) == 0:
@@ -294,6 +328,7 @@ class ReadMixin:
         empty = np.zeros(0, dtype=np.uint64)
         return [addrs[slice(*spans[w])] if w in spans else empty for w in wids.to_pylist()]
 
+    @guarded
     def take_rows(
         self,
         table: str,
@@ -311,10 +346,11 @@ class ReadMixin:
             )
             need = _with(need, "traj_id", "step")
         addrs = addresses.tolist() if isinstance(addresses, np.ndarray) else list(addresses)
-        t = self.dataset(table, plan.versions[table])._take_rows(addrs, columns=need)
+        ds = self.dataset(table, plan.versions[table])
+        t = ds._take_rows(addrs, columns=_present(ds, need))
         if lookup is not None:
             t = pa.Table.from_batches([lookup.apply(b) for b in t.to_batches()], schema=t.schema)
-        return t.select(cols)
+        return _fill(t, table, cols)
 
     # ------------------------------------------------------------------ internals
 
@@ -322,9 +358,14 @@ class ReadMixin:
         self, what: str, plans: list[_Plan], it: Iterator[Any], allow_empty: bool
     ) -> Iterator[Any]:
         n = 0
-        for item in it:
-            n += 1
-            yield item
+        try:
+            for item in it:
+                n += 1
+                yield item
+        except (OSError, ValueError, RuntimeError) as e:
+            if is_storage_error(e):
+                raise corrupt(self.uri, e, f"reading {what}") from None
+            raise
         if n == 0 and not allow_empty:
             p = plans[0]
             sels = "; ".join(F.describe(q.selection, q.where) for q in plans)
@@ -369,14 +410,15 @@ class ReadMixin:
             need = _with(need, "traj_id", "step")
         push = F.restrict(plan.selection, F.TRAJ_KEYS_IN_STEPS + F.STEP_KEYS)
         ds = self.dataset("steps", plan.versions["steps"])
-        for b in ds.to_batches(columns=need, filter=F.to_sql(push, plan.where), batch_size=batch_rows):
+        sql = F.to_sql(push, plan.where)
+        for b in ds.to_batches(columns=_present(ds, need), filter=sql, batch_size=batch_rows):
             if not sel.exact:
                 b = b.filter(pc.is_in(b.column("write_id"), value_set=sel.write_ids))
             if b.num_rows == 0:
                 continue
             if lookup is not None:
                 b = lookup.apply(b)
-            yield b.select(cols)
+            yield _fill(b, "steps", cols)
 
     def _scan_outcomes(
         self, plan: _Plan, sel: Any, cols: list[str], batch_rows: int, exact: bool
@@ -387,7 +429,7 @@ class ReadMixin:
         ds = self.dataset("outcomes", plan.versions["outcomes"])
         seen: set[str] = set()
         sql = F.to_sql(F.restrict(plan.selection, F.TRAJ_KEYS), plan.where)
-        for b in ds.to_batches(columns=need, filter=sql, batch_size=batch_rows):
+        for b in ds.to_batches(columns=_present(ds, need), filter=sql, batch_size=batch_rows):
             if filter_ids:
                 b = b.filter(pc.is_in(b.column("write_id"), value_set=sel.write_ids))
                 wids = b.column("write_id").to_pylist()
@@ -395,7 +437,7 @@ class ReadMixin:
                 if len(keep) < b.num_rows:
                     b = b.take(pa.array(keep, pa.int64()))
             if b.num_rows:
-                yield b.select(cols)
+                yield _fill(b, "outcomes", cols)
 
     def _scan_taskplans(
         self, plan: _Plan, cols: list[str], batch_rows: int, exclude: pa.Array | None
@@ -404,7 +446,8 @@ class ReadMixin:
         sel = F.restrict(plan.selection, F.TASKPLAN_KEYS)
         need = _with(list(cols), "task_id")
         seen: set[str] = set()
-        for b in ds.to_batches(columns=need, filter=F.to_sql(sel, plan.where), batch_size=batch_rows):
+        sql = F.to_sql(sel, plan.where)
+        for b in ds.to_batches(columns=_present(ds, need), filter=sql, batch_size=batch_rows):
             if exclude is not None and len(exclude):
                 b = b.filter(pc.invert(pc.is_in(b.column("task_id"), value_set=exclude)))
             ids = b.column("task_id").to_pylist()
@@ -412,7 +455,7 @@ class ReadMixin:
             if len(keep) < b.num_rows:
                 b = b.take(pa.array(keep, pa.int64()))
             if b.num_rows:
-                yield b.select(cols)
+                yield _fill(b, "taskplans", cols)
 
     def _iter_trajectories(self, plans: list[_Plan]) -> Iterator[Trajectory]:
         emitted: list[pa.Array] = []

@@ -54,6 +54,49 @@ def _json(value: Any, what: str) -> str:
         return _ENCODER.encode(value)
     except (TypeError, ValueError) as e:
         raise InvalidRecord(f"{what} must be JSON-serialisable: {e}") from None
+    except RecursionError:
+        raise InvalidRecord(f"{what} is nested too deeply to store as JSON") from None
+
+
+def _extra(value: Any, what: str) -> str | None:
+    """``extra`` as stored: None for nothing, else a JSON object."""
+    if value is None or (isinstance(value, Mapping) and not value):
+        return None
+    if not isinstance(value, Mapping):
+        raise InvalidRecord(f"{what} must be a mapping (JSON object), got {type(value).__name__}")
+    return _json(dict(value), what)
+
+
+F32_MAX = 3.4028234663852886e38
+INT32 = (-(2**31), 2**31 - 1)
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def _number(value: Any, where: str, name: str, *, nullable: bool = False) -> None:
+    """A float column's value must be a finite number that fits float32 (stored as given, not as inf)."""
+    if value is None and nullable:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidRecord(
+            f"{where}: field '{name}' = {value!r:.60}: {name} must be a number, got {type(value).__name__}"
+        )
+    if not math.isfinite(value) or abs(value) > F32_MAX:
+        raise InvalidRecord(
+            f"{where}: field '{name}' = {value!r:.60}: {name} must be finite and within float32 range"
+        )
+
+
+def _integer(value: Any, where: str, name: str, bounds: tuple[int, int], *, nullable: bool = False) -> None:
+    if value is None and nullable:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRecord(
+            f"{where}: field '{name}' = {value!r:.60}: {name} must be an integer, got {type(value).__name__}"
+        )
+    if not bounds[0] <= value <= bounds[1]:
+        raise InvalidRecord(
+            f"{where}: field '{name}' = {value!r:.60}: {name} does not fit the column ({bounds[0]}..{bounds[1]})"
+        )
 
 
 def _unjson(value: str | None) -> Any:
@@ -111,6 +154,9 @@ class StepRecord:
     step_ms: float = 0.0
     """Time the VM took to apply the action."""
     created_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields of the source record with no column of their own (importers: screenshot paths,
+    coordinates, rectangles); stored as a JSON object, empty -> null."""
     # Copied from the outcome when the trajectory is written (see Trajectory).
     traj_id: str = ""
     task_id: str = ""
@@ -122,10 +168,19 @@ class StepRecord:
     success: bool = False
 
     def check(self, where: str = "step") -> None:
+        """Cheap checks (no encoding): the writer encodes, and quarantines what Arrow cannot store."""
         if self.status not in schemas.STATUSES:
             raise InvalidRecord(f"{where}: status must be one of {schemas.STATUSES}, got {self.status!r}")
-        if self.reward is not None and not math.isfinite(self.reward):
-            raise InvalidRecord(f"{where}: reward must be finite, got {self.reward!r}")
+        _number(self.reward, where, "reward", nullable=True)
+        _number(self.latency_ms, where, "latency_ms")
+        _number(self.step_ms, where, "step_ms")
+        _integer(self.control_label, where, "control_label", INT32, nullable=True)
+        if not isinstance(self.plan, (list, tuple)) or not all(isinstance(p, str) for p in self.plan):
+            raise InvalidRecord(f"{where}: plan must be a list of strings, got {self.plan!r:.80}")
+        if not isinstance(self.controls, (list, tuple)):
+            raise InvalidRecord(f"{where}: controls must be a list, got {type(self.controls).__name__}")
+        if self.extra is not None and not isinstance(self.extra, Mapping):
+            raise InvalidRecord(f"{where}: extra must be a mapping, got {type(self.extra).__name__}")
 
     def to_row(self) -> dict[str, Any]:
         row = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -133,6 +188,7 @@ class StepRecord:
         row["args"] = _json(self.args, "args")
         row["plan"] = list(self.plan)
         row["created_at"] = self.created_at or utcnow()
+        row["extra"] = _extra(self.extra, "extra")
         return row
 
     @classmethod
@@ -142,6 +198,7 @@ class StepRecord:
         kw["args"] = _unjson(row.get("args"))
         kw["controls"] = [dict(c) for c in row.get("controls") or []]
         kw["plan"] = list(row.get("plan") or [])
+        kw["extra"] = _unjson(row.get("extra"))
         return cls(**kw)
 
 
@@ -174,21 +231,35 @@ class Outcome:
     worker: str = ""
     vm: str = ""
     created_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields of the source record with no column of their own (importers: the judge's verdict, time
+    costs, the error, the source file); stored as a JSON object, empty -> null."""
 
     def check(self) -> None:
-        where = f"trajectory {self.traj_id!r}"
+        """Cheap checks (no encoding): the writer encodes, and quarantines what Arrow cannot store."""
         if not self.traj_id or not isinstance(self.traj_id, str):
-            raise InvalidRecord(f"outcome.traj_id must be a non-empty string, got {self.traj_id!r}")
+            raise InvalidRecord(f"outcome.traj_id must be a non-empty string, got {self.traj_id!r:.80}")
+        where = f"trajectory {self.traj_id!r:.80}"
         if self.split not in schemas.SPLITS:
-            raise InvalidRecord(f"{where}: split must be one of {schemas.SPLITS}, got {self.split!r}")
+            raise InvalidRecord(f"{where}: split must be one of {schemas.SPLITS}, got {self.split!r:.40}")
         if self.complete not in schemas.COMPLETE:
-            raise InvalidRecord(f"{where}: complete must be one of {schemas.COMPLETE}, got {self.complete!r}")
+            raise InvalidRecord(
+                f"{where}: complete must be one of {schemas.COMPLETE}, got {self.complete!r:.40}"
+            )
+        if not isinstance(self.success, bool):
+            raise InvalidRecord(f"{where}: success must be a bool, got {type(self.success).__name__}")
+        _integer(self.policy_version, where, "policy_version", INT64)
+        _integer(self.attempt, where, "attempt", INT32)
+        _number(self.duration_s, where, "duration_s")
+        if self.extra is not None and not isinstance(self.extra, Mapping):
+            raise InvalidRecord(f"{where}: extra must be a mapping, got {type(self.extra).__name__}")
 
     def to_row(self) -> dict[str, Any]:
         row = {f.name: getattr(self, f.name) for f in fields(self)}
         row["sub_scores"] = _json(self.sub_scores, "sub_scores")
         row["task"] = _json(self.task, "task")
         row["created_at"] = self.created_at or utcnow()
+        row["extra"] = _extra(self.extra, "extra")
         return row
 
     @classmethod
@@ -197,6 +268,7 @@ class Outcome:
         kw = {k: v for k, v in row.items() if k in names}
         kw["sub_scores"] = _unjson(row.get("sub_scores"))
         kw["task"] = _unjson(row.get("task"))
+        kw["extra"] = _unjson(row.get("extra"))
         return cls(**kw)
 
 

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from lam_rl.store import filters as F
 from lam_rl.store import schemas
-from lam_rl.store.errors import EmptySelection, InvalidRecord, StoreError
+from lam_rl.store.errors import EmptySelection, InvalidRecord, StoreError, guarded
 from lam_rl.store.records import utcnow
 
 _SEP = "\x1f"
@@ -71,6 +71,7 @@ def _as_table(rewards: Any) -> pa.Table:
 class RewardsMixin:
     """Reward methods of :class:`~lam_rl.store.store.TrajectoryStore`."""
 
+    @guarded
     def write_rewards(
         self,
         rewards: pa.Table | Iterable[Mapping[str, Any] | tuple[str, int, float]],
@@ -130,6 +131,7 @@ class RewardsMixin:
             if not 0 <= step < known[tid]:
                 raise InvalidRecord(f"reward for step {step} of {tid!r}, which has {known[tid]} steps")
 
+    @guarded
     def reward_models(self, version: Any = None) -> dict[str, list[int]]:
         """Reward model name -> the model versions that wrote rewards (in snapshot ``version`` or now)."""
         from lam_rl.store.store import Snapshot

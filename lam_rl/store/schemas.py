@@ -14,14 +14,23 @@ fresh id; a step row is visible only when an outcome row with the same ``write_i
 outcome of its ``traj_id`` (see ``lam_rl/store/store.py`` and docs/store.md).
 
 Bump :data:`SCHEMA_VERSION` on any change that old readers cannot handle; every dataset records the
-version it was created with in its schema metadata (``lam_rl.schema_version``).
+version it was written with in its schema metadata (``lam_rl.schema_version``). Compatibility rules:
+
+- a store of a *newer* version is refused (``SchemaMismatch``: upgrade lam-rl);
+- a store of an *older* version is read as is: the columns it lacks read as nulls (:data:`ADDED`);
+- the first write to an older table adds its missing columns (all null, a metadata-only Lance
+  commit) and records the new version; opening or reading never changes a store.
+
+Versions: 1 the first; 2 adds ``extra`` (JSON, nullable) to ``steps`` and ``outcomes``: fields of an
+imported record that have no column of their own (screenshot paths, coordinates, the judge's verdict,
+time costs, the source file).
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 VERSION_KEY = b"lam_rl.schema_version"
 TABLE_KEY = b"lam_rl.table"
 
@@ -81,6 +90,7 @@ STEPS = _schema(
         pa.field("latency_ms", pa.float32()),
         pa.field("step_ms", pa.float32()),
         pa.field("created_at", TIMESTAMP),
+        pa.field("extra", pa.string()),
     ],
 )
 
@@ -110,6 +120,7 @@ OUTCOMES = _schema(
         pa.field("worker", pa.string()),
         pa.field("vm", pa.string()),
         pa.field("created_at", TIMESTAMP),
+        pa.field("extra", pa.string()),
     ],
 )
 
@@ -166,6 +177,16 @@ TABLES = tuple(SCHEMAS)
 DATA_TABLES = ("steps", "outcomes", "taskplans")
 """The tables users read; ``rewards`` is joined into steps on request and ``tags`` is the manifest."""
 
+ADDED: dict[int, dict[str, tuple[str, ...]]] = {2: {"steps": ("extra",), "outcomes": ("extra",)}}
+"""Columns each schema version added, per table: older tables lack them (read as nulls)."""
+
+
+def missing_columns(table: str, schema: pa.Schema) -> list[pa.Field]:
+    """Fields of the current ``table`` schema that a dataset's ``schema`` lacks (an older version)."""
+    have = set(schema.names)
+    return [f for f in SCHEMAS[table] if f.name not in have]
+
+
 INTERNAL_COLUMNS = {"write_id"}
 """Columns reads drop unless asked for by name."""
 
@@ -181,4 +202,7 @@ def empty(table: str) -> pa.Table:
 def schema_version_of(schema: pa.Schema) -> int | None:
     meta = schema.metadata or {}
     raw = meta.get(VERSION_KEY)
-    return int(raw) if raw is not None else None
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import lance
@@ -37,10 +39,15 @@ from lam_rl.store.encode import EncodedTrajectories, concat, encode_taskplans
 from lam_rl.store.errors import (
     InvalidRecord,
     SchemaMismatch,
+    StoreCorrupt,
     StoreError,
     StoreNotFound,
     TagScopeError,
+    corrupt,
+    guarded,
+    is_storage_error,
     producer_hint,
+    short_error,
 )
 from lam_rl.store.maintenance import MaintenanceMixin
 from lam_rl.store.reading import ReadMixin, _first_per
@@ -86,6 +93,8 @@ class WriteResult:
     """Trajectories skipped because the same traj_id was already committed or repeated in the batch."""
     commits: int = 0
     seconds: float = 0.0
+    rejected: int = 0
+    """Trajectories a writer set aside because they cannot be stored (see ``StoreWriter.quarantine``)."""
 
     def __iadd__(self, other: WriteResult) -> WriteResult:
         self.trajectories += other.trajectories
@@ -93,6 +102,7 @@ class WriteResult:
         self.duplicates += other.duplicates
         self.commits += other.commits
         self.seconds += other.seconds
+        self.rejected += other.rejected
         return self
 
 
@@ -118,6 +128,32 @@ class _CommittedIds:
             self.ids.update(t.column("traj_id").to_pylist())
         self.fragments = {f.fragment_id for f in frags}
         self.version = ds.version
+
+
+def _drop_repeated_parts(parts: list[EncodedTrajectories]) -> tuple[list[EncodedTrajectories], int]:
+    """The same encoded trajectories sent twice (a producer's retry) carry the same write ids: keep the
+    first copy (the rest are duplicates), so a resend never poisons a batch."""
+    if len(parts) < 2:
+        return parts, 0
+    seen: set[str] = set()
+    out, dropped = [], 0
+    for p in parts:
+        wids = p.outcomes.column("write_id").to_pylist()
+        if seen.isdisjoint(wids):
+            seen.update(wids)
+            out.append(p)
+            continue
+        fresh = pa.array(sorted(set(wids) - seen), pa.string())
+        dropped += sum(1 for w in wids if w in seen)
+        seen.update(wids)
+        if len(fresh):
+            out.append(
+                EncodedTrajectories(
+                    p.outcomes.filter(pc.is_in(p.outcomes.column("write_id"), value_set=fresh)),
+                    p.steps.filter(pc.is_in(p.steps.column("write_id"), value_set=fresh)),
+                )
+            )
+    return out, dropped
 
 
 @dataclass
@@ -152,12 +188,17 @@ class _Selected:
 
 
 class TrajectoryStore(ReadMixin, TagsMixin, RewardsMixin, MaintenanceMixin):
-    """Open (or create) the store at ``uri``.
+    """Open the store at ``uri``; opening and reading never create or change anything.
 
     Args:
         uri: root directory or object-store URI; the five datasets live under it.
         storage_options: passed to Lance for object stores (credentials, region, endpoint).
-        create: create missing datasets (False: raise :class:`StoreNotFound` if there is no store).
+        create: where there is no store yet, let the first write create it (False: raise
+            :class:`StoreNotFound` now). Reads of a store nothing was written to yet raise
+            :class:`StoreNotFound` (or return nothing with ``allow_empty=True``).
+
+    A store that exists only in part (a table deleted), a table that cannot be opened, or a URI that is
+    a file raises :class:`StoreCorrupt` whatever ``create`` says: nothing is recreated over damage.
     """
 
     def __init__(
@@ -168,16 +209,30 @@ class TrajectoryStore(ReadMixin, TagsMixin, RewardsMixin, MaintenanceMixin):
         self._cache: dict[tuple[str, int], lance.LanceDataset] = {}
         self._winners_cache: dict[int, _Winners] = {}
         self._committed_ids = _CommittedIds()
-        missing = [t for t in schemas.TABLES if not self._exists(t)]
-        if missing and not create:
+        self._current: set[str] = set()  # tables whose schema is the current version (no migration due)
+        self._create_lock = threading.Lock()
+        local = self._local_path()
+        if local is not None and local.exists() and not local.is_dir():
+            raise StoreCorrupt(
+                f"--store/store.uri {self.uri} is a file, not a trajectory store (a directory holding "
+                f"{', '.join(t + '.lance' for t in schemas.TABLES)}); give the store's root directory"
+            )
+        present = self._present()
+        self._new = not any(present.values())
+        if self._new and not create:
             raise StoreNotFound(
-                f"no trajectory store at {self.uri} (missing {', '.join(missing)}); run a job that writes one "
+                f"no trajectory store at {self.uri}; run a job that writes one "
                 f"(python -m jobs.collect) or `lam-rl store import ... --store {self.uri}` first"
             )
-        for t in missing:
-            self._create(t)
-        for t in schemas.TABLES:
-            if t not in missing:
+        if not self._new:
+            missing = [t for t, ok in present.items() if not ok]
+            if missing:
+                raise StoreCorrupt(
+                    f"the trajectory store at {self.uri} is incomplete: {', '.join(t + '.lance' for t in missing)} "
+                    "missing while the other tables exist (deleted or damaged); restore it from a copy, or move "
+                    "the store aside and let a job write a new one (nothing was created)"
+                )
+            for t in schemas.TABLES:
                 self._check_schema(t)
 
     @classmethod
@@ -202,14 +257,64 @@ class TrajectoryStore(ReadMixin, TagsMixin, RewardsMixin, MaintenanceMixin):
             raise StoreError(f"unknown table '{table}'; tables: {', '.join(schemas.TABLES)}")
         return f"{self.uri}/{table}.lance"
 
+    def _local_path(self) -> Path | None:
+        if self.uri.startswith("file://"):
+            return Path(self.uri[len("file://") :])
+        return None if "://" in self.uri else Path(self.uri)
+
+    def _present(self) -> dict[str, bool]:
+        """Which tables exist. A store another process is creating right now shows some of its tables,
+        each empty at version 1, for a moment: such a partial answer is re-checked before it is believed
+        (a table deleted from a store in use is reported at once)."""
+        deadline = time.monotonic() + 3.0
+        while True:
+            present = {t: self._exists(t) for t in schemas.TABLES}
+            if all(present.values()) or not any(present.values()) or time.monotonic() > deadline:
+                return present
+            if not all(self._fresh(t) for t, ok in present.items() if ok):
+                return present
+            time.sleep(0.1)
+
+    def _fresh(self, table: str) -> bool:
+        try:
+            ds = lance.dataset(self.table_uri(table), storage_options=self.storage_options or None)
+            return ds.version == 1 and ds.count_rows() == 0
+        except (ValueError, OSError, RuntimeError):
+            return False
+
     def _exists(self, table: str) -> bool:
         try:
             lance.dataset(self.table_uri(table), storage_options=self.storage_options or None)
             return True
-        except (ValueError, FileNotFoundError, OSError) as e:
-            if "not found" in str(e).lower() or isinstance(e, FileNotFoundError):
+        except (ValueError, OSError, RuntimeError) as e:
+            if isinstance(e, FileNotFoundError) or "not found" in str(e).lower():
                 return False
+            if is_storage_error(e):
+                raise corrupt(self.uri, e, f"opening {table}.lance") from None
             raise
+
+    def exists(self) -> bool:
+        """Whether the store's tables exist (False for a store nothing was written to yet)."""
+        if self._new:
+            self._refresh_new()
+        return not self._new
+
+    def _refresh_new(self) -> None:
+        """A store that was new when opened may have been created since (by another process)."""
+        if self._new and all(self._exists(t) for t in schemas.TABLES):
+            self._new = False
+
+    def create(self) -> TrajectoryStore:
+        """Create the (empty) tables of a new store now; a no-op on an existing store. Writes call it."""
+        with self._create_lock:
+            if not self._new:
+                return self
+            for t in schemas.TABLES:
+                if not self._exists(t):
+                    self._create(t)
+                self._current.add(t)
+            self._new = False
+        return self
 
     def _create(self, table: str) -> None:
         try:
@@ -224,30 +329,87 @@ class TrajectoryStore(ReadMixin, TagsMixin, RewardsMixin, MaintenanceMixin):
                 raise
 
     def _check_schema(self, table: str) -> None:
-        found = schemas.schema_version_of(self.dataset(table).schema)
+        ds = self.dataset(table)
+        found = schemas.schema_version_of(ds.schema)
         if found is not None and found > schemas.SCHEMA_VERSION:
             raise SchemaMismatch(
                 f"{self.table_uri(table)} has schema version {found}, newer than this lam-rl's "
                 f"{schemas.SCHEMA_VERSION}: upgrade lam-rl to read it"
             )
+        if not schemas.missing_columns(table, ds.schema):
+            self._current.add(table)
+
+    def _migrate(self, table: str) -> None:
+        """Bring an older table to the current schema before writing to it: add the columns it lacks
+        (all null: a metadata-only Lance commit) and record the version (see ``schemas.py``)."""
+        if table in self._current:
+            return
+        for attempt in range(4):
+            ds = self.dataset(table)
+            missing = schemas.missing_columns(table, ds.schema)
+            try:
+                if missing:
+                    ds.add_columns(missing)
+                    ds = self.dataset(table)
+                if schemas.schema_version_of(ds.schema) != schemas.SCHEMA_VERSION:
+                    ds.update_schema_metadata({schemas.VERSION_KEY.decode(): str(schemas.SCHEMA_VERSION)})
+                break
+            except (OSError, ValueError, RuntimeError) as e:  # another writer migrated it meanwhile
+                if attempt == 3:
+                    raise StoreError(f"cannot migrate {self.table_uri(table)} to schema version "
+                                     f"{schemas.SCHEMA_VERSION}: {short_error(e)}") from e  # fmt: skip
+                time.sleep(0.05 * 2**attempt)
+        log.info("migrated %s to schema version %d", self.table_uri(table), schemas.SCHEMA_VERSION)
+        self._current.add(table)
 
     def dataset(self, table: str, version: int | None = None) -> lance.LanceDataset:
         """The Lance dataset of ``table`` (latest, or pinned at ``version``)."""
+        if self._new:
+            self._refresh_new()
+            if self._new:
+                raise StoreNotFound(
+                    f"no trajectory store at {self.uri} yet (nothing was written to it); run a job that "
+                    f"writes one (python -m jobs.collect) or `lam-rl store import ... --store {self.uri}` first"
+                )
         opts = self.storage_options or None
         if version is None:
-            return lance.dataset(self.table_uri(table), storage_options=opts)
+            try:
+                return lance.dataset(self.table_uri(table), storage_options=opts)
+            except (ValueError, OSError, RuntimeError) as e:
+                if is_storage_error(e) or "not found" in str(e).lower():
+                    raise corrupt(self.uri, e, f"opening {table}.lance") from None
+                raise
         key = (table, int(version))
         ds = self._cache.get(key)
         if ds is None:
             try:
                 ds = lance.dataset(self.table_uri(table), version=int(version), storage_options=opts)
-            except ValueError as e:
-                raise StoreError(f"{table} has no version {version} ({e})") from None
+            except (ValueError, OSError, RuntimeError) as e:
+                if "not found" in str(e).lower() and "version" in str(e).lower():
+                    raise StoreError(f"{table} has no version {version} ({short_error(e)})") from None
+                if is_storage_error(e) or "not found" in str(e).lower():
+                    raise corrupt(self.uri, e, f"opening {table}.lance version {version}") from None
+                raise
             if len(self._cache) > 64:
                 self._cache.clear()
             self._cache[key] = ds
         return ds
 
+    def verify(self, version: Snapshot | Mapping[str, int] | None = None) -> None:
+        """Check that every table (latest, or at ``version``) can be read: each data file is there and
+        whole (Lance's own validation: file footers and sizes, not every byte). Raises
+        :class:`StoreCorrupt` naming the table."""
+        versions = Snapshot.coerce(version).versions if version is not None else {}
+        for t in schemas.TABLES:
+            ds = self.dataset(t, versions.get(t))
+            try:
+                ds.validate()
+            except Exception as e:  # noqa: BLE001 - Lance raises OSError/ValueError for damage
+                if is_storage_error(e) or isinstance(e, ValueError):
+                    raise corrupt(self.uri, e, f"{t}.lance version {ds.version}") from None
+                raise
+
+    @guarded
     def snapshot(self, tag: str | None = None) -> Snapshot:
         """Pin the current version of every table (or the versions a tag names).
 
@@ -267,6 +429,7 @@ class TrajectoryStore(ReadMixin, TagsMixin, RewardsMixin, MaintenanceMixin):
 
         return StoreWriter(self, batch_size=batch_size, flush_interval_s=flush_interval_s, **kwargs)
 
+    @guarded
     def committed(self, traj_ids: Iterable[str]) -> set[str]:
         """Which of ``traj_ids`` already have a committed outcome (at the latest version).
 
@@ -274,12 +437,14 @@ class TrajectoryStore(ReadMixin, TagsMixin, RewardsMixin, MaintenanceMixin):
         fragments committed since the last one (this writer's and other writers'), not the table.
         """
         ids = set(traj_ids)
-        if not ids:
+        if not ids or not self.exists():
             return set()
         self._committed_ids.refresh(self.dataset("outcomes"))
         return ids & self._committed_ids.ids
 
     def _append(self, table: str, data: pa.Table, retries: int) -> None:
+        self.create()  # a new store's tables are created by its first write
+        self._migrate(table)
         for attempt in range(retries + 1):
             try:
                 lance.write_dataset(
@@ -289,11 +454,12 @@ class TrajectoryStore(ReadMixin, TagsMixin, RewardsMixin, MaintenanceMixin):
             except (OSError, RuntimeError, ValueError) as e:
                 if attempt == retries:
                     raise StoreError(
-                        f"cannot append {data.num_rows} rows to {self.table_uri(table)}: {e}"
+                        f"cannot append {data.num_rows} rows to {self.table_uri(table)}: {short_error(e)}"
                     ) from e
                 log.warning("append to %s failed (%s); retrying", table, e)
                 time.sleep(min(0.05 * 2**attempt, 2.0))
 
+    @guarded
     def write(self, items: Iterable[Trajectory | EncodedTrajectories], *, retries: int = 3) -> WriteResult:
         """Commit whole trajectories now (two Lance commits for the batch), exactly once per traj_id.
 
@@ -315,6 +481,7 @@ class TrajectoryStore(ReadMixin, TagsMixin, RewardsMixin, MaintenanceMixin):
         if trajs:
             parts.insert(0, EncodedTrajectories.of(trajs, check=False))
         result = WriteResult()
+        parts, result.duplicates = _drop_repeated_parts(parts)
         if not parts:
             return result
         enc = concat(parts)
@@ -324,7 +491,7 @@ class TrajectoryStore(ReadMixin, TagsMixin, RewardsMixin, MaintenanceMixin):
         keep = first.filter(
             pc.invert(pc.is_in(first.column("traj_id"), value_set=pa.array(sorted(done), pa.string())))
         )
-        result.duplicates = enc.outcomes.num_rows - keep.num_rows
+        result.duplicates += enc.outcomes.num_rows - keep.num_rows
         if keep.num_rows == 0:
             result.seconds = time.perf_counter() - t0
             return result
@@ -352,6 +519,7 @@ class TrajectoryStore(ReadMixin, TagsMixin, RewardsMixin, MaintenanceMixin):
         result.seconds = time.perf_counter() - t0
         return result
 
+    @guarded
     def add_taskplans(self, records: Iterable[TaskPlanRecord], *, retries: int = 3) -> int:
         """Append task-plan records (exactly once per task_id); returns how many were new."""
         batch: dict[str, TaskPlanRecord] = {}
@@ -362,16 +530,21 @@ class TrajectoryStore(ReadMixin, TagsMixin, RewardsMixin, MaintenanceMixin):
             batch.setdefault(r.task_id, r)
         if not batch:
             return 0
-        ds = self.dataset("taskplans")
-        ids = sorted(batch)
+        encoded = encode_taskplans(list(batch.values()))  # before any read: a bad record changes nothing
         done: set[str] = set()
-        for i in range(0, len(ids), _IN_CHUNK):
-            pred = F.to_sql({"task_id": tuple(ids[i : i + _IN_CHUNK])})
-            done.update(ds.to_table(columns=["task_id"], filter=pred).column("task_id").to_pylist())
-        todo = [r for k, r in batch.items() if k not in done]
-        if todo:
-            self._append("taskplans", encode_taskplans(todo), retries)
-        return len(todo)
+        if self.exists():
+            ds = self.dataset("taskplans")
+            ids = sorted(batch)
+            for i in range(0, len(ids), _IN_CHUNK):
+                pred = F.to_sql({"task_id": tuple(ids[i : i + _IN_CHUNK])})
+                done.update(ds.to_table(columns=["task_id"], filter=pred).column("task_id").to_pylist())
+        if done:
+            encoded = encoded.filter(
+                pc.invert(pc.is_in(encoded.column("task_id"), value_set=pa.array(sorted(done), pa.string())))
+            )
+        if encoded.num_rows:
+            self._append("taskplans", encoded, retries)
+        return encoded.num_rows
 
     # ------------------------------------------------------------------ planning reads
 

@@ -26,7 +26,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lam_rl.store import filters as F
-from lam_rl.store.errors import EmptySelection, StoreError, TagExists, TagNotFound, producer_hint
+from lam_rl.store.errors import (
+    EmptySelection,
+    StoreError,
+    TagExists,
+    TagNotFound,
+    guarded,
+    producer_hint,
+)
 from lam_rl.store.records import utcnow
 
 if TYPE_CHECKING:
@@ -101,19 +108,24 @@ class TagsMixin:
     """Tag methods of :class:`~lam_rl.store.store.TrajectoryStore`."""
 
     def _manifest(self) -> dict[str, TagInfo]:
+        if not self.exists():  # nothing written yet: no tags (and nothing is created by asking)
+            return {}
         t = self.dataset("tags").to_table()
         latest: dict[str, dict[str, Any]] = {}
         for row in t.to_pylist():  # rows in commit order: a later row replaces an earlier one
             latest[row["name"]] = row
         return {n: _info(r) for n, r in latest.items() if not r.get("deleted")}
 
+    @guarded
     def tags(self) -> list[TagInfo]:
         """Every live tag, oldest first."""
         return sorted(self._manifest().values(), key=lambda i: (i.created_at or utcnow(), i.name))
 
+    @guarded
     def has_tag(self, name: str) -> bool:
         return name in self._manifest()
 
+    @guarded
     def get_tag(self, name: str) -> TagInfo:
         tags = self._manifest()
         if name not in tags:
@@ -123,6 +135,7 @@ class TagsMixin:
             )
         return tags[name]
 
+    @guarded
     def tag(
         self,
         name: str,
@@ -150,6 +163,7 @@ class TagsMixin:
                 f"tag '{name}' already exists in {self.uri}; pass replace=True (--replace) to move it"
             )
         snap = Snapshot.coerce(version) if version is not None else self.snapshot()
+        self.verify(snap)  # never name damaged data as a phase's output
         allowed = tuple(dict.fromkeys(F.TRAJ_KEYS + F.TASKPLAN_KEYS))
         sel = F.normalize(selection, "tag", allowed=allowed)
         counts = self._tag_counts(snap, sel)
@@ -188,6 +202,7 @@ class TagsMixin:
                 log.warning("store tag hook %r failed for tag %s", hook, name, exc_info=True)
         return info
 
+    @guarded
     def delete_tag(self, name: str) -> None:
         """Remove a tag (its data stays; Lance may then clean up versions nothing else pins)."""
         info = self.get_tag(name)

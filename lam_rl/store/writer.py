@@ -7,7 +7,11 @@ old (a background thread checks), on ``flush()`` and on ``close()``. A commit is
 not at all, and trajectories already committed (a retried worker re-sending) are skipped.
 
 A failed commit leaves its batch queued (the next flush retries it); ``flush()``/``close()`` raise
-the error. One writer per process is the usual shape; many writers (processes or machines) may
+the error. A trajectory that cannot be stored at all (``add()`` checks what is cheap to check; Arrow
+finds the rest when the batch is encoded: a lone surrogate in a string, an int that overflows its
+column) is never retried: the batch is split, the bad trajectory is set aside in :attr:`quarantine`
+(counted in ``rejected``, logged with the reason) and the rest is committed, so one bad record never
+blocks a writer. One writer per process is the usual shape; many writers (processes or machines) may
 append to one store at once.
 """
 
@@ -21,13 +25,15 @@ from typing import TYPE_CHECKING
 
 from lam_rl.store.config import StoreConfig
 from lam_rl.store.encode import EncodedTrajectories
-from lam_rl.store.errors import StoreError
+from lam_rl.store.errors import InvalidRecord, StoreError
 from lam_rl.store.records import Trajectory
 
 if TYPE_CHECKING:
     from lam_rl.store.store import TrajectoryStore, WriteResult
 
 log = logging.getLogger(__name__)
+
+QUARANTINE_KEEP = 100
 
 
 class StoreWriter:
@@ -70,6 +76,8 @@ class StoreWriter:
         self.totals: WriteResult = WriteResult()
         self.failed_commits = 0
         self.last_error: BaseException | None = None
+        self.quarantine: list[tuple[Trajectory | EncodedTrajectories, str]] = []
+        """The last :data:`QUARANTINE_KEEP` trajectories set aside as unstorable, with the reason."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if background:
@@ -123,7 +131,12 @@ class StoreWriter:
             if not batch:
                 return WriteResult()
             try:
-                result = self.store.write(batch, retries=self.retries)
+                try:
+                    result = self.store.write(batch, retries=self.retries)
+                except InvalidRecord:  # a record Arrow cannot store: set it aside, commit the rest
+                    good, rejected = self._set_aside(batch)
+                    result = self.store.write(good, retries=self.retries)
+                    result.rejected = rejected
             except BaseException as e:
                 with self._lock:
                     self._inflight = 0
@@ -137,13 +150,38 @@ class StoreWriter:
             self.totals += result
             self._inflight = 0
             log.debug(
-                "committed %d trajectories (%d steps, %d duplicates skipped) in %.3fs",
+                "committed %d trajectories (%d steps, %d duplicates skipped, %d set aside) in %.3fs",
                 result.trajectories,
                 result.steps,
                 result.duplicates,
+                result.rejected,
                 result.seconds,
             )
             return result
+
+    def _set_aside(
+        self, batch: list[Trajectory | EncodedTrajectories]
+    ) -> tuple[list[EncodedTrajectories], int]:
+        """Encode each item alone: the ones that fail go to :attr:`quarantine`; the rest, encoded."""
+        good: list[EncodedTrajectories] = []
+        rejected = 0
+        for item in batch:
+            try:
+                enc = EncodedTrajectories.of([item]) if isinstance(item, Trajectory) else item.validate()
+            except InvalidRecord as e:
+                n = 1 if isinstance(item, Trajectory) else len(item)
+                rejected += n
+                ids = (
+                    item.traj_id
+                    if isinstance(item, Trajectory)
+                    else item.outcomes.column("traj_id").to_pylist()
+                )
+                log.error("StoreWriter: set aside %d unstorable trajectory(ies) %.200r: %s", n, ids, e)
+                self.quarantine.append((item, str(e)))
+                del self.quarantine[:-QUARANTINE_KEEP]
+                continue
+            good.append(enc)
+        return good, rejected
 
     def close(self) -> WriteResult:
         """Flush and stop the background thread (idempotent). Returns the totals of this writer."""

@@ -10,7 +10,8 @@ from lam_rl.store.synthetic import make_trajectory
 
 @pytest.fixture
 def store(tmp_path) -> TrajectoryStore:
-    return TrajectoryStore(tmp_path / "store")
+    """An empty store whose tables exist (opening alone creates nothing: ``create()`` does)."""
+    return TrajectoryStore(tmp_path / "store").create()
 
 
 @pytest.fixture

@@ -205,7 +205,7 @@ def test_newer_schema_versions_are_refused(tmp_path):
     from lam_rl.store import SchemaMismatch, schemas
 
     root = tmp_path / "s"
-    TrajectoryStore(root)
+    TrajectoryStore(root).create()
     newer = schemas.STEPS.with_metadata({**schemas.STEPS.metadata, schemas.VERSION_KEY: b"99"})
     lance.write_dataset(newer.empty_table(), str(root / "steps.lance"), mode="overwrite")
     with pytest.raises(SchemaMismatch, match="schema version 99"):
