@@ -1,10 +1,23 @@
-"""Shared pieces of the importers: issues (file, line, field, message), the report, field access."""
+"""Shared pieces of the importers: issues (file, line, field, message), the report, field access and
+the checks that turn hostile values (lone surrogates, NaN, numbers too big for their column, deep
+nesting) into an issue naming the field instead of an error at write time."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from lam_rl.store.records import F32_MAX, INT32
+
+MAX_DEPTH = 64
+"""Kept JSON values nested deeper than this are refused (an issue), never a RecursionError."""
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print or store: lone surrogates (from a file name, say) become escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -18,7 +31,7 @@ class ImportIssue:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line is not None else self.file
-        return f"{where}: {self.field}: {self.message}"
+        return printable(f"{where}: {self.field}: {self.message}")
 
 
 @dataclass
@@ -30,7 +43,9 @@ class ImportReport:
     steps: int = 0
     taskplans: int = 0
     duplicates: int = 0
-    """Trajectories (or task plans) already in the store, or repeated in the input: skipped."""
+    """Trajectories already in the store, or repeated in the input: skipped."""
+    records: int = 0
+    """Well-formed records read (each gives a task plan and/or a trajectory)."""
     issues: list[ImportIssue] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -42,6 +57,7 @@ class ImportReport:
             "steps": self.steps,
             "taskplans": self.taskplans,
             "duplicates": self.duplicates,
+            "records": self.records,
             "issues": [str(i) for i in self.issues],
         }
 
@@ -97,7 +113,61 @@ def get(
             names = " or ".join(t.__name__ for t in allowed)
             shown = repr(cur)
             raise FieldError(walked, f"expected {names}, got {type(cur).__name__} {shown[:60]}")
+    if isinstance(cur, str):
+        text(cur, walked)
+    elif isinstance(cur, float) and not math.isfinite(cur):
+        raise FieldError(walked, f"expected a finite number, got {cur!r}")
     return cur
+
+
+def text(value: str, field: str) -> str:
+    """A string the store can hold (UTF-8): a lone surrogate (an escape like \\ud800 in the JSON) is an issue."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise FieldError(
+            field, f"holds a lone surrogate {value[e.start]!r} at position {e.start} (not valid Unicode text)"
+        ) from None
+    return value
+
+
+def check_json(value: Any, field: str, depth: int = 0) -> Any:
+    """``value`` (kept as JSON) holds only storable text, finite numbers and at most :data:`MAX_DEPTH`
+    levels; the issue names the first bad place (``field.key[3]``)."""
+    if depth > MAX_DEPTH:
+        raise FieldError(field, f"nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, str):
+        text(value, field)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise FieldError(field, f"expected a finite number, got {value!r}")
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise FieldError(field, f"has a non-string key {k!r:.40}")
+            text(k, f"{field}.<key>")
+            check_json(v, f"{field}.{k}"[:200], depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            check_json(v, f"{field}[{i}]", depth + 1)
+    elif value is not None and not isinstance(value, (bool, int)):
+        raise FieldError(field, f"cannot be stored as JSON: {type(value).__name__}")
+    return value
+
+
+def seconds(value: Any, field: str) -> float:
+    """A duration the store can hold (float32, finite, not negative); null/missing is 0."""
+    if value is None:
+        return 0.0
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise FieldError(field, f"expected a number of seconds, got {type(value).__name__} {value!r:.40}")
+    try:
+        x = float(value)
+    except OverflowError:
+        raise FieldError(field, f"number too large: {value!r:.40}") from None
+    if not math.isfinite(x) or not 0 <= x <= F32_MAX:
+        raise FieldError(field, f"expected a finite, non-negative number of seconds, got {value!r:.40}")
+    return x
 
 
 def label(value: Any, field: str) -> int | None:
@@ -106,8 +176,15 @@ def label(value: Any, field: str) -> int | None:
         return None
     if isinstance(value, bool):
         raise FieldError(field, f"expected a label number, got {value!r}")
+    n: int | None = None
     if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    raise FieldError(field, f"expected a label number, got {value!r}")
+        n = value
+    elif isinstance(value, str) and value.strip().isascii():
+        raw = value.strip()
+        if raw.lstrip("-").isdigit() and len(raw) < 20:
+            n = int(raw)
+    if n is None:
+        raise FieldError(field, f"expected a label number, got {value!r:.60}")
+    if not INT32[0] <= n <= INT32[1]:
+        raise FieldError(field, f"label {n} is out of range (a 32-bit integer)")
+    return n
