@@ -72,7 +72,8 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.path}: " if self.path else ""
-        return f"{self.source}: {self.obj}: {where}{self.message}"
+        rule = f" [{self.rule}]" if self.rule else ""
+        return f"{self.source}: {self.obj}: {where}{self.message}{rule}"
 
 
 def format_path(parts: Any) -> str:

@@ -16,6 +16,7 @@ overrides them. ``lam-rl infra rules`` lists every rule.
 
 from __future__ import annotations
 
+import functools
 import re
 import zoneinfo
 from collections.abc import Callable, Iterator, Mapping
@@ -284,8 +285,22 @@ def time_zone_error(name: str) -> str | None:
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        if not _tz_database():  # no zone database here (no system one, no tzdata package): cannot tell
+            return None
         return f"unknown time zone {name!r} (an IANA name such as 'America/New_York' or 'UTC')"
     return None
+
+
+@functools.lru_cache(maxsize=1)
+def _tz_database() -> bool:
+    return bool(zoneinfo.available_timezones())
+
+
+def _needs_gate(name: str) -> str:
+    return (
+        f"needs the operator's {name} feature gate (alpha, off by default; pass --feature-gates {name}=true "
+        "if your operator runs with it)"
+    )
 
 
 # --------------------------------------------------------------------------- rules
@@ -749,7 +764,7 @@ def _ft_rocksdb_gate(c: Cluster) -> Iterator[tuple[str, str]]:
     if _rocksdb(c) and not c.gates["GCSFaultToleranceEmbeddedStorage"]:
         yield (
             c.p("gcsFaultToleranceOptions.backend"),
-            "'rocksdb' needs the operator's GCSFaultToleranceEmbeddedStorage feature gate (alpha, off by default)",
+            f"'rocksdb' {_needs_gate('GCSFaultToleranceEmbeddedStorage')}",
         )
 
 
@@ -834,7 +849,10 @@ def _suspended(c: Cluster) -> Iterator[tuple[str, str]]:
 def _worker_suspend_gate(c: Cluster) -> Iterator[tuple[str, str]]:
     if not c.gates["RayJobDeletionPolicy"]:
         for where, name in _suspended(c):
-            yield where, f"worker group {name!r} can be suspended only with the RayJobDeletionPolicy gate"
+            yield (
+                where,
+                f"worker group {name!r} can be suspended only with the RayJobDeletionPolicy feature gate",
+            )
 
 
 @_rule("cluster/worker-suspend-autoscaling", "a worker group cannot be suspended with the autoscaler on")
@@ -909,7 +927,7 @@ def _history_gate(c: Cluster) -> Iterator[tuple[str, str]]:
     if _history(c) is not None and not c.gates["RayClusterHistoryServer"]:
         yield (
             c.p("historyServerOptions"),
-            "needs the operator's RayClusterHistoryServer feature gate (alpha, off by default)",
+            _needs_gate("RayClusterHistoryServer"),
         )
 
 
@@ -1056,7 +1074,7 @@ def _netpol_gate(c: Cluster) -> Iterator[tuple[str, str]]:
     if _netpol(c) is not None and not c.gates["RayClusterNetworkPolicy"]:
         yield (
             c.p("networkPolicy"),
-            "needs the operator's RayClusterNetworkPolicy feature gate (alpha, off by default)",
+            _needs_gate("RayClusterNetworkPolicy"),
         )
 
 
@@ -1110,7 +1128,7 @@ def _netpol_groups(c: Cluster) -> Iterator[tuple[str, str]]:
 @_rule("cluster/tls-gate", "tlsOptions needs the RayClusterMTLS gate")
 def _tls_gate(c: Cluster) -> Iterator[tuple[str, str]]:
     if c.spec.get("tlsOptions") is not None and not c.gates["RayClusterMTLS"]:
-        yield c.p("tlsOptions"), "needs the operator's RayClusterMTLS feature gate (alpha, off by default)"
+        yield c.p("tlsOptions"), _needs_gate("RayClusterMTLS")
 
 
 @_rule(
@@ -1532,8 +1550,8 @@ def _cron_gate(cj: CronJob) -> Iterator[tuple[str, str]]:
     if not cj.gates["RayCronJob"]:
         yield (
             "kind",
-            "the operator runs its RayCronJob controller only with the RayCronJob feature gate (alpha, off by "
-            "default): nothing would reconcile this object",
+            "nothing would reconcile it: the RayCronJob controller "
+            + _needs_gate("RayCronJob").replace("the operator's ", "the "),
         )
 
 

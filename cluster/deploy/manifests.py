@@ -168,7 +168,7 @@ class ManifestValidator:
                         m.source,
                         m.obj,
                         "apiVersion",
-                        f"not checked: no schema for {api} {kind} (its CRD is not in {CRD_DIR.name}/)",
+                        f"not checked: no schema for {api} {kind} (its CRD is not among lam-rl's, infra/k8s/crds)",
                     )
                 )
             if policy:
