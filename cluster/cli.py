@@ -8,6 +8,8 @@ import sys
 
 import click
 
+import jobs as _jobs
+
 # name -> "module:attribute" of a click command or group, loaded on first use.
 SUBCOMMANDS: dict[str, str] = {
     "config": "cluster.cli:config_cmd",
@@ -65,31 +67,28 @@ def main() -> None:
     setup_logging("INFO")
 
 
-JOBS = {
-    "pipeline": "lam_rl.job_configs:PipelineConfig",
-    "sft": "lam_rl.job_configs:SFTJobConfig",
-    "ppo": "lam_rl.job_configs:PPOJobConfig",
-}
+# job name -> "module:Class" of its config, for every job module (jobs/ is one package with the CLI)
+JOBS: dict[str, str] = _jobs.JOBS
 
 
 @click.command("config")
 @click.argument("job", type=click.Choice(sorted(JOBS)))
 @click.argument("overrides", nargs=-1)
 @click.option(
-    "--configs-dir", default="jobs/configs", show_default=True, help="Where config YAML files live."
+    "--configs-dir",
+    default=None,
+    help="A folder of config YAML files for config=NAME (default: the configs packaged with lam-rl).",
 )
-def config_cmd(job: str, overrides: tuple[str, ...], configs_dir: str) -> None:
+@config_errors
+def config_cmd(job: str, overrides: tuple[str, ...], configs_dir: str | None) -> None:
     """Print JOB's resolved config (YAML + OVERRIDES such as config=tiny model.hidden=64)."""
     from pathlib import Path
 
-    from lam_rl.config import ConfigError, load_config, to_yaml
+    from lam_rl.config import load_config, to_yaml
 
     module, attr = JOBS[job].split(":")
     schema = getattr(importlib.import_module(module), attr)
-    try:
-        cfg = load_config(schema, overrides, configs_dir=Path(configs_dir))
-    except ConfigError as e:
-        raise click.ClickException(str(e)) from None
+    cfg = load_config(schema, overrides, configs_dir=Path(configs_dir) if configs_dir else _jobs.CONFIGS_DIR)
     click.echo(to_yaml(cfg))
 
 

@@ -222,8 +222,9 @@ class RunConfig:
 class ModelConfig:
     name_or_path: str | None = opt(
         None,
-        "A local Hugging Face folder (e.g. a downloaded Qwen or Mistral) to start from instead of "
-        "building a fresh Llama-architecture model from the fields below. Hub downloads are never made.",
+        "A Hugging Face model to start from instead of building a fresh Llama-architecture model from the "
+        "fields below: a local save_pretrained folder or a hub id (org/name; from the local HF cache when "
+        "HF_HUB_OFFLINE=1, else downloaded).",
     )
     hidden: int = opt(128, "Hidden size of the Llama model built from config.", ge=1)
     layers: int = opt(4, "Number of transformer layers.", ge=1)
@@ -251,8 +252,9 @@ class ModelConfig:
 class TokenizerConfig:
     path: str | None = opt(
         None,
-        "A local tokenizer folder to use as is. When unset a byte-level BPE tokenizer is trained on the "
-        "project's own text and saved in the run directory (or taken from model.name_or_path if set).",
+        "A tokenizer to use as is: a local folder or a hub id (as model.name_or_path). When unset a "
+        "byte-level BPE tokenizer is trained on the project's own text and saved in the run directory (or "
+        "taken from model.name_or_path if set).",
     )
     vocab_size: int = opt(2048, "Vocabulary size of the locally trained byte-level BPE tokenizer.", ge=256)
     min_frequency: int = opt(2, "Minimum pair frequency for a BPE merge.", ge=0)
@@ -337,7 +339,7 @@ def _split_argv(argv: Sequence[str]) -> tuple[str | None, list[str]]:
         elif "=" not in arg:
             raise ConfigError(
                 f"cannot parse argument {arg!r}: overrides are key=value (e.g. model.hidden=64); "
-                "use config=NAME to pick jobs/configs/NAME.yaml and --help to list keys"
+                "use config=NAME for a packaged config (tiny, small) or config=PATH.yaml, and --help to list keys"
             )
         else:
             rest.append(arg)
@@ -345,23 +347,32 @@ def _split_argv(argv: Sequence[str]) -> tuple[str | None, list[str]]:
 
 
 def resolve_yaml(config_name: str | None, configs_dir: Path | None) -> Path | None:
+    """The YAML file ``config=NAME`` names. A bare name (``tiny``) is a config in ``configs_dir`` (the
+    packaged ``jobs/configs``; any folder-like object, e.g. an ``importlib.resources`` traversable),
+    else a file of that name; a path (``my.yaml``, ``conf/x.yaml``) is a file, else the packaged config
+    of that file name. ``None`` picks ``$LAM_CONFIG`` or ``tiny`` (no file without ``configs_dir``)."""
     if config_name is None:
         config_name = os.environ.get("LAM_CONFIG", "tiny")
         if configs_dir is None:
             return None
-    p = Path(config_name)
-    if p.suffix in (".yaml", ".yml") and p.exists():
-        return p
-    if configs_dir is not None:
-        cand = configs_dir / f"{config_name}.yaml"
-        if cand.exists():
-            return cand
-        available = sorted(x.stem for x in configs_dir.glob("*.yaml"))
-        raise ConfigError(
-            f"config '{config_name}' not found: no file {cand} and no YAML at that path. "
-            f"Available configs: {', '.join(available)}"
-        )
-    raise ConfigError(f"config file '{config_name}' not found")
+    path = Path(config_name).expanduser()
+    candidates: list = [path]
+    if configs_dir is not None and config_name and path.name == config_name:
+        packaged = configs_dir / (config_name if path.suffix in (".yaml", ".yml") else f"{config_name}.yaml")
+        candidates.insert(0 if path.suffix == "" else 1, packaged)
+    for cand in candidates:
+        if cand.is_file():
+            return cand  # type: ignore[return-value]
+    names = (
+        sorted(x.name[: -len(".yaml")] for x in configs_dir.iterdir() if x.name.endswith(".yaml"))
+        if configs_dir is not None and configs_dir.is_dir()
+        else []
+    )
+    where = f"packaged configs: {', '.join(names)}; " if names else ""
+    raise ConfigError(
+        f"config '{config_name}' not found: it is not a packaged config and there is no file "
+        f"{path.absolute()} ({where}config=PATH.yaml takes a file of your own)"
+    )
 
 
 def _merge(base: DictConfig, other: Any, schema: type, where: str) -> DictConfig:
@@ -396,7 +407,8 @@ def load_config(
     yaml_path = resolve_yaml(config_name, configs_dir)
     if yaml_path is not None:
         try:
-            loaded = OmegaConf.load(yaml_path)
+            with yaml_path.open("r", encoding="utf-8") as f:
+                loaded = OmegaConf.load(f)
         except Exception as e:  # noqa: BLE001 - yaml errors come in many types
             raise ConfigError(f"cannot read config file {yaml_path}: {e}") from None
         base = _merge(base, loaded, schema, f"in {yaml_path}")

@@ -27,6 +27,7 @@ from cluster.deploy.pods import (
     ray_pod_template,
     submitter_pod_template,
 )
+from jobs import CONFIGS_DIR  # the configs packaged with lam-rl (jobs/configs/)
 from lam_rl.config import ConfigError, load_config, resolve_yaml
 from lam_rl.deploy import OBJECT_STORE_SCHEMES, DeployConfig
 
@@ -40,7 +41,6 @@ __all__ = [
     "dump_yaml",
 ]
 
-CONFIGS_DIR = Path(__file__).resolve().parents[2] / "jobs" / "configs"
 CONFIG_MOUNT = "/etc/lam-rl"
 MAX_RAYJOB_NAME = 47  # KubeRay: RayCluster names <= 53, minus the 6 characters a RayJob's cluster adds
 
