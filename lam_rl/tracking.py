@@ -234,9 +234,11 @@ class Tracker:
         tags: Iterable[str] = (),
     ) -> None:
         """Declare a phase's inputs: its checkpoints (None entries are skipped) and store tags."""
+        checkpoints = [c for c in checkpoints if c is not None]
+        if checkpoints and registry is None:  # a caller's mistake, not a W&B hiccup: fail loudly
+            raise TypeError("Tracker.use_inputs: checkpoints need the registry they come from (registry=)")
         for c in checkpoints:
-            if c is not None:
-                self._guard(self.use_checkpoint, c, registry, what=f"checkpoint {c}")
+            self._guard(self.use_checkpoint, c, registry, what=f"checkpoint {c}")
         for t in tags:
             self._guard(self.use_tag, store, t, what=f"store tag {t}")
 

@@ -183,13 +183,16 @@ def test_checkpoints_and_tags_become_reference_artifacts_their_users_point_at(tm
         lam1b = registry.register(
             "lam1", _fake_hf(run_dir / "checkpoints" / "lam1", big), phase="plan", step=9
         )
+    external = _fake_hf(tmp_path / "elsewhere" / "my-model", b"w")  # a folder the registry never saw
     with Tracker(OFFLINE, run_dir=run_dir, name="consumer", job_type="consumer") as tr:
         tr.use_inputs(
-            checkpoints=[lam1, str(run_dir / "checkpoints" / "lam1"), None],
+            checkpoints=[lam1, str(run_dir / "checkpoints" / "lam1"), None, external],
             registry=registry,
             store=store,
             tags=["collect-expert"],
         )
+        with pytest.raises(TypeError, match="registry"):
+            tr.use_inputs(checkpoints=[lam1])
     with Tracker(OFFLINE, run_dir=run_dir, name="outside", job_type="outside"):
         pass
     registry.register(
@@ -228,7 +231,9 @@ def test_checkpoints_and_tags_become_reference_artifacts_their_users_point_at(tm
     # new versions have new digests; users point at the version they read, by digest
     assert prod.produced[0].digest != again.produced[0].digest
     assert prod.produced[1].digest != again.produced[1].digest
-    used = {(a.name, a.digest) for a in cons.used}
+    ext = next(a for a in cons.used if a.name == "my-model")
+    assert ext.metadata["external"] and ext.entries[0]["ref"] == external.resolve().as_uri()
+    used = {(a.name, a.digest) for a in cons.used if a.name != "my-model"}
     assert used == {
         ("lam1", prod.produced[1].digest),
         ("lam1", again.produced[1].digest),
