@@ -160,6 +160,13 @@ def online(cfg: Config, models: dict[str, tuple[str, int]], tasks, tracker=None)
 def evaluate(cfg: Config, tracker=None) -> dict[str, Any]:
     models = models_to_evaluate(cfg)
     steps, tasks = reference(cfg)
+    if tracker is not None:  # W&B lineage: the checkpoints evaluated, the reference trajectories
+        tracker.use_inputs(
+            checkpoints=[p for p, _ in models.values()],
+            registry=CheckpointRegistry(cfg.run_dir / "checkpoints"),
+            store=TrajectoryStore(cfg.store_uri, cfg.store.storage_options, create=False),
+            tags=[cfg.collect.eval_tag],
+        )
     results: dict[str, Any] = {
         "models": {k: {"path": p, "version": v} for k, (p, v) in models.items()},
         "reference": {"tasks": len(tasks), "steps": len(steps)},

@@ -38,6 +38,8 @@ def explore(cfg: Config, tracker=None) -> RolloutSummary:
     entry = registry.require(e.checkpoint, "jobs.sft phase=imitate") if "/" not in e.checkpoint else None
     path = entry.path if entry else e.checkpoint
     version = entry.version if entry else 0
+    if tracker is not None:  # W&B lineage
+        tracker.use_inputs(checkpoints=[entry or path], registry=registry, store=store, tags=[e.source_tag])
     attempts = e.attempts if e.temperature > 0 else 1
     items = [
         WorkItem(f"explore:{t['task_id']}:{a}", t, split="train", attempt=a)

@@ -150,7 +150,8 @@ def score_store(cfg: Config, tracker=None) -> dict[str, Any]:
     store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options)
     tags = cfg.reward.tags
     if tracker is not None:  # W&B lineage
-        tracker.use_inputs(checkpoints=[entry], store=store, tags=tags)
+        registry = CheckpointRegistry(cfg.run_dir / "checkpoints")
+        tracker.use_inputs(checkpoints=[entry], registry=registry, store=store, tags=tags)
     ids = sel.select_trajectories(store, tags, success=None)
     rows = sel.read_steps(store, ids, tags)
     pairs = scored_examples(rows, agent_builder(cfg.agent, load_tokenizer(entry.path)))

@@ -72,6 +72,8 @@ def _worker(config: dict[str, Any]) -> None:
             job_type="ppo",
             config={**config["cfg"], "inputs": inputs},
         )
+        registry = CheckpointRegistry(cfg.run_dir / "checkpoints")
+        tracker.use_inputs(checkpoints=[inputs["init"]], registry=registry)  # W&B lineage
     reward = T.WordSimReward(cfg.ppo.invalid_score, cfg.ppo.expert_finish, cfg.rollout.max_steps)
     logs = T.tracker_callback(tracker, algo)
     trainer = T.build_trainer(
