@@ -266,7 +266,9 @@ class TrackingConfig:
     entity: str | None = opt(None, "W&B entity (team); None uses the account default.")
     mode: str = opt(
         "auto",
-        "W&B mode: auto (online when WANDB_API_KEY is set, offline otherwise), online, offline or disabled.",
+        "W&B mode: auto (WANDB_MODE if set, else online when this process has W&B credentials: "
+        "WANDB_API_KEY, `wandb login`, an api_key in wandb's settings; else offline), online, offline "
+        "or disabled.",
     )
     group: str | None = opt(None, "W&B group; defaults to the run name so one pipeline run is one group.")
     tags: list[str] = opt([], "Extra W&B tags.")
