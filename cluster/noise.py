@@ -2,9 +2,11 @@
 silenced at its source, in one place.
 
 ``apply(runtime_env)`` is called by ``cluster.runtime.ray_session`` before Ray starts: it sets the
-environment of the driver and of every Ray worker (``runtime_env["env_vars"]``) and quiets the
-driver's own loggers. ``quiet_process()`` quiets the loggers and warnings of the process it runs in;
-every Ray Train worker calls it first (``cluster.train.worker_info``). What each setting removes,
+environment of the driver and of every Ray worker (``runtime_env["env_vars"]``), makes
+``quiet_process`` the setup hook of every Ray worker of the job (Train workers, Serve replicas,
+rollout workers) and runs it in the driver. ``quiet_process()`` quiets the loggers and warnings of
+the process it runs in; each Ray Train worker also calls it first (``cluster.train.worker_info``), so
+learners started without ``ray_session`` (tests, benchmarks) are quiet too. What each setting removes,
 measured on a 20-step SFT job with 2 workers and on the pipeline's log (docs/learners.md):
 
 | noise on the console | source | silenced by |
@@ -16,7 +18,12 @@ measured on a 20-step SFT job with 2 workers and on the pipeline's log (docs/lea
 | `DeepSpeed deepspeed.ops.comm.deepspeed_shm_comm_op built successfully` (twice per worker) | DeepSpeed loading its cached CPU comm op | a filter on the root logger (Ray Train turns a worker's prints into root-logger records); ``lam_rl.algos.engine.init_distributed`` swallows it outside Ray |
 | `FutureWarning: torch.distributed.all_gather_into_tensor is deprecated` | torch, called by DeepSpeed ZeRO | a warnings filter |
 | `Loading weights: 100%...`, `Writing model shards: 100%...` in every worker | transformers' progress bars | ``HF_HUB_DISABLE_PROGRESS_BARS=1`` in workers (and in the driver when stderr is not a terminal) |
+| `(ServeReplica:...) INFO ... -- CALL score OK 716.4ms`, one per request, and Serve's deployment progress (`Deploying new version`, `Adding 1 replica`, `Got updated endpoints`, `Application ... is ready`) | Ray Serve's INFO logs | a filter on the `ray.serve` logger: warnings and errors only (in Serve's log files too) |
+| `Failed to get queue length from Replica ... within 0.1s` | Serve's router, when a busy CPU replica answers a probe slowly | the message filter |
+| `(TrainController) Failed to send resource request for train-...` and a traceback | Ray Train's controller, when a busy machine answers its autoscaling coordinator late (Ray: "safe to ignore" when transient) | the message filter on that module's logger |
 | `Token authentication is enabled for this Ray cluster...` | Ray, starting the embedded cluster (token auth on is the secure default) | the driver's logger for it |
+
+``LAM_LOG_LEVEL=DEBUG`` brings Ray Train's and Serve's INFO logs back.
 """
 
 from __future__ import annotations
@@ -47,6 +54,11 @@ DROPPED = re.compile(
         [
             r"Attempting to get learning rate from scheduler before it has started",
             r"deepspeed_shm_comm_op built successfully",
+            # Serve's router in the driver when a busy CPU replica answers a probe slowly
+            r"Failed to get queue length from Replica",
+            # Ray Train's controller asking the autoscaler for resources the fixed cluster already has,
+            # with a traceback, when the machine is busy ("safe to ignore" if transient, says Ray)
+            r"Failed to (send|cancel) resource request for train-",
         ]
     )
 )
@@ -61,19 +73,40 @@ class _DropNoise(logging.Filter):
 
 
 _FILTER = _DropNoise()
+AUTOSCALING_CLIENT = "ray.train.v2._internal.execution.scaling_policy.autoscaling_coordinator_client"
+
+
+class _ServeWarningsOnly(logging.Filter):
+    """Ray Serve's INFO records (one access-log line per request, deployment progress) are dropped;
+    its warnings and errors stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING
+
+
+_SERVE_FILTER = _ServeWarningsOnly()
+
+
+def _debug() -> bool:
+    return os.environ.get("LAM_LOG_LEVEL", "").upper() == "DEBUG"
 
 
 def ray_train_log_level() -> str:
     """Ray Train's console log level: WARNING, or INFO when lam-rl itself logs at DEBUG."""
-    return "INFO" if os.environ.get("LAM_LOG_LEVEL", "").upper() == "DEBUG" else QUIET_RAY_TRAIN_LEVEL
+    return "INFO" if _debug() else QUIET_RAY_TRAIN_LEVEL
 
 
 def quiet_process() -> None:
     """Quiet this process's loggers and warnings (idempotent)."""
-    for name in ("", "DeepSpeed"):
+    # (a logger's filters see only the records logged to that very logger, so each source is named)
+    for name in ("", "DeepSpeed", "ray.serve", AUTOSCALING_CLIENT):
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)
+    # a filter on the logger itself: Serve replaces the handlers of "ray.serve" when a component starts
+    serve = logging.getLogger("ray.serve")
+    if not _debug() and _SERVE_FILTER not in serve.filters:
+        serve.addFilter(_SERVE_FILTER)
     warnings.filterwarnings(
         "ignore", message=r".*all_gather_into_tensor.*is deprecated", category=FutureWarning
     )
@@ -95,6 +128,10 @@ def apply(runtime_env: dict[str, Any]) -> dict[str, Any]:
     env_vars = runtime_env.setdefault("env_vars", {})
     for key, value in {**ENV, **WORKER_ENV}.items():
         env_vars.setdefault(key, os.environ.get(key, value))
+    if "LAM_LOG_LEVEL" in os.environ:
+        env_vars.setdefault("LAM_LOG_LEVEL", os.environ["LAM_LOG_LEVEL"])
+    # every Ray worker of the job (Train workers, Serve replicas, rollout workers) runs it first
+    runtime_env.setdefault("worker_process_setup_hook", "cluster.noise.quiet_process")
     quiet_process()
     return runtime_env
 

@@ -34,9 +34,10 @@ def check_inputs(cfg: Config) -> dict[str, Any]:
     init = resolve_checkpoint(cfg.ppo.init_checkpoint, registry, "jobs.sft phase=boost")
     needs_rm = cfg.ppo.mode == "offline" or cfg.ppo.online_step_reward > 0
     rm = resolve_checkpoint(cfg.ppo.rm_checkpoint, registry, "jobs.reward") if needs_rm else None
-    store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options, create=False)
     tags = list(cfg.reward.tags)
+    snapshot = None  # online PPO reads nothing recorded before it: its episodes are its own
     if cfg.ppo.mode == "offline":
+        store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options, create=False)
         for t in tags:
             if not store.has_tag(t):
                 raise ConfigError(
@@ -46,12 +47,8 @@ def check_inputs(cfg: Config) -> dict[str, Any]:
         require_rows(
             len(failed), f"failed trajectories of {tags}", "offline PPO learns on the expert's failures"
         )
-    return {
-        "init": str(init),
-        "rm": str(rm) if rm else None,
-        "tags": tags,
-        "store_snapshot": store.snapshot().to_dict(),
-    }
+        snapshot = store.snapshot().to_dict()
+    return {"init": str(init), "rm": str(rm) if rm else None, "tags": tags, "store_snapshot": snapshot}
 
 
 def offline_states(cfg: Config, tok, rank: int, world: int) -> list[str]:
@@ -170,6 +167,7 @@ def train_ppo(cfg: Config) -> dict[str, Any]:
 
         return train_trl_online(cfg)
     inputs = check_inputs(cfg)
+    online = cfg.ppo.mode == "online"
     log.info("ppo %s: %s -> %s with RM %s", cfg.ppo.mode, inputs["init"], cfg.ppo.output, inputs["rm"])
     return run_workers(
         _worker,
@@ -177,8 +175,7 @@ def train_ppo(cfg: Config) -> dict[str, Any]:
         cfg.learner,
         name=f"ppo-{cfg.ppo.mode}",
         storage_path=Path(cfg.run_dir) / "ray_train",
-        # online: the policy server the workers start needs its CPUs
-        reserve_cpus=cfg.policy.cpus_per_replica * cfg.policy.num_replicas
-        if cfg.ppo.mode == "online"
-        else 0.0,
+        # online: the policy server the workers start needs its CPUs (and GPUs)
+        reserve_cpus=cfg.policy.cpus_per_replica * cfg.policy.num_replicas if online else 0.0,
+        reserve_gpus=cfg.policy.gpus_per_replica * cfg.policy.num_replicas if online else 0.0,
     )

@@ -31,10 +31,15 @@ def cluster_has_gpus() -> bool:
     return ray.cluster_resources().get("GPU", 0) > 0
 
 
-def plan_resources(learner: LearnerConfig, reserve_cpus: float = 0.0) -> tuple[bool, float]:
-    """(use_gpu, CPUs per worker), checked against the cluster before anything starts.
+def plan_resources(
+    learner: LearnerConfig, reserve_cpus: float = 0.0, reserve_gpus: float = 0.0
+) -> tuple[bool, float, float]:
+    """(use_gpu, CPUs per worker, GPUs per worker), checked against the cluster before anything starts.
 
-    ``reserve_cpus`` stay free for what the workers start themselves (online PPO's policy server).
+    ``reserve_cpus`` / ``reserve_gpus`` stay free for what the workers start themselves (online PPO's
+    policy server). On GPUs each worker gets one GPU; a single worker shares its GPU when the policy
+    server's share would not fit beside it (one GPU: learner 0.5, policy server 0.5). NCCL cannot put
+    two ranks on one GPU, so more workers than free GPUs is an error.
     """
     use_gpu = resolve_use_gpu(learner, cluster_has_gpus())
     check_hardware(learner, use_gpu)
@@ -46,7 +51,20 @@ def plan_resources(learner: LearnerConfig, reserve_cpus: float = 0.0) -> tuple[b
             f"learner.num_workers={learner.num_workers} needs {learner.num_workers} CPUs but the Ray cluster has "
             f"{total_cpus:g} free; lower learner.num_workers"
         )
-    return use_gpu, cpus
+    gpus = 0.0
+    if use_gpu:
+        free_gpus = ray.cluster_resources().get("GPU", 0) - reserve_gpus
+        if free_gpus >= learner.num_workers:
+            gpus = 1.0
+        elif learner.num_workers == 1 and free_gpus > 0:
+            gpus = round(free_gpus, 4)
+        else:
+            raise ConfigError(
+                f"learner.num_workers={learner.num_workers} needs {learner.num_workers} GPUs but the Ray cluster "
+                f"has {free_gpus:g} beside the {reserve_gpus:g} the policy server takes; lower "
+                "learner.num_workers or policy.gpus_per_replica"
+            )
+    return use_gpu, cpus, gpus
 
 
 @dataclass
@@ -122,15 +140,17 @@ def run_workers(
     name: str,
     storage_path: Path,
     reserve_cpus: float = 0.0,
+    reserve_gpus: float = 0.0,
 ) -> dict[str, Any]:
     """Run ``worker_fn`` on a Ray Train worker group; return rank 0's last reported metrics."""
-    use_gpu, cpus = plan_resources(learner, reserve_cpus)
+    use_gpu, cpus, gpus = plan_resources(learner, reserve_cpus, reserve_gpus)
+    resources = {"CPU": cpus, **({"GPU": gpus} if use_gpu else {})}
     config = dict(config, _use_gpu=use_gpu)
     trainer = Trainer(
         worker_fn,
         train_loop_config=config,
         scaling_config=ScalingConfig(
-            num_workers=learner.num_workers, use_gpu=use_gpu, resources_per_worker={"CPU": cpus}
+            num_workers=learner.num_workers, use_gpu=use_gpu, resources_per_worker=resources
         ),
         torch_config=TorchConfig(backend=backend_for(use_gpu)),
         run_config=RunConfig(
@@ -145,7 +165,7 @@ def run_workers(
         "%s: %d Ray Train worker(s), %s, %g CPU each, ZeRO-%d %s",
         name,
         learner.num_workers,
-        "GPU/NCCL" if use_gpu else "CPU/gloo",
+        f"{gpus:g} GPU each, NCCL" if use_gpu else "CPU/gloo",
         cpus,
         learner.zero_stage,
         learner.precision,

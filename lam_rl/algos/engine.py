@@ -247,6 +247,20 @@ def _on_gpu() -> bool:
     return get_accelerator().device_name() == "cuda" and torch.cuda.is_available()
 
 
+@contextlib.contextmanager
+def new_head_load():
+    """For loading a backbone under a new head (the critic's value head, the reward model's score):
+    transformers then logs a load report listing the head as MISSING, which is the point; quiet it."""
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+
+
 def current_lr(engine) -> float:
     return float(engine.optimizer.param_groups[0]["lr"])
 

@@ -97,7 +97,8 @@ class PPOLearner:
         load = {"local_files_only": True}
         actor = AutoModelForCausalLM.from_pretrained(str(init_path), **load)
         ref = AutoModelForCausalLM.from_pretrained(str(init_path), **load).eval().requires_grad_(False)
-        critic = AutoModelForTokenClassification.from_pretrained(str(init_path), num_labels=1, **load)
+        with eng.new_head_load():  # the value head is new
+            critic = AutoModelForTokenClassification.from_pretrained(str(init_path), num_labels=1, **load)
         critic.config.pad_token_id = tokenizer.pad_token_id
         self.actor = eng.build_engine(actor, _config(cfg.lr, cfg, learner, self.world, True))
         self.critic = eng.build_engine(critic, _config(cfg.critic_lr, cfg, learner, self.world, True))
@@ -205,8 +206,8 @@ class PPOLearner:
                     stats["entropy"].append(float(pm.masked_mean(pm.entropy_from_logits(logits), m)))
                 stats["policy_loss"].append(float(pl.loss.detach()))
                 stats["value_loss"].append(float(vl.detach()))
-                stats["clipfrac"].append(float(pl.clipfrac))
-                stats["approx_kl"].append(float(pl.approx_kl))
+                stats["clipfrac"].append(float(pl.clipfrac.detach()))
+                stats["approx_kl"].append(float(pl.approx_kl.detach()))
                 stats["vf_clipfrac"].append(float(vclip))
         mean_kl = float(exp.kl.mean())
         metrics = {f"ppo/{k}": sum(v) / max(len(v), 1) for k, v in stats.items()}

@@ -90,9 +90,12 @@ def build_reward_model(backbone: str | os.PathLike, tokenizer):
     """A sequence-classification model (1 label) on the backbone's weights; the head starts fresh."""
     from transformers import AutoModelForSequenceClassification
 
-    model = AutoModelForSequenceClassification.from_pretrained(
-        str(backbone), num_labels=1, local_files_only=True
-    )
+    from lam_rl.algos.engine import new_head_load
+
+    with new_head_load():  # the score head is new
+        model = AutoModelForSequenceClassification.from_pretrained(
+            str(backbone), num_labels=1, local_files_only=True
+        )
     model.config.pad_token_id = tokenizer.pad_token_id
     return model
 
