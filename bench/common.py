@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -20,16 +21,69 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 
+SMOKE_HELP = (
+    "tiny sizes, seconds: proves the bench still runs end to end (CI runs every bench this way); "
+    "its figures mean nothing"
+)
+# Overrides that shrink a pipeline run to seconds per stage for --smoke (a ~20k-parameter model, one VM).
+SMOKE_OVERRIDES = [
+    "tracking.mode=disabled",
+    "model.hidden=32",
+    "model.layers=1",
+    "model.heads=2",
+    "model.kv_heads=2",
+    "model.intermediate=64",
+    "tokenizer.vocab_size=300",
+    "taskplan.num_tasks=10",
+    "taskplan.tokenizer_samples=3",
+    "collect.num_tasks=3",
+    "collect.eval_tasks=2",
+    "fleet.local=1",
+    "rollout.max_steps=3",
+    "policy.max_new_tokens=8",
+    "eval.max_tasks=2",
+    "eval.max_new_tokens=8",
+]
+JSON_KEYS = ("name", "value", "unit", "baseline", "ratio", "goal")
+
+
 def emit(result: dict[str, Any], as_json: bool, extra: dict[str, Any] | None = None) -> None:
-    """Print a headline result; with --json the last line is one JSON object."""
+    """Print a headline result; with --json the last line of stdout is one JSON object.
+
+    That is guaranteed, not hoped for: Ray (and Serve) are shut down first and stdout is flushed
+    before the JSON line; after it, stdout is closed to everything else: Python's ``print`` and
+    whatever Ray, its atexit handlers or a C library write to file descriptor 1 go to stderr instead.
+    ``result["smoke"]`` (set by ``--smoke``) is carried into the JSON so a smoke figure is never taken
+    for a measurement.
+    """
+    shutdown_ray()  # its shutdown messages come before the results, never after the JSON
     for k, v in (extra or {}).items():
         print(f"  {k}: {v}")
     print(
         f"{result['name']}: {result['value']:.4g} {result['unit']} vs baseline {result['baseline']:.4g} "
         f"-> ratio {result['ratio']:.3g} (goal {result['goal']})"
+        + (" [smoke run: sizes too small to mean anything]" if result.get("smoke") else "")
     )
     if as_json:
-        print(json.dumps({k: result[k] for k in ("name", "value", "unit", "baseline", "ratio", "goal")}))
+        keys = [*JSON_KEYS, *(["smoke"] if result.get("smoke") else [])]
+        line = json.dumps({k: result[k] for k in keys})
+        sys.stdout.flush()
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+        os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # fd 1 now writes to stderr
+        sys.stdout = sys.stderr
+
+
+def shutdown_ray() -> None:
+    """Shut down Serve and Ray if this process started them (their shutdown logs come before the JSON)."""
+    ray = sys.modules.get("ray")
+    if ray is None or not ray.is_initialized():
+        return
+    serve = sys.modules.get("ray.serve")
+    if serve is not None:
+        with contextlib.suppress(Exception):  # Serve never started in this process
+            serve.shutdown()
+    ray.shutdown()
 
 
 def tiny_checkpoint(

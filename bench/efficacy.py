@@ -1,9 +1,10 @@
 """Does the recipe work? The whole pipeline at a larger-than-CI config, then the LAM1..LAM4 + expert
 table (online task success in WordSim, offline step metrics on the reference trajectories).
 
-    .venv/bin/python bench/efficacy.py [--json] [--run-root runs/efficacy] [--config tiny] [KEY=VALUE ...]
+    .venv/bin/python bench/efficacy.py [--json] [--smoke] [--run-root runs/efficacy] [--config tiny] [KEY=VALUE ...]
 
-Not in CI: about half an hour on 2 cores. The pipeline is resumable, so a second call with the same
+Not in CI: about half an hour on 2 cores (``--smoke``, in CI: the expert alone on two held-out tasks
+of a seconds-long taskplan + collect, in a temporary run directory, through the same code path). The pipeline is resumable, so a second call with the same
 --run-root only re-runs what is missing (pass force=[evaluate,report] to re-evaluate).
 Goal (the compass): LAM1 < LAM2 <= LAM3 <= LAM4 in online task success, and LAM4 above the expert.
 Headline: LAM4's online task success rate vs the expert's (baseline), measured in the same run.
@@ -15,11 +16,12 @@ import argparse
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, emit  # noqa: E402
+from common import ROOT, SMOKE_HELP, SMOKE_OVERRIDES, emit  # noqa: E402
 
 # What the bench runs on top of --config: twice the demo's data, more exploration and PPO states, and
 # twice the held-out tasks (tiny.yaml's 10-family curriculum and 8 SFT epochs). About half an hour.
@@ -70,10 +72,18 @@ def table(results: dict) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--run-root", default=str(ROOT / "runs" / "efficacy"))
+    ap.add_argument("--run-root", default=None, help="default: runs/efficacy (--smoke: a temporary folder)")
     ap.add_argument("--config", default="tiny")
+    ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     ap.add_argument("overrides", nargs="*", help="more KEY=VALUE config overrides")
     args = ap.parse_args()
+    defaults = DEFAULTS
+    if args.smoke:  # no model is trained: the expert row is what the smoke run fills
+        defaults = [*SMOKE_OVERRIDES, "eval.models=[]", "stages=[taskplan,collect,evaluate,report]"]
+    if args.run_root is None:
+        args.run_root = (
+            tempfile.mkdtemp(prefix="lam-bench-efficacy-") if args.smoke else str(ROOT / "runs" / "efficacy")
+        )
 
     cmd = [
         sys.executable,
@@ -82,7 +92,7 @@ def main() -> None:
         f"config={args.config}",
         f"run.root={args.run_root}",
         "run.name=efficacy",
-        *DEFAULTS,
+        *defaults,
         *args.overrides,
     ]
     print("running:", " ".join(cmd), flush=True)
@@ -105,6 +115,7 @@ def main() -> None:
             "baseline": expert,
             "ratio": lam4 / expert if expert else 0.0,
             "goal": ">= 1.0 (LAM4 above the expert; LAM1 < LAM2 <= LAM3 <= LAM4)",
+            "smoke": args.smoke,
         },
         args.json,
         extra={"pipeline minutes": f"{minutes:.1f}", "report": run_dir / "report" / "report.md"},

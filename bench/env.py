@@ -1,6 +1,6 @@
 """WordSim VM agent: steps/s over HTTP vs the in-process transport, and the expert's success rate.
 
-    .venv/bin/python bench/env.py [--json] [--tasks 200] [--expert-tasks 1000]
+    .venv/bin/python bench/env.py [--json] [--smoke] [--tasks 200] [--expert-tasks 1000]
 
 Throughput: the noiseless expert plays the same task instances against (a) one VM agent served by
 ``lam-rl env serve`` in a separate process, over loopback HTTP, and (b) the in-process transport;
@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, emit  # noqa: E402
+from common import ROOT, SMOKE_HELP, emit  # noqa: E402
 
 TOKEN = "bench-token"
 
@@ -93,7 +93,10 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="Last line: one JSON object with the headline.")
     ap.add_argument("--tasks", type=int, default=200, help="Task instances for the throughput runs.")
     ap.add_argument("--expert-tasks", type=int, default=1000, help="Task instances for the success rate.")
+    ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = ap.parse_args()
+    if args.smoke:
+        args.tasks, args.expert_tasks = 8, 20
 
     from lam_rl.env.client import VMClient
     from lam_rl.env.config import ExpertConfig
@@ -145,6 +148,7 @@ def main() -> None:
             "baseline": round(inproc, 1),
             "ratio": round(http / inproc, 4),
             "goal": ">= 200 steps/s over HTTP (<= 5 ms per step); expert 60-70% at default noise",
+            "smoke": args.smoke,
         },
         args.json,
         extra,

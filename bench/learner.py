@@ -1,7 +1,7 @@
 """Learner throughput: Ray Train + DeepSpeed (1 worker) vs a plain single-process PyTorch loop on the
 same model, batch and data, in the same run; then the scaling from 1 to 2 Ray Train workers.
 
-    .venv/bin/python bench/learner.py [--json] [--steps 40] [--size tiny|small|0.5b]
+    .venv/bin/python bench/learner.py [--json] [--smoke] [--steps 40] [--size tiny|small|0.5b]
 
 Data: Appendix C prompts and target actions from WordSim reference runs (the tiny prompt format).
 Throughput is measured after warm-up steps, inside the training loop (start-up excluded; reported
@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import emit, wordsim_examples  # noqa: E402
+from common import SMOKE_HELP, emit, wordsim_examples  # noqa: E402
 
 SIZES = {  # hidden, layers, heads, kv_heads, intermediate
+    "smoke": (32, 1, 2, 2, 64),
     "tiny": (160, 4, 4, 4, 432),
     "small": (512, 8, 8, 4, 1408),
     "0.5b": (1024, 24, 16, 8, 4096),
@@ -145,7 +146,17 @@ def main() -> None:
     ap.add_argument("--size", choices=sorted(SIZES), default="tiny")
     ap.add_argument("--tasks", type=int, default=200, help="WordSim tasks whose reference runs make the data")
     ap.add_argument("--no-scaling", action="store_true", help="skip the 2-worker run")
+    ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = ap.parse_args()
+    if args.smoke:
+        args.steps, args.warmup, args.batch, args.size, args.tasks, args.no_scaling = (
+            4,
+            2,
+            4,
+            "smoke",
+            6,
+            True,
+        )
 
     import ray
     import torch
@@ -180,6 +191,7 @@ def main() -> None:
             "baseline": plain,
             "ratio": r1 / plain,
             "goal": ">= 0.85x",
+            "smoke": args.smoke,
         },
         args.json,
         extra,

@@ -1,6 +1,6 @@
 """Does online PPO raise the policy's success on its training tasks? (phase 4, beyond the paper)
 
-    .venv/bin/python bench/online_ppo.py [--json] [--run-root runs/bench-online] [--iterations 6] [KEY=VALUE ...]
+    .venv/bin/python bench/online_ppo.py [--json] [--smoke] [--run-root runs/bench-online] [--iterations 6] [KEY=VALUE ...]
 
 Runs the tiny pipeline up to LAM3 when the run directory has none (resumable, about 9 minutes),
 then ``jobs.ppo mode=online`` from LAM3: each iteration the current weights are served by the policy
@@ -9,7 +9,9 @@ at ``ppo.temperature``), the verifier's verdicts are the reward, and the update'
 swapped in for the next iteration. The last pass only measures the final policy.
 
 Headline: the final policy's success on the training tasks vs iteration 0's (LAM3, the baseline),
-both measured in this run under the same sampling. Not in CI: about 15 minutes on 2 cores.
+both measured in this run under the same sampling. Not in CI: about 15 minutes on 2 cores. ``--smoke`` (in
+CI): one online PPO iteration from the untrained base model of a seconds-long taskplan, two tasks, in a
+temporary run directory, through the same commands.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, emit  # noqa: E402
+from common import ROOT, SMOKE_HELP, SMOKE_OVERRIDES, emit  # noqa: E402
 
 PPO = [
     "ppo.online_tasks=32",
@@ -37,15 +40,36 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--run-root", default=str(ROOT / "runs" / "bench-online"))
+    ap.add_argument(
+        "--run-root", default=None, help="default: runs/bench-online (--smoke: a temporary folder)"
+    )
     ap.add_argument("--config", default="tiny")
     ap.add_argument("--iterations", type=int, default=6)
+    ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     ap.add_argument("overrides", nargs="*", help="more KEY=VALUE config overrides")
     args = ap.parse_args()
+    if args.run_root is None:
+        args.run_root = (
+            tempfile.mkdtemp(prefix="lam-bench-online-")
+            if args.smoke
+            else str(ROOT / "runs" / "bench-online")
+        )
     common = [f"config={args.config}", f"run.root={args.run_root}", "tracking.mode=offline"]
+    upto = "stages=[taskplan,collect,sft-plan,sft-imitate,explore,sft-boost]"
+    if args.smoke:  # PPO from the untrained base model (no LAM3): only taskplan runs first
+        args.iterations, upto = 1, "stages=[taskplan]"
+        common += SMOKE_OVERRIDES
+        args.overrides = [
+            "ppo.init_checkpoint=base",
+            "ppo.online_tasks=2",
+            "ppo.batch_size=2",
+            "ppo.minibatch_size=1",
+            "ppo.ppo_epochs=1",
+            "ppo.gen_length=8",
+            *args.overrides,
+        ]
 
     t0 = time.time()
-    upto = "stages=[taskplan,collect,sft-plan,sft-imitate,explore,sft-boost]"
     subprocess.run(
         [sys.executable, "-m", "jobs.pipeline", *common, *args.overrides, upto], cwd=ROOT, check=True
     )
@@ -87,6 +111,7 @@ def main() -> None:
             # a baseline of 0 is floored at one task, so the ratio stays a finite number
             "ratio": last / max(first, 1 / cfg.ppo.online_tasks),
             "goal": ">= 1.2 (final policy vs iteration 0, same tasks, same sampling)",
+            "smoke": args.smoke,
         },
         args.json,
         extra={"minutes": f"{minutes:.1f}", "metrics": run_dir / "metrics" / "ppo-online.jsonl"},

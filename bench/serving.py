@@ -1,6 +1,6 @@
 """Reward-server (and policy-server) throughput: dynamic batching vs none, 32 concurrent callers.
 
-    .venv/bin/python bench/serving.py [--json] [--callers 32] [--calls 16] [--policy] [--short]
+    .venv/bin/python bench/serving.py [--json] [--smoke] [--callers 32] [--calls 16] [--policy] [--short]
 
 Both servers run as Ray Serve deployments on one embedded Ray; the same callers score the same
 (state, action) pairs with ``max_batch_size=32`` and with ``max_batch_size=1`` (the baseline).
@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, concurrent_throughput, emit, tiny_checkpoint, wordsim_examples  # noqa: E402
+from common import ROOT, SMOKE_HELP, concurrent_throughput, emit, tiny_checkpoint, wordsim_examples  # noqa: E402
 
 
 def tiny_pairs(n_tasks: int = 30) -> list[tuple[str, str]]:
@@ -83,7 +83,12 @@ def main() -> None:
         help="score short prompts (the first 300 characters): the regime where per-request overhead, "
         "not the forward pass, dominates",
     )
+    ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP + " (the policy server included)")
     args = ap.parse_args()
+    shape, prompt_tasks = (160, 4, 2048), 30  # hidden, layers, vocab: the tiny config's shape
+    if args.smoke:
+        args.callers, args.calls, args.policy = 4, 2, True
+        shape, prompt_tasks = (32, 1, 512), 3
 
     import ray
 
@@ -91,8 +96,8 @@ def main() -> None:
     from lam_rl.models import load_tokenizer, save_pretrained
 
     work = Path(tempfile.mkdtemp(prefix="lam-bench-serving-"))
-    lm = tiny_checkpoint(work / "lm", hidden=160, vocab=2048)  # the tiny config's shape
-    pairs = tiny_pairs()
+    lm = tiny_checkpoint(work / "lm", hidden=shape[0], layers=shape[1], vocab=shape[2])
+    pairs = tiny_pairs(prompt_tasks)
     if args.short:
         pairs = [(p[:300], a) for p, a in pairs]
     tok = load_tokenizer(lm)
@@ -118,6 +123,7 @@ def main() -> None:
             "baseline": unbatched,
             "ratio": batched / unbatched,
             "goal": ">= 4x",
+            "smoke": args.smoke,
         },
         args.json,
         extra,

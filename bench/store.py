@@ -1,6 +1,6 @@
 """Trajectory-store ingest and scan rates: the batched writer vs one Lance commit per trajectory.
 
-    .venv/bin/python bench/store.py [--json] [--producers 4] [--trajectories 1500] [--controls 24]
+    .venv/bin/python bench/store.py [--json] [--smoke] [--producers 4] [--trajectories 1500] [--controls 24]
 
 Producers are separate processes (spawned: Lance is not fork-safe), like rollout workers. Each first
 builds its share of synthetic Word trajectories (0-12 steps, ``--controls`` controls a step) and
@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import emit  # noqa: E402
+from common import SMOKE_HELP, emit  # noqa: E402
 
 
 def record_wordsim(tasks: int, path: Path) -> dict[str, float]:
@@ -139,10 +139,10 @@ def ingest(
     for p in procs:
         p.start()
     for _ in procs:
-        ready.get(timeout=600)
+        _get(ready, procs, mode, 600)
     start = time.perf_counter()
     go.set()
-    results = [out.get(timeout=1200) for _ in procs]
+    results = [_get(out, procs, mode, 1200) for _ in procs]
     for p in procs:
         p.join()
         if p.exitcode:
@@ -150,6 +150,22 @@ def ingest(
     wall = max(r[3] for r in results) - start
     steps = sum(r[1] for r in results)
     return steps / wall, steps, wall, sum(r[4] for r in results)
+
+
+def _get(queue, procs, mode: str, timeout_s: float):
+    """The next item of ``queue``; a producer that died (it will never put one) fails the bench now."""
+    import queue as q
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return queue.get(timeout=0.5)
+        except q.Empty:
+            dead = [p.exitcode for p in procs if p.exitcode]
+            if dead:
+                raise SystemExit(f"a {mode} producer failed (exit {dead[0]})") from None
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{mode} producers gave no answer in {timeout_s:.0f} s") from None
 
 
 def scan_rates(uri: str) -> dict[str, str]:
@@ -190,14 +206,20 @@ def main() -> None:
         help="also ingest copies of this many recorded WordSim expert trajectories (0: skip)",
     )
     ap.add_argument("--dir", help="where to put the stores (default: a temporary directory)")
+    ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     a = ap.parse_args()
+    if a.smoke:
+        a.producers, a.trajectories, a.baseline_trajectories, a.repeat, a.wordsim_tasks = 2, 20, 4, 1, 4
     root = Path(a.dir) if a.dir else Path(tempfile.mkdtemp(prefix="lam-rl-bench-store-"))
     from lam_rl.store import TrajectoryStore
 
     def fresh(name: str) -> str:
         uri = str(root / name)
         shutil.rmtree(uri, ignore_errors=True)
-        TrajectoryStore(uri)
+        store = TrajectoryStore(uri)
+        create = getattr(store, "create", None)  # opening a store no longer creates its tables: do it
+        if create is not None:  # here, before producers race to append to them
+            create()
         return uri
 
     synthetic = ("synthetic", a.controls)
@@ -247,7 +269,7 @@ def main() -> None:
             "goal": ">= 5x the baseline and >= 50,000 steps/s",
         }
         emit({"name": "store_ingest", "value": rate, "unit": "steps/s", "baseline": base, "ratio": rate / base,
-              "goal": ">= 5x"}, a.json, extra)  # fmt: skip
+              "goal": ">= 5x", "smoke": a.smoke}, a.json, extra)  # fmt: skip
     finally:
         if not a.dir:
             shutil.rmtree(root, ignore_errors=True)
