@@ -38,11 +38,13 @@ def storage_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from lam_rl.store.errors import corrupt, is_storage_error
+        from lam_rl.store.errors import corrupt, is_query_error, is_storage_error, query_error
 
         try:
             return fn(*args, **kwargs)
         except (OSError, ValueError, RuntimeError) as e:
+            if is_query_error(e):
+                raise query_error(e) from None
             if is_storage_error(e):
                 raise corrupt(kwargs.get("uri", "?"), e) from None
             raise

@@ -53,9 +53,23 @@ class InvalidRecord(StoreError):
 _LANCE_MARKERS = ("LanceError", "lance error", "External error", "Not found:", "Not a directory")
 
 
+def is_query_error(e: BaseException) -> bool:
+    """Lance refusing a query it was given (a ``where=`` predicate naming no column, bad SQL)."""
+    return (
+        isinstance(e, ValueError)
+        and not isinstance(e, ConfigError)
+        and str(e).startswith("Invalid user input")
+    )
+
+
+def query_error(e: BaseException) -> StoreError:
+    msg = short_error(e).removeprefix("Invalid user input: ")
+    return StoreError(f"the store cannot run this query: {msg}; fix the where= / --where predicate")
+
+
 def is_storage_error(e: BaseException) -> bool:
     """An error from Lance or the file system under it (not a user error of ours)."""
-    if isinstance(e, ConfigError):
+    if isinstance(e, ConfigError) or is_query_error(e):
         return False
     if isinstance(e, OSError):
         return True
@@ -94,6 +108,8 @@ def guarded(fn: _F) -> _F:
         try:
             return fn(self, *args, **kwargs)
         except (OSError, ValueError, RuntimeError) as e:
+            if is_query_error(e):
+                raise query_error(e) from None
             if is_storage_error(e):
                 raise corrupt(self.uri, e, fn.__name__) from None
             raise

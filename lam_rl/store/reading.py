@@ -18,7 +18,15 @@ import pyarrow.compute as pc
 
 from lam_rl.store import filters as F
 from lam_rl.store import schemas
-from lam_rl.store.errors import EmptySelection, StoreError, corrupt, guarded, is_storage_error
+from lam_rl.store.errors import (
+    EmptySelection,
+    StoreError,
+    corrupt,
+    guarded,
+    is_query_error,
+    is_storage_error,
+    query_error,
+)
 from lam_rl.store.records import Trajectory
 
 if TYPE_CHECKING:
@@ -363,6 +371,8 @@ class ReadMixin:
                 n += 1
                 yield item
         except (OSError, ValueError, RuntimeError) as e:
+            if is_query_error(e):
+                raise query_error(e) from None
             if is_storage_error(e):
                 raise corrupt(self.uri, e, f"reading {what}") from None
             raise

@@ -179,6 +179,8 @@ class StepRecord:
             raise InvalidRecord(f"{where}: plan must be a list of strings, got {self.plan!r:.80}")
         if not isinstance(self.controls, (list, tuple)):
             raise InvalidRecord(f"{where}: controls must be a list, got {type(self.controls).__name__}")
+        if any(c is None for c in self.controls):
+            raise InvalidRecord(f"{where}: controls must not hold null entries")
         if self.extra is not None and not isinstance(self.extra, Mapping):
             raise InvalidRecord(f"{where}: extra must be a mapping, got {type(self.extra).__name__}")
 
@@ -196,7 +198,7 @@ class StepRecord:
         names = {f.name for f in fields(cls)}
         kw = {k: v for k, v in row.items() if k in names}
         kw["args"] = _unjson(row.get("args"))
-        kw["controls"] = [dict(c) for c in row.get("controls") or []]
+        kw["controls"] = [dict(c) for c in row.get("controls") or [] if c is not None]
         kw["plan"] = list(row.get("plan") or [])
         kw["extra"] = _unjson(row.get("extra"))
         return cls(**kw)

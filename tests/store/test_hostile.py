@@ -238,3 +238,13 @@ def test_a_version_1_store_is_read_then_migrated_by_its_first_write(tmp_path):
     tagged = again.outcomes(tag="old")  # the tag pins a version-1 table version: extra reads as null
     assert tagged.num_rows == 3 and tagged.column("extra").null_count == 3
     assert again.count("steps") == 7
+
+
+@pytest.mark.parametrize("where", ["nocol = 1", "step ==== 1", "'unterminated"])
+def test_a_where_lance_refuses_is_one_line_and_exit_2(good_store, tmp_path, where):
+    """The old CLI exited 1 with Lance's traceback for a predicate it could not run."""
+    for cmd in (["show", "--table", "steps"], ["export", str(tmp_path / "x.parquet")]):
+        res = CliRunner().invoke(main, ["store", *cmd, "--where", where, "--store", str(good_store)])
+        lines = res.output.strip().splitlines()
+        assert res.exit_code == 2 and len(lines) == 1 and "cannot run this query" in lines[0], res.output
+    assert not (tmp_path / "x.parquet").exists()
