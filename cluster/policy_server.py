@@ -4,49 +4,207 @@
   the cluster (dynamic batching with ``cluster.batching.Batcher``; requests of a batch may pin
   different loaded versions and are grouped by version).
 - ``POST /v1/chat/completions`` (OpenAI-compatible, bearer token) so a trained LAM plugs into UFO
-  or any agent speaking that API; ``GET /v1/models``; ``GET /v1/health``.
+  or any agent speaking that API: ``stream`` (server-sent events, tokens as they are generated),
+  ``n``, ``stop``, ``seed``, ``temperature``, ``top_p``, ``max_tokens``; anything it does not
+  implement, an unknown role or field, or a request that does not fit the model's context is a 400
+  naming it (never silently ignored). ``GET /v1/models``; ``GET /v1/health``.
 - Hot swap: ``swap_checkpoint`` posts a new target (path, version) on a small named actor, the
   version board; every replica follows it from a background thread, loads the new checkpoint
   beside the old one, switches atomically and acknowledges. No replica restarts, no request is
   dropped, and the previous version stays loaded so episodes pinned to it finish on it.
 
-(No ``from __future__ import annotations`` here: FastAPI must see the real body model types.)
+(No ``from __future__ import annotations`` here: FastAPI must see the real body model types. Serve
+captures the class when it is decorated, so module helpers its methods call are defined above it.)
 """
 
+import asyncio
 import contextlib
+import json
 import logging
 import os
 import threading
 import time
 import uuid
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
 
 import ray
 from fastapi import Depends, FastAPI
-from pydantic import BaseModel, Field
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from ray import serve
 
 from cluster.batching import Batcher
-from cluster.serving import read_token, require_token, swap, version_board
+from cluster.serving import (
+    ApiError,
+    Text,
+    install_http_guards,
+    quote,
+    read_token,
+    require_token,
+    swap,
+    version_board,
+)
 from lam_rl.agent.config import PolicyServeConfig
-from lam_rl.agent.generation import Generator
+from lam_rl.agent.generation import ContextError, Generation, Generator, Request, derive_seed
 
 log = logging.getLogger(__name__)
 api = FastAPI(title="lam-rl policy server", version="1")
+install_http_guards(api)
+
+# Roles a chat may use, as the chat template names them ("developer" is OpenAI's newer "system").
+ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
+MAX_N = 16  # choices per request
+MAX_STOPS = 4  # stop strings per request (as the OpenAI API)
+CHARS_PER_TOKEN = 64  # no tokenizer packs more: longer messages are refused before tokenizing
+# OpenAI request fields this server does not implement, with the values that mean "not used":
+# those values are accepted, anything else is a 400 naming the field.
+UNSUPPORTED: dict[str, tuple[Any, ...]] = {
+    "logprobs": (None, False),
+    "top_logprobs": (None, 0),
+    "logit_bias": (None, {}),
+    "presence_penalty": (None, 0),
+    "frequency_penalty": (None, 0),
+    "tools": (None, []),
+    "tool_choice": (None, "none"),
+    "parallel_tool_calls": (None, True, False),
+    "functions": (None, []),
+    "function_call": (None, "none"),
+    "response_format": (None, {"type": "text"}),
+    "store": (None, False),
+    "metadata": (None, {}),
+    "modalities": (None, ["text"]),
+    "audio": (None,),
+    "prediction": (None,),
+    "reasoning_effort": (None,),
+    "web_search_options": (None,),
+    "service_tier": (None, "auto", "default"),
+}
+
+
+def _neutral(value: Any, allowed: tuple[Any, ...]) -> bool:
+    """Whether ``value`` is one of ``allowed`` (numbers compare as numbers, booleans only as booleans)."""
+    for a in allowed:
+        if value is None or value is a:
+            return True
+        if isinstance(a, bool) or isinstance(value, bool):
+            continue
+        numbers = isinstance(a, int | float) and isinstance(value, int | float)
+        if (numbers or type(value) is type(a)) and value == a:
+            return True
+    return False
 
 
 class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
     role: str
-    content: str
+    content: Text
+
+    @field_validator("role", mode="before")
+    @classmethod
+    def _role(cls, v: Any) -> str:
+        if v in ("tool", "function"):
+            raise ValueError(f"role {v!r} is not supported: this server has no tool calling")
+        if not isinstance(v, str) or v not in ROLES:
+            raise ValueError(f"role {quote(v)} is not supported; use system, developer, user or assistant")
+        return v
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _content(cls, v: Any) -> Any:
+        """A string, or a list of text parts (joined with newlines)."""
+        if v is None:
+            raise ValueError("content is required (tool calls are not supported)")
+        if not isinstance(v, list):
+            return v
+        texts = []
+        for j, part in enumerate(v):
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind != "text":
+                raise ValueError(
+                    f"content part {j} has type {quote(kind)}: only text parts are supported "
+                    "(this model reads text, not images, audio or files)"
+                )
+            if set(part) != {"type", "text"} or not isinstance(part["text"], str):
+                raise ValueError(f"content part {j} must be exactly {{'type': 'text', 'text': <string>}}")
+            texts.append(part["text"])
+        return "\n".join(texts)
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    include_usage: bool = False
 
 
 class ChatRequest(BaseModel):
-    model: str | None = None
-    messages: list[ChatMessage] = Field(min_length=1)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+    model: Annotated[Text, Field(max_length=256)] | None = None  # accepted, not checked
+    messages: list[ChatMessage] = Field(min_length=1, max_length=4096)
     temperature: float | None = Field(None, ge=0.0, le=5.0)
     top_p: float | None = Field(None, gt=0.0, le=1.0)
-    max_tokens: int | None = Field(None, ge=1, le=4096)
-    seed: int | None = None
+    max_tokens: int | None = Field(None, ge=1)
+    max_completion_tokens: int | None = Field(None, ge=1)
+    n: int = Field(1, ge=1, le=MAX_N)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    stop: Text | list[Text] | None = None
+    seed: int | None = Field(None, ge=-(2**63), le=2**64 - 1)
+    user: Annotated[Text, Field(max_length=256)] | None = None  # an end-user id: accepted, not used
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unsupported(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for key, allowed in UNSUPPORTED.items():
+            if key in data and not _neutral(data[key], allowed):  # ApiError: answered with its param
+                raise ApiError(
+                    400,
+                    f"{key} is not supported by this server; leave it out",
+                    param=key,
+                    code="unsupported_parameter",
+                )
+        return {k: v for k, v in data.items() if k not in UNSUPPORTED}
+
+    @field_validator("stop")
+    @classmethod
+    def _stop(cls, v: str | list[str] | None) -> list[str]:
+        stops = [v] if isinstance(v, str) else list(v or [])
+        if len(stops) > MAX_STOPS:
+            raise ValueError(f"at most {MAX_STOPS} stop strings are supported, got {len(stops)}")
+        if any(not s for s in stops):
+            raise ValueError("stop strings must not be empty")
+        return stops
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ChatRequest":
+        if self.stream_options is not None and not self.stream:
+            raise ValueError("stream_options is only allowed when stream is true")
+        if None not in (self.max_tokens, self.max_completion_tokens) and (
+            self.max_tokens != self.max_completion_tokens
+        ):
+            raise ValueError("max_tokens and max_completion_tokens disagree; send one of them")
+        return self
+
+
+def _answer(g: Generation, version: int, batch_size: int) -> dict[str, Any]:
+    return {
+        "text": g.text,
+        "version": version,
+        "prompt_tokens": g.prompt_tokens,
+        "completion_tokens": g.completion_tokens,
+        "finish_reason": g.finish_reason,
+        "batch_size": batch_size,
+    }
+
+
+def _usage(prompt_tokens: int, completion_tokens: list[int]) -> dict[str, int]:
+    completion = sum(completion_tokens)
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion,
+        "total_tokens": prompt_tokens + completion,
+    }
 
 
 @serve.deployment(name="PolicyServer")
@@ -105,34 +263,31 @@ class PolicyServer:
         return self.generators[self.current]
 
     # ------------------------------------------------------------------ batching
-    def _generate_batch(self, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Runs in the batcher's thread: group by (version, decoding settings), generate each group."""
-        groups: dict[tuple, list[int]] = {}
+    def _generate_batch(self, requests: list[dict[str, Any]]) -> list[Any]:
+        """Runs in the batcher's thread: one batched generate per checkpoint version. Each item's
+        result is its answer, or the exception its group raised (only that group's callers see it)."""
+        groups: dict[int, list[int]] = {}
         for i, r in enumerate(requests):
-            gen = self._pick(r.get("version"))
-            key = (gen.version, r["temperature"], r["top_p"], r["max_new_tokens"], r["chat"])
-            groups.setdefault(key, []).append(i)
-        out: list[dict[str, Any] | None] = [None] * len(requests)
-        for (version, temperature, top_p, max_new, chat), idx in groups.items():
+            gen = self.generators.get(r["version"]) or self._pick(None)
+            groups.setdefault(gen.version, []).append(i)
+        out: list[Any] = [None] * len(requests)
+        for version, idx in groups.items():
             gen = self.generators.get(version) or self._pick(None)
-            results = gen.generate(
-                [requests[i]["prompt"] for i in idx],
-                max_new_tokens=max_new,
-                temperature=temperature,
-                top_p=top_p,
-                chat=chat,
-            )
+            try:
+                results = gen.run([requests[i]["request"] for i in idx])
+            except Exception as e:  # noqa: BLE001 - handed to this group's callers, the batcher lives on
+                log.exception("policy server: a batch of %d failed", len(idx))
+                results = [e] * len(idx)
             for i, g in zip(idx, results, strict=True):
-                out[i] = {
-                    "text": g.text,
-                    "version": gen.version,
-                    "prompt_tokens": g.prompt_tokens,
-                    "completion_tokens": g.completion_tokens,
-                    "finish_reason": g.finish_reason,
-                    "batch_size": len(requests),
-                }
+                out[i] = g if isinstance(g, Exception) else _answer(g, gen.version, len(requests))
         self.served += len(requests)
-        return out  # type: ignore[return-value]
+        return out
+
+    async def _submit(self, version: int, request: Request) -> dict[str, Any]:
+        r = await self.batcher.submit({"version": version, "request": request})
+        if isinstance(r, Exception):
+            raise r
+        return r
 
     async def generate(
         self,
@@ -141,26 +296,37 @@ class PolicyServer:
         temperature: float | None = None,
         max_new_tokens: int | None = None,
         chat: bool = True,
+        seed: int | None = None,
+        stop: list[str] | None = None,
     ) -> dict[str, Any]:
-        """Handle API for rollout workers: one prompt (the Appendix C text) -> one answer."""
-        return await self.batcher.submit(
-            {
-                "prompt": prompt,
-                "version": version,
-                "temperature": self.cfg.temperature if temperature is None else temperature,
-                "top_p": self.cfg.top_p,
-                "max_new_tokens": max_new_tokens or self.cfg.max_new_tokens,
-                "chat": chat,
-            }
+        """Handle API for rollout workers: one prompt (the Appendix C text) -> one answer.
+
+        The token budget is clamped to the room the prompt leaves in the model's context; a prompt
+        that leaves none raises ``ContextError`` to this caller only."""
+        gen = self._pick(version)
+        text = gen.chat_text([{"role": "user", "content": prompt}]) if chat else prompt
+        n = gen.count_tokens(text)
+        budget = min(max_new_tokens or self.cfg.max_new_tokens, gen.room(n))
+        gen.check_fits(n, max(budget, 1))
+        request = Request(
+            text,
+            max_new_tokens=budget,
+            temperature=self.cfg.temperature if temperature is None else temperature,
+            top_p=self.cfg.top_p,
+            seed=seed,
+            stop=tuple(stop or ()),
         )
+        return await self._submit(gen.version, request)
 
     async def info(self) -> dict[str, Any]:
+        gen = self.generators.get(self.current) if self.current is not None else None
         return {
             "version": self.current,
             "loaded": sorted(self.generators),
             "served": self.served,
             "batches": self.batcher.batches,
-            "path": str(self.generators[self.current].path) if self.current is not None else None,
+            "path": str(gen.path) if gen is not None else None,
+            "context_length": gen.max_positions if gen is not None else None,
         }
 
     # ------------------------------------------------------------------ HTTP
@@ -175,40 +341,127 @@ class PolicyServer:
             "data": [{"id": self.model_name, "object": "model", "created": 0, "owned_by": "lam-rl"}],
         }
 
+    def _prompt(self, gen: Generator, messages: list[ChatMessage]) -> tuple[str, int]:
+        """The chat-template text of ``messages`` and its token count; 400 when it cannot fit."""
+        chars = sum(len(m.content) for m in messages)
+        if chars > CHARS_PER_TOKEN * gen.max_positions:
+            raise ApiError(
+                400,
+                f"the messages are {chars} characters, far more than this model's maximum context "
+                f"length of {gen.max_positions} tokens holds; shorten them",
+                param="messages",
+                code="context_length_exceeded",
+            )
+        try:
+            text = gen.chat_text([{"role": ROLES[m.role], "content": m.content} for m in messages])
+        except Exception as e:  # noqa: BLE001 - a template that refuses a conversation (e.g. role order)
+            raise ApiError(
+                400,
+                f"the model's chat template refused these messages: {quote(str(e), 200)}",
+                param="messages",
+            ) from None
+        return text, gen.count_tokens(text)
+
     @api.post("/v1/chat/completions", dependencies=[Depends(require_token)])
-    async def chat_completions(self, body: ChatRequest) -> dict[str, Any]:
+    async def chat_completions(self, body: ChatRequest) -> Any:
         gen = self._pick(None)
-        text = gen.chat_text([m.model_dump() for m in body.messages])
-        r = await self.batcher.submit(
-            {
-                "prompt": text,
-                "version": None,
-                "temperature": self.cfg.temperature if body.temperature is None else body.temperature,
-                "top_p": body.top_p or self.cfg.top_p,
-                "max_new_tokens": body.max_tokens or self.cfg.max_new_tokens,
-                "chat": False,
-            }
-        )
-        return {
+        text, prompt_tokens = self._prompt(gen, body.messages)
+        asked = body.max_completion_tokens or body.max_tokens
+        budget = asked if asked is not None else max(1, min(self.cfg.max_new_tokens, gen.room(prompt_tokens)))
+        try:
+            gen.check_fits(prompt_tokens, budget)
+        except ContextError as e:
+            param = "max_tokens" if asked is not None and prompt_tokens < gen.max_positions else "messages"
+            raise ApiError(400, str(e), param=param, code="context_length_exceeded") from None
+        temperature = self.cfg.temperature if body.temperature is None else body.temperature
+        requests = [
+            Request(
+                text,
+                max_new_tokens=budget,
+                temperature=temperature,
+                top_p=body.top_p or self.cfg.top_p,
+                seed=None if body.seed is None else derive_seed(body.seed, i),
+                stop=tuple(body.stop or ()),
+            )
+            for i in range(body.n)
+        ]
+        meta = {
             "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
-            "object": "chat.completion",
             "created": int(time.time()),
-            "model": body.model or self.model_name,
-            "system_fingerprint": str(r["version"]),
+            "model": self.model_name,
+            "system_fingerprint": str(gen.version),
+        }
+        if body.stream:
+            include_usage = bool(body.stream_options and body.stream_options.include_usage)
+            return StreamingResponse(
+                self._stream(gen.version, requests, meta, include_usage),
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache"},
+            )
+        answers = await asyncio.gather(*(self._submit(gen.version, r) for r in requests))
+        return {
+            **meta,
+            "object": "chat.completion",
+            "system_fingerprint": str(answers[0]["version"]),
             "choices": [
                 {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": r["text"]},
-                    "finish_reason": r["finish_reason"],
+                    "index": i,
+                    "message": {"role": "assistant", "content": a["text"]},
+                    "finish_reason": a["finish_reason"],
                     "logprobs": None,
                 }
+                for i, a in enumerate(answers)
             ],
-            "usage": {
-                "prompt_tokens": r["prompt_tokens"],
-                "completion_tokens": r["completion_tokens"],
-                "total_tokens": r["prompt_tokens"] + r["completion_tokens"],
-            },
+            "usage": _usage(answers[0]["prompt_tokens"], [a["completion_tokens"] for a in answers]),
         }
+
+    async def _stream(
+        self, version: int, requests: list[Request], meta: dict[str, Any], include_usage: bool
+    ) -> AsyncIterator[str]:
+        """Server-sent events: each choice's text as the batch generates it, then its finish reason,
+        the usage (with ``stream_options.include_usage``) and ``data: [DONE]``."""
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue[tuple[int, str, Any]] = asyncio.Queue()
+
+        def push(i: int, kind: str, payload: Any) -> None:  # called from the generating thread
+            loop.call_soon_threadsafe(events.put_nowait, (i, kind, payload))
+
+        for i, r in enumerate(requests):
+            r.on_text = lambda piece, i=i: push(i, "text", piece)
+            r.on_done = lambda g, i=i: push(i, "done", g)
+        tasks = [asyncio.ensure_future(self._submit(version, r)) for r in requests]
+        for i, t in enumerate(tasks):
+            t.add_done_callback(lambda t, i=i: events.put_nowait((i, "end", t)))
+
+        def chunk(choices: list[dict[str, Any]], **extra: Any) -> str:
+            body = {**meta, "object": "chat.completion.chunk", "choices": choices, **extra}
+            if include_usage and "usage" not in extra:
+                body["usage"] = None
+            return f"data: {json.dumps(body, separators=(',', ':'))}\n\n"
+
+        def choice(i: int, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+            return {"index": i, "delta": delta, "logprobs": None, "finish_reason": finish}
+
+        yield chunk([choice(i, {"role": "assistant", "content": ""}) for i in range(len(requests))])
+        done: dict[int, Generation] = {}
+        while len(done) < len(requests):
+            i, kind, payload = await events.get()
+            if kind == "text":
+                yield chunk([choice(i, {"content": payload})])
+            elif kind == "done":
+                done[i] = payload
+                yield chunk([choice(i, {}, payload.finish_reason)])
+            elif kind == "end" and payload.exception() is not None and i not in done:
+                e = payload.exception()
+                log.error("policy server: a streamed generation failed: %s", e)
+                err = {"message": f"generation failed: {type(e).__name__}", "type": "server_error"}
+                yield f"data: {json.dumps({'error': err})}\n\n"
+                return
+        if include_usage:
+            prompt = next(iter(done.values())).prompt_tokens
+            usage = _usage(prompt, [done[i].completion_tokens for i in sorted(done)])
+            yield chunk([], usage=usage)
+        yield "data: [DONE]\n\n"
 
 
 APP_NAME = "policy"

@@ -1,14 +1,21 @@
-"""Pieces shared by the Serve deployments (policy server, reward server): API tokens and the
-version board that replicas follow for hot swaps."""
+"""Pieces shared by the Serve deployments (policy server, reward server): API tokens, the
+version board that replicas follow for hot swaps, and HTTP request hygiene (OpenAI-shaped 4xx
+answers with short messages, valid-Unicode strings, a body size limit)."""
 
 from __future__ import annotations
 
 import hmac
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Annotated, Any
 
 import ray
-from fastapi import HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import AfterValidator
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lam_rl.config import ConfigError
 
@@ -84,3 +91,160 @@ def http_base(route_prefix: str = "/") -> str:
     http = _get_global_client().http_config
     host = "127.0.0.1" if http.host in ("0.0.0.0", "::", "") else http.host
     return f"http://{host}:{http.port}{route_prefix.rstrip('/')}"
+
+
+# ---------------------------------------------------------------------------- HTTP request hygiene
+# Both servers answer every bad request with a 4xx and one short line in OpenAI's error shape
+# ({"error": {"message", "type", "param", "code"}}), never a 500, and never quote more than a few
+# dozen characters of what the caller sent.
+
+QUOTE_CHARS = 40
+MAX_MESSAGE_CHARS = 400
+MAX_BODY_BYTES = 16 << 20
+
+
+def quote(value: Any, limit: int = QUOTE_CHARS) -> str:
+    """A short, printable, escaped rendering of (part of) a caller's value for an error message."""
+    text = value if isinstance(value, str) else _short_repr(value, limit)
+    if not isinstance(value, str):
+        return text
+    shown = repr(text[:limit])  # repr escapes control characters and lone surrogates
+    return shown if len(text) <= limit else f"{shown}... ({len(text)} characters)"
+
+
+def _short_repr(value: Any, limit: int) -> str:
+    if isinstance(value, dict):
+        return f"an object with {len(value)} keys"
+    if isinstance(value, list | tuple):
+        return f"a list of {len(value)} items"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def valid_unicode(value: str) -> str:
+    """Pydantic validator: refuse strings that cannot be UTF-8 encoded (JSON's lone surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError(
+            f"contains a lone surrogate (\\u{ord(value[e.start]):04x}) at character {e.start}; "
+            "send valid Unicode (surrogates only in escaped pairs)"
+        ) from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(valid_unicode)]
+
+
+class ApiError(Exception):
+    """Raised by an endpoint: answered as ``status`` with OpenAI's error shape."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        kind: str = "invalid_request_error",
+    ) -> None:
+        super().__init__(message)
+        self.status, self.message, self.param, self.code, self.kind = status, message, param, code, kind
+
+
+def error_response(
+    status: int,
+    message: str,
+    *,
+    param: str | None = None,
+    code: str | None = None,
+    kind: str = "invalid_request_error",
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    message = " ".join(message.split())  # one line
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[: MAX_MESSAGE_CHARS - 3] + "..."
+    message = message.encode("utf-8", "backslashreplace").decode("utf-8")
+    body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _where(loc: Sequence[Any]) -> str:
+    """FastAPI's error location ("body", "messages", 0, "role") as ``messages[0].role``."""
+    out = ""
+    for part in loc:
+        if part == "body" and not out:
+            continue
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            name = part if isinstance(part, str) and part.isidentifier() else quote(part)
+            out += f".{name}" if out else name
+    return out
+
+
+def describe_validation(errors: Sequence[dict[str, Any]]) -> tuple[str, str | None]:
+    """One line for pydantic/FastAPI validation errors (the first, plus how many more) and the param."""
+    if not errors:
+        return "malformed request", None
+    e = errors[0]
+    kind, loc, msg = e.get("type", ""), list(e.get("loc", ())), str(e.get("msg", "invalid"))
+    where = _where(loc)
+    if kind == "json_invalid":
+        detail = (e.get("ctx") or {}).get("error", "")
+        text = f"the body is not valid JSON ({detail})" if detail else "the body is not valid JSON"
+        where = None
+    elif kind == "extra_forbidden":
+        text = f"unrecognized request argument supplied: {where or quote(loc[-1])}"
+    elif kind == "string_unicode":  # a lone surrogate where pydantic parses a name or key
+        text = (
+            f"{where or 'a field name'} is not valid Unicode (a lone surrogate?): got {quote(e.get('input'))}"
+        )
+    elif kind == "missing":
+        text = f"{where} is required"
+    elif not where and kind in ("model_attributes_type", "dict_type", "model_type"):
+        text = f"the body must be a JSON object, got {_short_repr(e.get('input'), QUOTE_CHARS)}"
+    else:
+        msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        text = f"{where}: {msg}" if where else msg
+        value = e.get("input")
+        if (
+            kind not in ("value_error", "assertion_error")
+            and value is not None
+            and not isinstance(value, dict | list)
+        ):
+            text += f" (got {quote(value)})"
+    if len(errors) > 1:
+        text += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return text, where or None
+
+
+def install_http_guards(api: FastAPI, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+    """OpenAI-shaped 4xx answers for validation errors, HTTP errors and ``ApiError``; bodies over
+    ``max_body_bytes`` are refused (413) before they are read."""
+
+    @api.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        text, param = describe_validation(exc.errors())
+        return error_response(400, text, param=param)
+
+    @api.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = "authentication_error" if exc.status_code == 401 else "invalid_request_error"
+        detail = str(exc.detail)
+        if detail == "There was an error parsing the body":  # FastAPI's words for undecodable bytes
+            detail = "the body could not be read as JSON (send UTF-8 JSON)"
+        return error_response(exc.status_code, detail, kind=kind, headers=exc.headers)
+
+    @api.exception_handler(ApiError)
+    async def _api(request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.message, param=exc.param, code=exc.code, kind=exc.kind)
+
+    @api.middleware("http")
+    async def _body_limit(request: Request, call_next):
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > max_body_bytes:
+            return error_response(
+                413, f"the body is {int(length)} bytes; at most {max_body_bytes} are accepted"
+            )
+        return await call_next(request)
