@@ -237,7 +237,11 @@ class PolicyServer:
         """Load ``path`` beside the current checkpoint, then make it current (atomic switch)."""
         with self._swap_lock:
             if version not in self.generators:
-                self.generators[version] = Generator(path, version=version, dtype=self.cfg.dtype)
+                # no GPU asked for: the CPU, even where Ray leaves the node's GPUs visible
+                device = None if self.cfg.gpus_per_replica > 0 else "cpu"
+                self.generators[version] = Generator(
+                    path, version=version, dtype=self.cfg.dtype, device=device
+                )
             self.current = version
             for old in sorted(self.generators)[: -self.cfg.keep_versions]:
                 del self.generators[old]
