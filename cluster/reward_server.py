@@ -63,7 +63,8 @@ class RewardServer:
         threading.Thread(target=self._follow, name="reward-version-follower", daemon=True).start()
 
     def _load(self, path: str, version: int) -> None:
-        scorer = RewardScorer(path)
+        # no GPU asked for: the CPU, even where Ray leaves the node's GPUs visible
+        scorer = RewardScorer(path, device=None if self.cfg.gpus_per_replica > 0 else "cpu")
         with self._lock:
             self.scorer, self.version, self.path = scorer, version, path
         self.board.ack.remote(serve.get_replica_context().replica_id.unique_id, version)
