@@ -63,6 +63,7 @@ def test_an_unstorable_trajectory_is_set_aside_and_the_writer_goes_on(store):
         (lambda t: setattr(t.outcome, "duration_s", 1e300), "duration_s must be finite and within float32"),
         (lambda t: setattr(t.steps[0], "plan", ["a", None]), "plan must be a list of strings"),
         (lambda t: setattr(t.outcome, "success", None), "success must be a bool"),
+        (lambda t: t.steps[0].controls.append(None), "controls must not hold null entries"),
     ],
 )
 def test_add_rejects_what_is_cheap_to_check_and_queues_nothing(store, mutate, message):
