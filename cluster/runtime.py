@@ -22,10 +22,16 @@ from lam_rl.logs import setup_logging
 log = logging.getLogger(__name__)
 C = TypeVar("C")
 
-# Environment every Ray worker of a job inherits (offline hubs, CPU DeepSpeed, quiet tokenizers).
+# Environment every Ray worker of a job inherits from the driver, when set there: the user's Hugging
+# Face settings (hub access, cache, token), CPU DeepSpeed, quiet tokenizers, W&B, the VM token.
+# Hub access is the user's choice: nothing here turns it off (the demo and the tests do).
 WORKER_ENV_KEYS = (
     "HF_HUB_OFFLINE",
     "TRANSFORMERS_OFFLINE",
+    "HF_HOME",
+    "HF_HUB_CACHE",
+    "HF_TOKEN",
+    "HF_ENDPOINT",
     "DS_ACCELERATOR",
     "TOKENIZERS_PARALLELISM",
     "WANDB_MODE",
@@ -36,7 +42,7 @@ WORKER_ENV_KEYS = (
 
 
 def worker_env() -> dict[str, str]:
-    env = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env = {"TOKENIZERS_PARALLELISM": "false"}
     env.update({k: os.environ[k] for k in WORKER_ENV_KEYS if k in os.environ})
     return env
 
@@ -86,7 +92,7 @@ def job_main(
     fn: Callable[[C], Any],
     *,
     name: str,
-    configs_dir: Path,
+    configs_dir: Path,  # a folder or an importlib.resources traversable (jobs.CONFIGS_DIR)
     argv: Sequence[str] | None = None,
     needs_ray: bool = True,
     doc: str | None = None,

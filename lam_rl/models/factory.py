@@ -1,8 +1,9 @@
 """Build, load and save policy models.
 
 ``build_model`` makes a fresh Llama-architecture causal LM from ``ModelConfig`` (tiny for CPU,
-small for a GPU); ``model.name_or_path`` instead loads any local Hugging Face folder (a real user
-brings Qwen or Mistral). Nothing here reaches a model hub: loads pass ``local_files_only``.
+small for a GPU); ``model.name_or_path`` instead loads a real model (Qwen, Mistral, ...) from a local
+Hugging Face folder or by its hub id (``lam_rl.models.hub``: from the local cache when hub access is
+off, downloaded as transformers does when it is on).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from transformers import (
 )
 
 from lam_rl.config import ConfigError, ModelConfig
+from lam_rl.models.hub import resolve_pretrained
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -44,16 +46,18 @@ def llama_config(cfg: ModelConfig, tokenizer: PreTrainedTokenizerBase) -> LlamaC
     )
 
 
-def check_local_folder(path: str | os.PathLike, what: str = "model") -> Path:
-    p = Path(path)
-    if not p.is_dir():
-        raise ConfigError(
-            f"{what} folder '{path}' does not exist. Pass a local Hugging Face folder "
-            "(hub downloads are disabled) or leave model.name_or_path unset to build one from config."
-        )
-    if what == "model" and not (p / "config.json").exists():
-        raise ConfigError(f"model folder '{path}' has no config.json: it is not a save_pretrained folder")
-    return p
+def check_local_folder(path: str | os.PathLike, what: str = "model") -> str:
+    """``path`` checked loadable: a save_pretrained folder, or a hub id (in the local cache when hub
+    access is off); returns what ``from_pretrained`` should load. Raises ConfigError otherwise."""
+    return resolve_pretrained(path, what)
+
+
+def _from_pretrained(loader, name_or_path: str | os.PathLike, what: str, **kwargs):
+    src = resolve_pretrained(name_or_path, what)
+    try:  # a local folder never touches the network; a hub id downloads unless HF_HUB_OFFLINE
+        return loader(src, local_files_only=Path(src).is_dir(), **kwargs)
+    except OSError as e:  # not on the hub, gated without HF_TOKEN, no network
+        raise ConfigError(f"cannot load {what} '{name_or_path}': {str(e).splitlines()[0]}") from None
 
 
 def build_model(cfg: ModelConfig, tokenizer: PreTrainedTokenizerBase, seed: int = 0) -> PreTrainedModel:
@@ -69,13 +73,13 @@ def build_model(cfg: ModelConfig, tokenizer: PreTrainedTokenizerBase, seed: int 
 
 
 def load_model(path: str | os.PathLike, dtype: str = "float32") -> PreTrainedModel:
-    check_local_folder(path)
-    return AutoModelForCausalLM.from_pretrained(str(path), dtype=DTYPES[dtype], local_files_only=True)
+    """A causal LM from a save_pretrained folder or a hub id."""
+    return _from_pretrained(AutoModelForCausalLM.from_pretrained, path, "model", dtype=DTYPES[dtype])
 
 
 def load_tokenizer(path: str | os.PathLike) -> PreTrainedTokenizerBase:
-    check_local_folder(path, "tokenizer")
-    tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    """A tokenizer from a save_pretrained folder or a hub id; a pad token is set when it has none."""
+    tok = _from_pretrained(AutoTokenizer.from_pretrained, path, "tokenizer")
     if tok.pad_token is None:  # real models (Mistral, Llama) often ship without one
         tok.pad_token = tok.eos_token
     return tok
