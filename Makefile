@@ -12,8 +12,10 @@ TORCH_FLAGS := $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX),)
 EXTRAS ?= cluster,dev,infra
 CONFIG ?= tiny
 PYTEST_ARGS ?=
-export HF_HUB_OFFLINE := 1
-export TRANSFORMERS_OFFLINE := 1
+# The demo and the tests never reach a model hub; everything else (a job run by hand, a model given
+# as a hub id) is left to the user's HF_HUB_OFFLINE.
+demo test test-unit test-e2e floors: export HF_HUB_OFFLINE := 1
+demo test test-unit test-e2e floors: export TRANSFORMERS_OFFLINE := 1
 HAS_GPU := $(shell nvidia-smi -L >/dev/null 2>&1 && echo 1)
 ifeq ($(HAS_GPU),)
 export DS_ACCELERATOR ?= cpu
@@ -21,7 +23,7 @@ endif
 export TOKENIZERS_PARALLELISM := false
 export RAY_USAGE_STATS_ENABLED := 0
 
-.PHONY: demo test test-unit test-e2e lint fmt bench install clean infra-tools
+.PHONY: demo test test-unit test-e2e lint fmt bench install clean infra-tools floors
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +53,11 @@ test-unit: $(VENV)/.installed infra-tools
 
 test-e2e: $(VENV)/.installed
 	$(PY) -m pytest -m e2e $(PYTEST_ARGS)
+
+# The dependency floors of pyproject.toml installed exactly, in build/floors/venv, and the unit tests
+# run there (PYTEST_ARGS picks other tests); downloads ~1.5 GB the first time. See .ci/floors.
+floors: infra-tools
+	PYTHON=$(PYTHON) bash .ci/floors $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -52,5 +52,4 @@ def run_job(
         )
     from cluster.runtime import job_main
 
-    extra = {"check": check} if check is not None else {}  # job_main without a check hook takes none
-    job_main(schema, fn, name=name, configs_dir=CONFIGS_DIR, doc=doc, needs_ray=needs_ray, **extra)
+    job_main(schema, fn, name=name, configs_dir=CONFIGS_DIR, doc=doc, needs_ray=needs_ray, check=check)
