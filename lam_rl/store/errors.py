@@ -53,13 +53,25 @@ class InvalidRecord(StoreError):
 _LANCE_MARKERS = ("LanceError", "lance error", "External error", "Not found:", "Not a directory")
 
 
-def is_query_error(e: BaseException) -> bool:
-    """Lance refusing a query it was given (a ``where=`` predicate naming no column, bad SQL)."""
-    return (
-        isinstance(e, ValueError)
-        and not isinstance(e, ConfigError)
-        and str(e).startswith("Invalid user input")
-    )
+_IO_MARKERS = ("LanceError(IO)", "Not found", "No such file", "failed to fill", "Not a directory")
+_QUERY_MARKERS = ("parser error", "Unterminated string", "No field named")
+
+
+def is_query_error(e: BaseException, *, where: bool = False) -> bool:
+    """Lance refusing a query it was given (a ``where=`` predicate naming no column, bad SQL).
+
+    Lance says "Invalid user input"; older pylance releases name only the parser or schema error,
+    so a ``ValueError`` that is not about I/O, from a read that carried a ``where``, counts too."""
+    if isinstance(e, ConfigError) or not isinstance(e, (ValueError, OSError, RuntimeError)):
+        return False
+    msg = str(e)
+    if msg.startswith("Invalid user input"):
+        return True
+    if not where:
+        return False
+    if any(m in msg for m in _QUERY_MARKERS):  # older pylance may file these under LanceError(IO)
+        return True
+    return isinstance(e, ValueError) and not isinstance(e, OSError) and not any(m in msg for m in _IO_MARKERS)
 
 
 def query_error(e: BaseException) -> StoreError:

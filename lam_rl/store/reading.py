@@ -371,7 +371,7 @@ class ReadMixin:
                 n += 1
                 yield item
         except (OSError, ValueError, RuntimeError) as e:
-            if is_query_error(e):
+            if is_query_error(e, where=any(q.where for q in plans)):
                 raise query_error(e) from None
             if is_storage_error(e):
                 raise corrupt(self.uri, e, f"reading {what}") from None

@@ -130,6 +130,30 @@ class _CommittedIds:
         self.version = ds.version
 
 
+def _add_null_columns(ds: lance.LanceDataset, fields: list[pa.Field]) -> None:
+    """Add all-null columns: a metadata-only commit where Lance can (``add_columns(fields)``), else an
+    SQL ``NULL`` per column (older pylance), which writes the null column once."""
+    try:
+        ds.add_columns(fields)
+    except (TypeError, ValueError) as e:
+        if any(f.name in ds.schema.names for f in fields):  # another writer added them meanwhile
+            raise
+        if not all(pa.types.is_string(f.type) for f in fields):
+            raise StoreError(f"cannot add columns {[f.name for f in fields]} with this pylance: {e}") from e
+        ds.add_columns({f.name: "CAST(NULL AS STRING)" for f in fields})
+
+
+def _set_schema_version(ds: lance.LanceDataset) -> None:
+    """Record the current schema version in a migrated table's metadata (skipped on a pylance that
+    cannot change schema metadata: readers go by the columns a table has, not by this label)."""
+    meta = {k.decode(): v.decode() for k, v in (ds.schema.metadata or {}).items()}
+    meta[schemas.VERSION_KEY.decode()] = str(schemas.SCHEMA_VERSION)
+    if hasattr(ds, "update_schema_metadata"):
+        ds.update_schema_metadata(meta)
+    elif hasattr(ds, "replace_schema_metadata"):
+        ds.replace_schema_metadata(meta)
+
+
 def _drop_repeated_parts(parts: list[EncodedTrajectories]) -> tuple[list[EncodedTrajectories], int]:
     """The same encoded trajectories sent twice (a producer's retry) carry the same write ids: keep the
     first copy (the rest are duplicates), so a resend never poisons a batch."""
@@ -349,10 +373,10 @@ class TrajectoryStore(ReadMixin, TagsMixin, RewardsMixin, MaintenanceMixin):
             missing = schemas.missing_columns(table, ds.schema)
             try:
                 if missing:
-                    ds.add_columns(missing)
+                    _add_null_columns(ds, missing)
                     ds = self.dataset(table)
                 if schemas.schema_version_of(ds.schema) != schemas.SCHEMA_VERSION:
-                    ds.update_schema_metadata({schemas.VERSION_KEY.decode(): str(schemas.SCHEMA_VERSION)})
+                    _set_schema_version(ds)
                 break
             except (OSError, ValueError, RuntimeError) as e:  # another writer migrated it meanwhile
                 if attempt == 3:
