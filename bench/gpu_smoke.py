@@ -65,8 +65,8 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--cpu", action="store_true", help="hide the GPUs")
     ap.add_argument("--budget-s", type=float, default=None, help="hard time budget (default 450, smoke 300)")
     ap.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
-    ap.add_argument("--steps", type=int, default=None, help="SFT optimizer steps (default 30, smoke 6)")
-    ap.add_argument("--warmup", type=int, default=None, help="SFT steps not timed (default 5, smoke 2)")
+    ap.add_argument("--steps", type=int, default=None, help="SFT optimizer steps (default 30, smoke 4)")
+    ap.add_argument("--warmup", type=int, default=None, help="SFT steps not timed (default 5, smoke 1)")
     ap.add_argument("--batch", type=int, default=None, help="SFT global batch (default 32, smoke 8)")
     ap.add_argument("--micro-batch", type=int, default=None, help="SFT micro-batch (default 8, smoke 4)")
     ap.add_argument("--zero-stage", type=int, default=2, help="DeepSpeed ZeRO stage of the SFT run")
@@ -422,7 +422,7 @@ def part_policy(run: Run, args, lm: Path, pairs, on_gpu: bool, smoke: bool) -> N
     from lam_rl.agent.config import PolicyServeConfig
 
     prompts = [p for p, _ in pairs]
-    callers, calls = (8, 1) if smoke else (args.callers, 2)
+    callers, calls = (4, 1) if smoke else (args.callers, 2)
     rates = {}
     for batch in (1, 32):
         app = f"smoke-policy-b{batch}"
@@ -463,7 +463,7 @@ def part_reward(run: Run, args, lm: Path, pairs, work: Path, on_gpu: bool, smoke
 
     tok = load_tokenizer(lm)
     rm = save_pretrained(build_reward_model(lm, tok), tok, work / "rm")
-    callers, calls = (8, 2) if smoke else (args.callers, 4)
+    callers, calls = (4, 1) if smoke else (args.callers, 4)
     rates = {}
     for batch in (1, 32):
         app = f"smoke-rm-b{batch}"
@@ -512,14 +512,14 @@ def part_ppo(run: Run, lm: Path, rm: Path | None, work: Path, on_gpu: bool, smok
         "tracking.mode=offline",
         "mode=online",
         "ppo.iterations=1",
-        "ppo.online_tasks=2",
+        f"ppo.online_tasks={1 if smoke else 2}",
         f"ppo.online_step_reward={0.5 if rm else 0}",
         "ppo.batch_size=4",
         "ppo.minibatch_size=2",
         "ppo.ppo_epochs=1",
-        f"ppo.gen_length={16 if smoke else 64}",
-        f"policy.max_new_tokens={16 if smoke else 64}",
-        "rollout.max_steps=4",
+        f"ppo.gen_length={8 if smoke else 64}",
+        f"policy.max_new_tokens={8 if smoke else 64}",
+        f"rollout.max_steps={2 if smoke else 4}",
         "fleet.local=2",
         "collect.families=[view_mode]",
         f"agent.top_k_controls={agent.top_k_controls}",
@@ -568,8 +568,8 @@ def main() -> int:
 
     on_gpu = torch.cuda.is_available()
     smoke = args.smoke
-    args.steps = args.steps or (6 if smoke else 30)
-    args.warmup = args.warmup if args.warmup is not None else (2 if smoke else 5)
+    args.steps = args.steps or (4 if smoke else 30)
+    args.warmup = args.warmup if args.warmup is not None else (1 if smoke else 5)
     args.batch = args.batch or (8 if smoke else 32)
     args.micro_batch = args.micro_batch or (4 if smoke else 8)
     run = Run(args.budget_s or (300.0 if smoke else 450.0), args.json, smoke)
