@@ -94,7 +94,9 @@ class PPOLearner:
         self.device = eng.rank_device(use_gpu)  # the engines' device; collectives use it too (NCCL)
         torch.manual_seed(seed + self.rank)
         self.rng = random.Random(seed + self.rank)
-        load = {"local_files_only": True}
+        # fp32 master weights whatever the checkpoint's dtype (transformers 5 would keep a bf16 one in
+        # bf16); DeepSpeed casts them when learner.precision is bf16/fp16
+        load = {"local_files_only": True, "dtype": torch.float32}
         actor = AutoModelForCausalLM.from_pretrained(str(init_path), **load)
         ref = AutoModelForCausalLM.from_pretrained(str(init_path), **load).eval().requires_grad_(False)
         with eng.new_head_load():  # the value head is new

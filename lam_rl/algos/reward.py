@@ -93,8 +93,8 @@ def build_reward_model(backbone: str | os.PathLike, tokenizer):
     from lam_rl.algos.engine import new_head_load
 
     with new_head_load():  # the score head is new
-        model = AutoModelForSequenceClassification.from_pretrained(
-            str(backbone), num_labels=1, local_files_only=True
+        model = AutoModelForSequenceClassification.from_pretrained(  # fp32 whatever the checkpoint's dtype
+            str(backbone), num_labels=1, local_files_only=True, dtype=torch.float32
         )
     model.config.pad_token_id = tokenizer.pad_token_id
     return model
