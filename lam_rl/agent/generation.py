@@ -206,7 +206,11 @@ class _RowSampler(LogitsProcessor):
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         choice = scores.argmax(dim=-1)
         for i, temperature, top_p, g in self.rows:
-            probs = torch.softmax(scores[i].float() / temperature, dim=-1)
+            logits = scores[i].float()
+            # shifted so the best token is at 0: a tiny temperature gives -inf elsewhere, never inf/NaN
+            probs = torch.softmax((logits - logits.max()) / temperature, dim=-1)
+            if not bool(torch.isfinite(probs).all()):  # a model emitting NaN logits: fall back to greedy
+                continue
             if top_p < 1.0:
                 sorted_p, order = torch.sort(probs, descending=True)
                 keep = torch.cumsum(sorted_p, dim=-1) - sorted_p < top_p  # the smallest set reaching top_p

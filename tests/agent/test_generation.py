@@ -53,6 +53,14 @@ def test_a_seed_gives_the_same_sample_whatever_shares_the_batch(gen):
     assert derive_seed(5, 0) == 5 and len({derive_seed(5, i) for i in range(8)}) == 8
 
 
+def test_extreme_temperatures_sample_without_numeric_failure(gen):
+    text = _chat(gen, PROMPTS[0])
+    greedy = gen.run([Request(text, 6)])[0].text
+    tiny = gen.run([Request(text, 6, temperature=t, seed=1) for t in (2.4e-95, 1e-300, 5e-324)])
+    assert [g.text for g in tiny] == [greedy] * 3  # found by the server fuzz: NaN probabilities, a 500
+    assert gen.run([Request(text, 6, temperature=5.0, top_p=1e-9, seed=2)])[0].text == greedy  # top-1
+
+
 def test_stop_strings_cut_the_answer_before_them(gen):
     text = _chat(gen, PROMPTS[1])
     whole = gen.run([Request(text, 24)])[0]
