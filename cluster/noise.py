@@ -125,6 +125,15 @@ def apply(runtime_env: dict[str, Any]) -> dict[str, Any]:
         os.environ.setdefault(key, value)
     if not sys.stderr.isatty():
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        # the libraries already imported read the variable at import
+        if "huggingface_hub" in sys.modules:
+            from huggingface_hub.utils import disable_progress_bars
+
+            disable_progress_bars()
+        if "transformers" in sys.modules:
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
     env_vars = runtime_env.setdefault("env_vars", {})
     for key, value in {**ENV, **WORKER_ENV}.items():
         env_vars.setdefault(key, os.environ.get(key, value))
