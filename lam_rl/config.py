@@ -384,11 +384,36 @@ def _merge(base: DictConfig, other: Any, schema: type, where: str) -> DictConfig
         key = getattr(e, "full_key", None) or str(e)
         raise _unknown_key_error(schema, str(key), where) from None
     except ValidationError as e:
-        key = getattr(e, "full_key", "?")
-        msg = str(e.msg).splitlines()[0]
+        key = getattr(e, "full_key", None) or _keys_of(schema, other)
+        msg = (str(e.msg or "") or str(e) or "wrong type").splitlines()[0]
+        if msg == "None":  # OmegaConf says nothing when a value replaces a whole section
+            msg = "a section takes key: value pairs, not a single value or a list"
         raise ConfigError(f"bad value for config key '{key}' ({where}): {msg}") from None
     except OmegaConfBaseException as e:
-        raise ConfigError(f"invalid configuration ({where}): {e}") from None
+        key = getattr(e, "full_key", None)
+        at = f" at key '{key}'" if key else ""
+        raise ConfigError(f"invalid configuration{at} ({where}): {str(e).splitlines()[0]}") from None
+    except (TypeError, ValueError) as e:  # e.g. a mapping where a list goes (stages: {a: 1})
+        raise ConfigError(
+            f"invalid configuration under '{_keys_of(schema, other)}' ({where}): {str(e).splitlines()[0]} "
+            "(a section, a list and a single value cannot replace one another)"
+        ) from None
+
+
+def _keys_of(schema: type, other: Any) -> str:
+    """The config key an override or a YAML document sets, for messages: its path down the schema's
+    sections as long as it names one key (``a.{b,c}`` when it sets several)."""
+    parts: list[str] = []
+    cls: Any = schema
+    while isinstance(other, (dict, DictConfig)) and isinstance(cls, type) and is_dataclass(cls):
+        keys = [str(k) for k in other]
+        if len(keys) != 1 or keys[0] not in {f.name for f in fields(cls)}:
+            if keys:
+                parts.append(keys[0] if len(keys) == 1 else "{" + ",".join(keys[:6]) + "}")
+            break
+        parts.append(keys[0])
+        cls, other = _hints(cls)[keys[0]], other[keys[0]]
+    return ".".join(parts) or "the top level"
 
 
 @functools.cache
@@ -418,7 +443,12 @@ def load_config(
         key = item.split("=", 1)[0]
         if not re.fullmatch(r"[A-Za-z_][\w.]*", key):
             raise ConfigError(f"bad override key {key!r}: keys look like section.name")
-        base = _merge(base, OmegaConf.from_dotlist([item]), schema, "on the command line")
+        try:  # the value is YAML: a control character or a broken flow collection does not parse
+            parsed = OmegaConf.from_dotlist([item])
+        except Exception as e:  # noqa: BLE001 - yaml and OmegaConf errors come in many types
+            first = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise ConfigError(f"cannot parse the value of override {item!r}: {first}") from None
+        base = _merge(base, parsed, schema, "on the command line")
     try:
         _check_node_ranges(schema, base)
     except OmegaConfBaseException as e:  # an interpolation that does not resolve, a missing value

@@ -34,6 +34,11 @@ def test_yaml_then_dotlist(repo_root):
         ("tracking.mode=sometimes", "tracking.mode"),
         ("config=nope", "nope"),
         ("justaword", "justaword"),
+        # found by tests/fuzz/test_configs.py: each raised something other than ConfigError
+        ("agent=\x13", "agent"),
+        ("run.seed={", "run.seed"),
+        ("stages={a: 1}", "stages"),
+        ("model=5", "'model'"),
     ],
 )
 def test_bad_keys_name_the_key(repo_root, arg, needle):
