@@ -163,13 +163,13 @@ def test_hang_times_out_and_http500_is_not_applied():
         c = VMClient(f.urls[0], TOKEN, name="hangy", timeout_s=0.3, connect_retries=0)
         task = make_task("bold_text", 3)
         c.reset(task)
-        f[0].hang_next(seconds=1.0)
+        f[0].hang_next(seconds=600)  # released when the fleet stops
         t0 = time.monotonic()
         with pytest.raises(VMTimeout) as e:
             c.observe()
-        assert 0.25 <= time.monotonic() - t0 < 1.0 and e.value.kind == "timeout" and "hangy" in str(e.value)
-        time.sleep(0.8)
-        before = c.observe()
+        # the client gave up at its own 0.3 s timeout, long before the hang would have ended
+        assert 0.25 <= time.monotonic() - t0 < 300 and e.value.kind == "timeout" and "hangy" in str(e.value)
+        before = c.observe()  # a hung request holds nothing: the VM answers the next one meanwhile
         f[0].fail_next()
         with pytest.raises(VMProtocolError) as e:
             c.step(Action(function="select_text", args={"text": task.params["text"]}))
@@ -195,22 +195,29 @@ def test_fault_rates_and_latency_from_config():
         assert f[0].faults.injected["http500"] == 1
     with serve_many(1, token=TOKEN, cfg=EnvConfig(crash_rate=1.0)) as f, pytest.raises(VMConnectionError):
         VMClient(f.urls[0], TOKEN, name="crashy", connect_retries=1, backoff_s=0.01).health()
-    with serve_many(1, token=TOKEN, cfg=EnvConfig(latency_ms=60)) as f:
+    with serve_many(1, token=TOKEN, cfg=EnvConfig(latency_ms=500)) as f:
         c = VMClient(f.urls[0], TOKEN, name="slow")
         c.reset(make_task("bold_text", 0))
         t0 = time.monotonic()
         c.step(Action(function="texts"))
-        assert time.monotonic() - t0 >= 0.06
+        assert time.monotonic() - t0 >= 0.5
         t0 = time.monotonic()
-        c.observe()  # latency applies to steps only
-        assert time.monotonic() - t0 < 0.06
+        c.observe()  # latency applies to steps only (an observe takes ~5 ms: 100x margin under load)
+        assert time.monotonic() - t0 < 0.5
 
 
 def test_fleet_starts_fast_and_serves_many():
-    t0 = time.monotonic()
+    """Cheap to start whatever the machine's load: 8 VMs are 8 servers on one event-loop thread, no
+    processes (a wall-clock bound here failed on a busy machine, so the structure is asserted)."""
+    import threading
+
+    import psutil
+
+    me = psutil.Process()
+    threads, children = threading.active_count(), {c.pid for c in me.children(recursive=True)}
     with serve_many(8, token=TOKEN) as f:
-        started = time.monotonic() - t0
-        assert started < 8 * 0.5, started
+        assert threading.active_count() - threads <= 1
+        assert {c.pid for c in me.children(recursive=True)} <= children  # no process started
         assert len(set(f.urls)) == 8 and f.names[3] == "wordsim-3"
         assert all(VMClient(u, TOKEN).health().name == n for u, n in zip(f.urls, f.names, strict=True))
 
@@ -275,11 +282,14 @@ def test_in_process_transport_has_the_same_interface():
 
 
 def test_faults_stay_with_their_vm_across_a_fleet():
-    """16 VMs on one event loop: 3 crash and 2 hang mid-episode; the other 11 keep answering at once."""
+    """16 VMs on one event loop: 3 crash and 2 hang mid-episode; the other 11 keep answering while the
+    two hang (an hour each: were the loop blocked, their 30 s timeouts would fire; no wall-clock bound)."""
     with serve_many(16, token=TOKEN) as f:
         clients = [
-            VMClient(u, TOKEN, name=n, timeout_s=0.5, connect_retries=1, backoff_s=0.01)
-            for u, n in zip(f.urls, f.names, strict=True)
+            VMClient(
+                u, TOKEN, name=n, timeout_s=0.5 if i in (3, 12) else 30, connect_retries=1, backoff_s=0.01
+            )
+            for i, (u, n) in enumerate(zip(f.urls, f.names, strict=True))
         ]
         task = make_task("font_dialog", 1)
         for c in clients:
@@ -290,7 +300,6 @@ def test_faults_stay_with_their_vm_across_a_fleet():
             f[i].hang()
         action = Action(function="select_text", args={"text": task.params["text"]})
         for i, c in enumerate(clients):
-            t0 = time.monotonic()
             if i in (1, 5, 9):
                 with pytest.raises(VMConnectionError):
                     c.step(action)
@@ -299,7 +308,6 @@ def test_faults_stay_with_their_vm_across_a_fleet():
                     c.step(action)
             else:
                 assert c.step(action).ok
-                assert time.monotonic() - t0 < 0.4
         assert [vm.alive for vm in f].count(False) == 3
         for i in (1, 5, 9, 3, 12):
             f.restart(i)
