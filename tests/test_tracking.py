@@ -3,6 +3,7 @@ and lineage (checkpoints and store tags as reference artifacts, produced and use
 offline run files with wandb's own protos."""
 
 import http.server
+import json
 import subprocess
 import sys
 import threading
@@ -52,7 +53,39 @@ def test_each_run_draws_its_curves_against_its_own_step_axis(tmp_path):
 
 # ------------------------------------------------------------------------------ tracking.mode=auto
 
-_RESOLVE = "from lam_rl.tracking import resolve_mode; print('MODE=' + resolve_mode('auto'))"
+# Each case, in one fresh process (as a user's shell would be): its credentials, then resolve_mode.
+_CASES = r"""
+import json, os, sys
+from pathlib import Path
+from lam_rl.config import ConfigError
+from lam_rl.tracking import resolve_mode
+
+home, host, key = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+cases = {
+    "nothing": ({}, None),
+    "netrc (wandb login)": ({}, host),
+    "netrc of another host": ({}, "api.example.invalid"),
+    "WANDB_API_KEY": ({"WANDB_API_KEY": key}, None),
+    "netrc, WANDB_MODE=offline": ({"WANDB_MODE": "offline"}, host),
+    "netrc, WANDB_MODE=disabled": ({"WANDB_MODE": "disabled"}, host),
+    "malformed WANDB_API_KEY": ({"WANDB_API_KEY": "short"}, None),
+}
+out = {}
+for name, (env, machine) in cases.items():
+    netrc = home / ".netrc"
+    netrc.unlink(missing_ok=True)
+    if machine:
+        netrc.write_text(f"machine {machine}\n  login user\n  password {key}\n")
+        netrc.chmod(0o600)
+    for k in ("WANDB_API_KEY", "WANDB_MODE"):
+        os.environ.pop(k, None)
+    os.environ.update(env)
+    try:
+        out[name] = resolve_mode("auto")
+    except ConfigError as e:
+        out[name] = "error: " + str(e)
+print("RESULT=" + json.dumps(out))
+"""
 
 
 class _Counting(http.server.BaseHTTPRequestHandler):
@@ -90,55 +123,43 @@ def wandb_home(tmp_path, subprocess_env):
     assert _Counting.hits == 0, "resolving tracking.mode=auto contacted the W&B server"
 
 
-def _auto(env, repo_root) -> str:
-    out = subprocess.run(
-        [sys.executable, "-c", _RESOLVE], cwd=repo_root, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    return out.stdout.strip().splitlines()[-1]
-
-
 KEY = "a" * 40  # well-formed, fake
 
 
-def test_auto_is_offline_without_credentials(wandb_home, repo_root):
-    _home, _host, env = wandb_home
-    assert _auto(env, repo_root) == "MODE=offline"
-
-
-def test_auto_is_online_after_wandb_login_netrc(wandb_home, repo_root):
+def _resolve_cases(wandb_home, repo_root) -> dict[str, str]:
     home, host, env = wandb_home
-    (home / ".netrc").write_text(f"machine {host}\n  login user\n  password {KEY}\n")
-    (home / ".netrc").chmod(0o600)
-    assert _auto(env, repo_root) == "MODE=online"
-    # another host's entry is not a login for this one
-    (home / ".netrc").write_text(f"machine api.example.invalid\n  login user\n  password {KEY}\n")
-    assert _auto(env, repo_root) == "MODE=offline"
-
-
-def test_auto_is_online_with_an_api_key_in_wandb_settings_or_the_environment(wandb_home, repo_root):
-    home, _host, env = wandb_home
-    (home / ".config" / "wandb" / "settings").write_text(f"[default]\napi_key = {KEY}\n")
-    assert _auto(env, repo_root) == "MODE=online"
-    (home / ".config" / "wandb" / "settings").unlink()
-    assert _auto(dict(env, WANDB_API_KEY=KEY), repo_root) == "MODE=online"
-
-
-def test_auto_follows_wandb_mode_and_rejects_a_malformed_key(wandb_home, repo_root):
-    home, host, env = wandb_home
-    (home / ".netrc").write_text(f"machine {host}\n  login user\n  password {KEY}\n")
-    assert _auto(dict(env, WANDB_MODE="offline"), repo_root) == "MODE=offline"
-    assert _auto(dict(env, WANDB_MODE="disabled"), repo_root) == "MODE=disabled"
-    bad = subprocess.run(
-        [sys.executable, "-c", _RESOLVE],
+    out = subprocess.run(
+        [sys.executable, "-c", _CASES, str(home), host, KEY],
         cwd=repo_root,
-        env=dict(env, WANDB_API_KEY="short"),
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
-    assert bad.returncode != 0
-    assert "W&B credentials are malformed" in bad.stderr and "tracking.mode=offline" in bad.stderr
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.split("RESULT=", 1)[1])
+
+
+def test_auto_mode_follows_wandbs_own_credentials_without_asking_the_server(wandb_home, repo_root):
+    got = _resolve_cases(wandb_home, repo_root)
+    malformed = got.pop("malformed WANDB_API_KEY")
+    assert got == {
+        "nothing": "offline",
+        "netrc (wandb login)": "online",
+        "netrc of another host": "offline",
+        "WANDB_API_KEY": "online",
+        "netrc, WANDB_MODE=offline": "offline",
+        "netrc, WANDB_MODE=disabled": "disabled",
+    }
+    assert (
+        malformed.startswith("error: W&B credentials are malformed") and "tracking.mode=offline" in malformed
+    )
+
+
+def test_auto_mode_is_online_with_an_api_key_in_wandbs_settings(wandb_home, repo_root):
+    home, _host, _env = wandb_home
+    (home / ".config" / "wandb" / "settings").write_text(f"[default]\napi_key = {KEY}\n")
+    assert _resolve_cases(wandb_home, repo_root)["nothing"] == "online"
 
 
 # ------------------------------------------------------------------------------ lineage
