@@ -7,7 +7,10 @@
 Failures raise ``VMError`` subclasses naming the VM, its URL, the operation and the kind:
 ``VMConnectionError`` (refused/dropped), ``VMTimeout``, ``VMAuthError`` (401),
 ``VMProtocolError`` (any other HTTP error or a malformed answer; ``code`` carries the server's
-error code). Connection errors are retried with exponential backoff, but a ``step`` is retried
+error code). A server that answers something other than HTTP, a body over
+``max_response_bytes`` or a body that is not the expected model is a ``VMProtocolError``; one
+that answers too slowly (even a byte at a time) is a ``VMTimeout`` once ``timeout_s`` has passed
+in all. Connection errors are retried with exponential backoff, but a ``step`` is retried
 only when the connection was refused before anything was sent: a step that may have been
 applied is never repeated. Reset, observe, evaluate, health and screenshot are also retried
 when the connection drops mid-request.
@@ -16,6 +19,7 @@ when the connection drops mid-request.
 from __future__ import annotations
 
 import http.client
+import io
 import select
 import socket
 import threading
@@ -36,9 +40,15 @@ from lam_rl.env.protocol import (
     StepResult,
     TaskSpec,
     Verdict,
+    clip,
 )
 
 IDEMPOTENT = ("health", "reset", "observe", "evaluate", "screenshot")
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+"""Largest answer a client reads (a screenshot of a big screen is a few MB)."""
+MAX_MESSAGE_CHARS = 300
+"""Characters of a server's error message kept in a VMError."""
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 class VMError(Exception):
@@ -94,14 +104,49 @@ class _Timeout(Exception):
     pass
 
 
+class _Garbage(Exception):
+    """The server answered, but not HTTP/1.1 or not within the size limit: retrying will not help."""
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The response side of a socket that gives up at ``deadline`` (monotonic) in all, however
+    slowly the server trickles bytes: each read waits at most for the time left."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self.sock, self.deadline = sock, deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: Any) -> int:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the answer did not arrive in time")
+        self.sock.settimeout(left)
+        return self.sock.recv_into(buf)
+
+
+class _DeadlineSocket:
+    """What ``http.client.HTTPResponse`` reads from: only ``makefile`` is used."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self.sock, self.deadline = sock, deadline
+
+    def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self.sock, self.deadline))
+
+
 class _Transport:
     """One keep-alive HTTP/1.1 connection (stdlib http.client: about half httpx's per-request cost).
 
     A kept-alive connection the server has closed (EOF pending) is replaced before it is reused, so
     a failure after sending really means the request may have reached the VM."""
 
-    def __init__(self, base_url: str, connect_timeout: float) -> None:
+    def __init__(
+        self, base_url: str, connect_timeout: float, max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    ) -> None:
         u = urllib.parse.urlsplit(base_url)
+        self.max_bytes = max_bytes
         self.https = u.scheme == "https"
         self.host = u.hostname or "127.0.0.1"
         self.port = u.port or (443 if self.https else 80)
@@ -141,20 +186,48 @@ class _Transport:
         self, method: str, path: str, body: bytes | None, headers: dict[str, str], timeout: float
     ) -> tuple[int, bytes]:
         conn = self._connect()
+        deadline = time.monotonic() + timeout
+        conn.response_class = lambda sock, **kw: http.client.HTTPResponse(
+            _DeadlineSocket(sock, deadline),  # type: ignore[arg-type]
+            **kw,
+        )
         try:
             conn.sock.settimeout(timeout)
             conn.request(method, self.prefix + path, body=body, headers=headers)
             resp = conn.getresponse()
-            data = resp.read()
+            data = self._read(resp)
         except TimeoutError as e:
             self.close()
             raise _Timeout(str(e)) from e
-        except (OSError, http.client.HTTPException) as e:
+        except _Garbage:
+            self.close()
+            raise
+        except (http.client.RemoteDisconnected, http.client.IncompleteRead) as e:
+            self.close()
+            raise _Dropped(type(e).__name__) from e
+        except http.client.HTTPException as e:  # a status line or headers that are not HTTP/1.1
+            self.close()
+            raise _Garbage(f"the answer is not HTTP/1.1 ({type(e).__name__}: {clip(str(e), 80)})") from e
+        except OSError as e:
             self.close()
             raise _Dropped(type(e).__name__) from e
         if resp.will_close:
             self.close()
         return resp.status, data
+
+    def _read(self, resp: http.client.HTTPResponse) -> bytes:
+        length = resp.getheader("content-length")
+        if length is not None and length.strip().isdigit() and int(length) > self.max_bytes:
+            raise _Garbage(f"the answer is {int(length)} bytes, over the {self.max_bytes}-byte limit")
+        chunks, size = [], 0
+        while True:
+            chunk = resp.read(min(1 << 20, self.max_bytes + 1 - size))
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise _Garbage(f"the answer is over the {self.max_bytes}-byte limit")
 
 
 class _InProcess:
@@ -176,6 +249,7 @@ class VMClient:
         connect_retries: int = 3,
         backoff_s: float = 0.2,
         reset_timeout_s: float | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
@@ -189,7 +263,7 @@ class VMClient:
         self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self._lock = threading.Lock()
         if base_url.startswith(("http://", "https://")):
-            self._http = _Transport(self.base_url, min(timeout_s, 10.0))
+            self._http = _Transport(self.base_url, min(timeout_s, 10.0), max_response_bytes)
         elif not base_url.startswith("inproc://"):
             raise ValueError(f"VM URL must start with http:// or https://, got {base_url!r}")
 
@@ -280,6 +354,8 @@ class VMClient:
                 retry_reason = f"cannot connect: {e}"
             except _Timeout as e:
                 raise self._err(VMTimeout, op, f"no answer within {wait:g}s") from e
+            except _Garbage as e:
+                raise self._err(VMProtocolError, op, str(e), code="malformed") from e
             except _Dropped as e:
                 if op not in IDEMPOTENT:
                     raise self._err(
@@ -303,6 +379,10 @@ class VMClient:
     def _parse(self, op: str, status: int, content: bytes, model: type[BaseModel] | None) -> Any:
         if status == 200:
             if model is None:
+                if not content.startswith(PNG_MAGIC):
+                    raise self._err(
+                        VMProtocolError, op, "the answer is not a PNG image", status=200, code="malformed"
+                    )
                 return content
             try:
                 return model.model_validate_json(content)
@@ -310,14 +390,14 @@ class VMClient:
                 raise self._err(
                     VMProtocolError,
                     op,
-                    f"malformed {model.__name__} in the answer: {str(e)[:300]}",
+                    f"malformed {model.__name__} in the answer: {clip(str(e), MAX_MESSAGE_CHARS)}",
                     status=200,
                     code="malformed",
                 ) from e
-        code, message = "http_error", content[:300].decode(errors="replace")
+        code, message = "http_error", content[:MAX_MESSAGE_CHARS].decode(errors="replace")
         try:
             eb = ErrorBody.model_validate_json(content)
-            code, message = eb.code, eb.message
+            code, message = clip(eb.code, 40), clip(eb.message, MAX_MESSAGE_CHARS)
         except ValidationError:
             pass
         cls = VMAuthError if status == 401 else VMProtocolError

@@ -11,15 +11,135 @@ A VM agent (WordSim here, a UIA-backed agent on real Windows) serves these over 
     GET  /v1/screenshot    -> image/png
 
 Errors are JSON ``ErrorBody`` with a machine-readable ``code``.
+
+What may cross the wire (``check_wire``, ``loads_strict``): UTF-8 JSON without lone UTF-16
+surrogates, ``NaN``/``Infinity`` or overflowing floats, integers beyond +-(2**53 - 1) and nesting
+deeper than ``MAX_DEPTH``. Request models (``TaskSpec``, ``Action``) and ``Decision`` enforce it
+when they are built, so what a client can build the server accepts, and what the server accepts
+it can serialize back.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import from_json
 
 PROTOCOL_VERSION = "1"
+
+MAX_ID_CHARS = 256
+"""Longest ``task_id``, ``family``, ``app`` and ``template``."""
+MAX_REQUEST_CHARS = 8192
+"""Longest natural-language task request."""
+MAX_NAME_CHARS = 4096
+"""Longest ``control_name`` in an action."""
+MAX_WORD_CHARS = 64
+"""Longest ``function`` and ``control_type``."""
+MAX_DEPTH = 32
+"""Deepest nesting of lists/objects in a request body (the body itself is depth 0)."""
+MAX_SAFE_INT = 2**53 - 1
+"""Largest integer magnitude on the wire (what every JSON implementation reads exactly)."""
+LABEL_RANGE = (-(2**31), 2**31 - 1)
+"""``control_label`` fits a 32-bit integer (the trajectory store's column)."""
+
+
+class WireError(ValueError):
+    """A value that cannot cross the protocol; the message says where and why, never echoes it."""
+
+
+def clip(text: str, limit: int = 200) -> str:
+    """``text`` cut to ``limit`` characters (saying how long it was): error messages never echo
+    unbounded input."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} chars)"
+
+
+def scrub(text: str) -> str:
+    """``text`` with each lone UTF-16 surrogate replaced by U+FFFD (a pair split in two characters
+    is joined); other text is returned as is."""
+    if _surrogate_at(text) is None:
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _surrogate_at(s: str) -> int | None:
+    if s.isascii():
+        return None
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError as e:
+        return e.start
+    return None
+
+
+def check_wire(value: Any, where: str = "body") -> None:
+    """Raise ``WireError`` unless ``value`` is plain JSON the protocol carries (module docstring).
+
+    Iterative, so a deeply nested Python value cannot exhaust the stack."""
+    stack: list[tuple[Any, str, int]] = [(value, where, 0)]
+    while stack:
+        v, at, depth = stack.pop()
+        if v is None or isinstance(v, bool):
+            continue
+        if isinstance(v, str):
+            pos = _surrogate_at(v)
+            if pos is not None:
+                raise WireError(
+                    f"{clip(at, 120)}: lone UTF-16 surrogate at character {pos}; send valid Unicode text"
+                )
+        elif isinstance(v, int):
+            if not -MAX_SAFE_INT <= v <= MAX_SAFE_INT:
+                raise WireError(
+                    f"{clip(at, 120)}: integer out of range (at most {MAX_SAFE_INT} in magnitude)"
+                )
+        elif isinstance(v, float):
+            if not math.isfinite(v):
+                raise WireError(f"{clip(at, 120)}: {v} is not a finite number (NaN/Infinity are not JSON)")
+        elif isinstance(v, (list, tuple, dict)):
+            if depth >= MAX_DEPTH:
+                raise WireError(f"{clip(at, 120)}: nested deeper than {MAX_DEPTH} levels")
+            if isinstance(v, dict):
+                for k, item in v.items():
+                    if not isinstance(k, str):
+                        raise WireError(f"{clip(at, 120)}: object keys must be strings")
+                    pos = _surrogate_at(k)
+                    if pos is not None:
+                        raise WireError(
+                            f"{clip(at, 120)}: a key holds a lone UTF-16 surrogate; send valid Unicode text"
+                        )
+                    stack.append((item, f"{at}.{clip(k, 40)}", depth + 1))
+            else:
+                stack.extend((item, f"{at}[{i}]", depth + 1) for i, item in enumerate(v))
+        else:
+            raise WireError(f"{clip(at, 120)}: a {type(v).__name__} is not a JSON value")
+
+
+def loads_strict(data: bytes | str, where: str = "body") -> Any:
+    """Parse one JSON document the way the protocol allows (module docstring), or raise ``WireError``.
+
+    Linear time; the parser (jiter) rejects invalid UTF-8, lone surrogate escapes, ``NaN``,
+    ``Infinity``, trailing data and nesting beyond its own recursion limit without raising
+    anything but ``ValueError``."""
+    if isinstance(data, str):
+        pos = _surrogate_at(data)
+        if pos is not None:
+            raise WireError(f"{where}: lone UTF-16 surrogate at character {pos}; send valid Unicode text")
+        data = data.encode("utf-8")
+    try:
+        value = from_json(data, allow_inf_nan=False)
+    except ValueError as e:
+        raise WireError(f"{where}: not valid JSON ({clip(str(e), 120)})") from None
+    check_wire(value, where)
+    return value
+
+
+def _check_fields(model: BaseModel) -> None:
+    for name, value in model.__dict__.items():
+        check_wire(value, name)
+
 
 FUNCTIONS = (
     "click_input",
@@ -56,6 +176,15 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class _WireModel(_Model):
+    """A model whose every value must cross the wire (``check_wire``), checked when it is built."""
+
+    @model_validator(mode="after")
+    def _wire_safe(self) -> Any:
+        _check_fields(self)
+        return self
+
+
 class Control(_Model):
     """One UI control as UFO lists it. Labels are renumbered on every observation."""
 
@@ -70,15 +199,19 @@ class Control(_Model):
     )
 
 
-class TaskSpec(_Model):
+class TaskSpec(_WireModel):
     """A task instance: what the VM needs to set up the document and later verify it."""
 
-    task_id: str = Field(description="Unique id of this instance (family + seed + params).")
-    family: str = Field(description="Task family (e.g. 'bold_text').")
-    app: str = Field("word", description="Application.")
-    template: str = Field(description="Template document id (e.g. 'table', 'comments').")
+    task_id: str = Field(
+        max_length=MAX_ID_CHARS, description="Unique id of this instance (family + seed + params)."
+    )
+    family: str = Field(max_length=MAX_ID_CHARS, description="Task family (e.g. 'bold_text').")
+    app: str = Field("word", max_length=MAX_ID_CHARS, description="Application.")
+    template: str = Field(
+        max_length=MAX_ID_CHARS, description="Template document id (e.g. 'table', 'comments')."
+    )
     seed: int = Field(0, description="Seed for the template's content variation.")
-    request: str = Field(description="The user request in natural language.")
+    request: str = Field(max_length=MAX_REQUEST_CHARS, description="The user request in natural language.")
     params: dict[str, Any] = Field(default_factory=dict, description="Family parameters (text, sizes, ...).")
     plan: list[str] = Field(default_factory=list, description="Reference plan: short numbered steps.")
 
@@ -98,16 +231,18 @@ class Observation(_Model):
     canvas: str = Field("", description="Compact text summary of the document (the 'canvas').")
 
 
-class Action(_Model):
+class Action(_WireModel):
     """One step sent to the VM. ``control_label`` is grounded against the live observation first;
     ``control_name`` (with the type if ambiguous) is what the VM matches when the label is absent."""
 
-    control_label: int | None = None
-    control_name: str | None = None
-    function: str
+    control_label: int | None = Field(None, ge=LABEL_RANGE[0], le=LABEL_RANGE[1])
+    control_name: str | None = Field(None, max_length=MAX_NAME_CHARS)
+    function: str = Field(max_length=MAX_WORD_CHARS)
     args: dict[str, Any] = Field(default_factory=dict)
     control_type: str | None = Field(
-        None, description="Optional UIA type that disambiguates control_name (e.g. 'ComboBox' for 'Font')."
+        None,
+        max_length=MAX_WORD_CHARS,
+        description="Optional UIA type that disambiguates control_name (e.g. 'ComboBox' for 'Font').",
     )
 
 
@@ -142,14 +277,14 @@ class ErrorBody(_Model):
     message: str
 
 
-class Decision(_Model):
+class Decision(_WireModel):
     """A policy's answer for one step, in the paper's Appendix C output shape.
 
     This is the SFT target and what a model generates; ``to_action`` gives the VM step.
     """
 
     thought: str = ""
-    control_label: int | None = None
+    control_label: int | None = Field(None, ge=LABEL_RANGE[0], le=LABEL_RANGE[1])
     control_name: str | None = None
     function: str = ""
     args: dict[str, Any] = Field(default_factory=dict)

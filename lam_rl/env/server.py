@@ -9,10 +9,15 @@
     GET  /openapi.json     the spec (no token needed; it holds no secrets)
 
 Every ``/v1`` request needs ``Authorization: Bearer <token>`` (compared in constant time; 401
-otherwise, before the body is read). Bodies over ``max_request_bytes`` get 413. Errors are JSON
-``ErrorBody {code, message}``. Calls into the agent are serialized (one desktop per VM); agents
-marked ``blocking`` run in a worker thread so a slow VM never stalls others served by the same
-process. There is no endpoint that runs code. Running servers: ``lam_rl.env.fleet``.
+otherwise, before the body is read). Bodies over ``max_request_bytes`` get 413. Reset and step
+take ``Content-Type: application/json`` (415 otherwise), parsed strictly
+(``protocol.loads_strict``: 400 for invalid UTF-8, lone surrogates, NaN/Infinity, huge numbers,
+deep nesting) and then validated (422): a rejected request never reaches the agent. Errors are
+JSON ``ErrorBody {code, message}``; a message never quotes more than a few hundred characters of
+the input. An answer holding a lone surrogate (a real desktop can report one) is sent with U+FFFD
+in its place. Calls into the agent are serialized (one desktop per VM); agents marked
+``blocking`` run in a worker thread so a slow VM never stalls others served by the same process.
+There is no endpoint that runs code. Running servers: ``lam_rl.env.fleet``.
 """
 
 from __future__ import annotations
@@ -28,8 +33,11 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
+from pydantic_core import PydanticSerializationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from lam_rl.env.agent import AgentError, VMAgent
 from lam_rl.env.faults import Faults
@@ -42,16 +50,73 @@ from lam_rl.env.protocol import (
     ResetRequest,
     StepResult,
     Verdict,
+    WireError,
+    clip,
+    loads_strict,
+    scrub,
 )
 
 DEFAULT_MAX_REQUEST_BYTES = 1_048_576
+MAX_ERROR_CHARS = 500
+"""Longest error message the server sends (agents' messages included)."""
 _bearer = HTTPBearer(auto_error=False, description="The VM's token: `Authorization: Bearer <token>`.")
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(
-        ErrorBody(code=code, message=message).model_dump(), status_code=status, headers=headers
-    )
+    body = ErrorBody(code=code, message=scrub(clip(message, MAX_ERROR_CHARS)))
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def _scrubbed(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {scrub(str(k)): _scrubbed(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_scrubbed(v) for v in value]
+    return value
+
+
+class _StrictJSONRequest(Request):
+    """A request whose JSON body is parsed by ``protocol.loads_strict`` (once; FastAPI asks again)."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_strict_json"):
+            self._strict_json = loads_strict(await self.body())
+        return self._strict_json
+
+
+class _StrictRoute(APIRoute):
+    """Routes with a JSON body answer 415 for another content type and 400 for a body
+    ``loads_strict`` refuses, before FastAPI validates it against the model (422)."""
+
+    def get_route_handler(self) -> Callable[[Request], Any]:
+        handler = super().get_route_handler()
+        if self.body_field is None:
+            return handler
+
+        async def strict(request: Request) -> Response:
+            request = _StrictJSONRequest(request.scope, request.receive)
+            ctype = request.headers.get("content-type", "")
+            mime = ctype.split(";", 1)[0].strip().lower()
+            if mime != "application/json" and not (
+                mime.startswith("application/") and mime.endswith("+json")
+            ):
+                got = f"Content-Type {clip(ctype, 60)!r}" if ctype else "no Content-Type"
+                return _error(415, "unsupported_media_type", f"{got}: send 'Content-Type: application/json'")
+            try:
+                await request.json()
+            except ClientDisconnect:  # gone mid-body (or cut off at the size limit): nobody to answer
+                return _error(400, "bad_request", "the client disconnected before sending the whole body")
+            except WireError as e:
+                return _error(
+                    400,
+                    "bad_request",
+                    f"{e}; send one UTF-8 JSON object (no lone surrogates, NaN or Infinity)",
+                )
+            return await handler(request)
+
+        return strict
 
 
 async def _send_json(
@@ -99,7 +164,11 @@ class Guard:
                 {"code": "unauthorized", "message": f"{why}: send 'Authorization: Bearer <token>'"},
                 [(b"www-authenticate", b"Bearer")],
             )
-        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+        if length is not None and not length.strip().isdigit():
+            return await _send_json(
+                send, 400, {"code": "bad_request", "message": "Content-Length is not a number"}
+            )
+        if length is not None and int(length) > self.max_bytes:
             return await _send_json(
                 send, 413, {"code": "too_large", "message": f"request body over {self.max_bytes} bytes"}
             )
@@ -155,13 +224,18 @@ def create_app(
         redoc_url=None,
         dependencies=[Depends(_bearer)],
     )
+    app.router.route_class = _StrictRoute
     app.state.agent, app.state.faults, app.state.release, app.state.name = agent, faults, release, vm_name
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         errs = exc.errors()
-        parts = [f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg')}" for e in errs[:5]]
-        return _error(422, "bad_request", "; ".join(parts) or "malformed request")
+        parts = [
+            f"{'.'.join(clip(str(x), 40) for x in e.get('loc', ()))}: {clip(str(e.get('msg')), 160)}"
+            for e in errs[:5]
+        ]
+        more = f" (and {len(errs) - 5} more)" if len(errs) > 5 else ""
+        return _error(422, "bad_request", "; ".join(parts) + more if parts else "malformed request")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -208,7 +282,11 @@ def create_app(
     def _json(model: Any) -> Response:
         if isinstance(model, Response):
             return model
-        return Response(model.model_dump_json(), media_type="application/json")
+        try:
+            return Response(model.model_dump_json(), media_type="application/json")
+        except PydanticSerializationError:  # a lone surrogate the agent read from the desktop
+            data = _scrubbed(model.model_dump(mode="python"))
+            return Response(json.dumps(data, ensure_ascii=False), media_type="application/json")
 
     @app.get("/v1/health", response_model=Health, summary="Liveness and the task the VM holds")
     async def health() -> Response:
@@ -232,7 +310,10 @@ def create_app(
         summary="Apply one action; ok=false (nothing changed) if impossible",
     )
     async def step(action: Action) -> Response:
-        return _json(await call("step", lambda: agent.step(action)))
+        out = await call("step", lambda: agent.step(action))
+        if isinstance(out, StepResult) and out.error and len(out.error) > MAX_ERROR_CHARS:
+            out = out.model_copy(update={"error": clip(out.error, MAX_ERROR_CHARS)})
+        return _json(out)
 
     @app.post("/v1/evaluate", response_model=Verdict, summary="The verifier's verdict on the current state")
     async def evaluate() -> Response:

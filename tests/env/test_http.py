@@ -67,7 +67,9 @@ def test_error_bodies_and_limits(fleet):
     h = {"Authorization": f"Bearer {TOKEN}"}
     url = fleet.urls[0]
     r = httpx.post(url + "/v1/step", headers=h, content=b"{not json")
-    assert r.status_code == 422 and r.json()["code"] == "bad_request"
+    assert r.status_code == 415 and r.json()["code"] == "unsupported_media_type"
+    r = httpx.post(url + "/v1/step", headers={**h, "Content-Type": "application/json"}, content=b"{not json")
+    assert r.status_code == 400 and r.json()["code"] == "bad_request"
     r = httpx.post(url + "/v1/step", headers=h, json={"function": 5, "args": []})
     assert r.status_code == 422 and "function" in r.json()["message"]
     r = httpx.post(url + "/v1/reset", headers=h, json={"task": {"task_id": "x"}})
@@ -84,7 +86,7 @@ def test_error_bodies_and_limits(fleet):
             yield b"y" * 50_000
         yield b'"}}'
 
-    r = httpx.post(url + "/v1/step", headers=h, content=chunks())
+    r = httpx.post(url + "/v1/step", headers={**h, "Content-Type": "application/json"}, content=chunks())
     assert r.status_code == 413
     bad_task = make_task("bold_text", 0).model_copy(update={"template": "no_such_template"})
     with VMClient(url, TOKEN, name="vm-a") as c:

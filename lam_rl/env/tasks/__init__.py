@@ -302,34 +302,47 @@ def near_miss_actions(task: TaskSpec) -> list[Decision]:
 
 
 def initial_state(task: TaskSpec) -> AppState:
-    """The state a VM is reset to: the template document, plus the family's setup."""
+    """The state a VM is reset to: the template document, plus the family's setup.
+
+    Parameters a setup cannot use (a task from the wire holds anything) raise ValueError."""
     state = AppState(build_template(task.template, task.seed))
-    if task.family == COMPOSITE:
-        for part in task.params.get("parts", []):
-            fam = REGISTRY.get(part.get("family"))
-            if fam is not None and fam.setup is not None:
-                fam.setup(part["params"], state)
-    elif task.family in REGISTRY and REGISTRY[task.family].setup is not None:
-        REGISTRY[task.family].setup(task.params, state)  # type: ignore[misc]
+    try:
+        if task.family == COMPOSITE:
+            for part in task.params.get("parts", []):
+                fam = REGISTRY.get(part.get("family"))
+                if fam is not None and fam.setup is not None:
+                    fam.setup(part["params"], state)
+        elif task.family in REGISTRY and REGISTRY[task.family].setup is not None:
+            REGISTRY[task.family].setup(task.params, state)  # type: ignore[misc]
+    except (AttributeError, TypeError, IndexError) as e:
+        raise ValueError(f"bad parameters for {task.family}: {type(e).__name__}") from None
     return state
 
 
 def verify(task: TaskSpec, before: AppState, after: AppState) -> Verdict:
     """Judge the final state against the task: complete yes/no with a reason and sub-scores."""
     ck = Checks()
+    bad_params = (KeyError, TypeError, IndexError, AttributeError, ValueError)
     if task.family == COMPOSITE:
-        for i, part in enumerate(task.params.get("parts", [])):
-            fam = REGISTRY.get(part.get("family"))
-            if fam is None:
-                return Verdict(complete="unsure", reason=f"no verifier for family {part.get('family')!r}")
-            sub = Checks()
-            fam.verify(part["params"], before, after, sub)
-            ck.merge(sub, f"{i + 1}.")
+        try:
+            for i, part in enumerate(task.params.get("parts", [])):
+                fam = REGISTRY.get(part.get("family"))
+                if fam is None:
+                    return Verdict(complete="unsure", reason=f"no verifier for family {part.get('family')!r}")
+                sub = Checks()
+                fam.verify(part["params"], before, after, sub)
+                ck.merge(sub, f"{i + 1}.")
+        except bad_params as e:
+            return Verdict(
+                complete="unsure", reason=f"cannot verify with these parameters: {type(e).__name__}"
+            )
     elif task.family in REGISTRY:
         try:
             REGISTRY[task.family].verify(task.params, before, after, ck)
-        except (KeyError, TypeError, IndexError) as e:
-            return Verdict(complete="unsure", reason=f"cannot verify with these parameters: {e!r}")
+        except bad_params as e:
+            return Verdict(
+                complete="unsure", reason=f"cannot verify with these parameters: {type(e).__name__}"
+            )
     else:
         return Verdict(complete="unsure", reason=f"no verifier for family {task.family!r}")
     if ck.complete:
