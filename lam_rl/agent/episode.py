@@ -3,7 +3,8 @@
 This is the environment runner a rollout worker calls (and anyone can call without Ray). VM
 and policy infrastructure failures propagate as exceptions (``VMError``, ``PolicyError``) so the
 caller can retry the task elsewhere; everything the policy does wrong (malformed output, unknown
-control, impossible action) is recorded in the trajectory and counted, never raised.
+control, impossible action) is recorded in the trajectory and counted, never raised. A raw answer
+is stored as valid Unicode (lone surrogates replaced) and at most ``MAX_RAW_CHARS`` long.
 """
 
 from __future__ import annotations
@@ -12,9 +13,22 @@ import time
 from dataclasses import dataclass
 
 from lam_rl.agent.grounding import ground
+from lam_rl.agent.parse import MAX_ANSWER_CHARS
 from lam_rl.agent.policy import Policy
-from lam_rl.env.protocol import Observation, TaskSpec
+from lam_rl.env.protocol import Observation, TaskSpec, clip, scrub
 from lam_rl.store.records import Outcome, StepRecord, Trajectory
+
+MAX_RAW_CHARS = MAX_ANSWER_CHARS
+"""Characters of a raw answer kept in its step (longer answers are invalid anyway)."""
+
+
+def _storable(raw: str | None) -> str | None:
+    """``raw`` as the store can hold it: valid Unicode, clipped."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raw = repr(raw)
+    return scrub(clip(raw, MAX_RAW_CHARS))
 
 
 @dataclass
@@ -53,13 +67,14 @@ def run_episode(
             "request": task.request,
             "controls": controls,
             "canvas": obs.canvas,
-            "raw": out.raw,
+            "raw": _storable(out.raw),
             "latency_ms": out.latency_ms,
         }
         if not out.valid:
             num_invalid += 1
             invalid_run += 1
-            steps.append(StepRecord(**base, valid=False, ok=False, error=f"invalid output: {out.error}"))
+            why = clip(str(out.error), 300)
+            steps.append(StepRecord(**base, valid=False, ok=False, error=f"invalid output: {why}"))
             if invalid_run >= limits.max_invalid:
                 failure = "invalid_action"
                 break

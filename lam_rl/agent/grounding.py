@@ -11,7 +11,9 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from lam_rl.env.protocol import Action, Control, Decision, Observation
+from pydantic import ValidationError
+
+from lam_rl.env.protocol import Action, Control, Decision, Observation, clip
 
 FUZZY_CUTOFF = 0.75
 
@@ -60,12 +62,15 @@ def ground(decision: Decision, obs: Observation) -> Grounded:
     elif label is not None and label in by_label:
         control, how = by_label[label], "label-only"
     if control is None:
-        what = f"name {name!r}" if name else f"label {label}"
+        what = f"name {clip(repr(name), 80)}" if name else f"label {label}"
         return Grounded(None, None, "none", f"no control matches {what} in the current observation")
-    action = Action(
-        control_label=control.label,
-        control_name=control.text,
-        function=decision.function,
-        args=dict(decision.args),
-    )
+    try:
+        action = Action(
+            control_label=control.label,
+            control_name=control.text,
+            function=decision.function,
+            args=dict(decision.args),
+        )
+    except ValidationError as e:  # a decision built without parse_decision's checks
+        return Grounded(None, control, "none", f"not a valid action: {clip(str(e), 200)}")
     return Grounded(action, control, how)
