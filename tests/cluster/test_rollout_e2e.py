@@ -51,8 +51,15 @@ def test_killed_and_hung_vms_lose_and_duplicate_nothing(ray_session, cfg_factory
     faults = {1: "crash", 4: "crash", 7: "crash", 10: "hang", 13: "hang"}
     injected = []
 
-    def chaos():
-        time.sleep(2.0)  # the rollout is under way: these VMs are mid-episode
+    def chaos():  # once the rollout is under way: each target VM holds a task (it is mid-episode)
+        from lam_rl.env.client import VMClient
+
+        deadline = time.monotonic() + 600
+        for index in faults:
+            vm = VMClient(fleet.endpoints[index].url, fleet.token, timeout_s=30)
+            while vm.health().task_id is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            vm.close()
         for index, kind in faults.items():
             fleet.host.fault.remote(index, kind, 60.0 if kind == "hang" else None)
             injected.append(index)
