@@ -184,16 +184,25 @@ def _where(loc: Sequence[Any]) -> str:
 
 
 def describe_validation(errors: Sequence[dict[str, Any]]) -> tuple[str, str | None]:
-    """One line for pydantic/FastAPI validation errors (the first, plus how many more) and the param."""
+    """One line for pydantic/FastAPI validation errors (the first two, unknown fields first, plus
+    how many more) and the param of the first."""
     if not errors:
         return "malformed request", None
-    e = errors[0]
+    ordered = sorted(errors, key=lambda e: e.get("type") != "extra_forbidden")  # a typo'd key first
+    parts = [_describe(e) for e in ordered[:2]]
+    text = "; ".join(p for p, _ in parts)
+    if len(errors) > 2:
+        text += f" (and {len(errors) - 2} more problem{'s' if len(errors) > 3 else ''})"
+    return text, parts[0][1]
+
+
+def _describe(e: dict[str, Any]) -> tuple[str, str | None]:
     kind, loc, msg = e.get("type", ""), list(e.get("loc", ())), str(e.get("msg", "invalid"))
     where = _where(loc)
     if kind == "json_invalid":
         detail = (e.get("ctx") or {}).get("error", "")
         text = f"the body is not valid JSON ({detail})" if detail else "the body is not valid JSON"
-        where = None
+        where = ""
     elif kind == "extra_forbidden":
         text = f"unrecognized request argument supplied: {where or quote(loc[-1])}"
     elif kind == "string_unicode":  # a lone surrogate where pydantic parses a name or key
@@ -203,7 +212,11 @@ def describe_validation(errors: Sequence[dict[str, Any]]) -> tuple[str, str | No
     elif kind == "missing":
         text = f"{where} is required"
     elif not where and kind in ("model_attributes_type", "dict_type", "model_type"):
-        text = f"the body must be a JSON object, got {_short_repr(e.get('input'), QUOTE_CHARS)}"
+        value = e.get("input")
+        if isinstance(value, bytes | str):  # FastAPI parses JSON only when the content type says so
+            text = "the body must be a JSON object sent with Content-Type: application/json"
+        else:
+            text = f"the body must be a JSON object, got {_short_repr(value, QUOTE_CHARS)}"
     else:
         msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
         text = f"{where}: {msg}" if where else msg
@@ -214,8 +227,6 @@ def describe_validation(errors: Sequence[dict[str, Any]]) -> tuple[str, str | No
             and not isinstance(value, dict | list)
         ):
             text += f" (got {quote(value)})"
-    if len(errors) > 1:
-        text += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
     return text, where or None
 
 

@@ -1,6 +1,8 @@
 """Phase 4 on Ray: the reward model learns to tell successful from failed steps; the RewardServer
-batches, answers over HTTP with a token, and refuses bad requests without falling over."""
+batches, answers over HTTP with a token, and refuses bad requests (400s naming the problem) without
+falling over."""
 
+import json
 import os
 
 import httpx
@@ -112,36 +114,42 @@ def test_reward_server_http_token_and_bad_requests(rm_run):
         ok = httpx.post(f"{url}/score", json={"items": [{"prompt": "a", "action": "{}"}] * 3}, headers=auth)
         assert ok.status_code == 200 and len(ok.json()["scores"]) == 3 and ok.json()["version"] == rm.version
         assert all(0.0 <= s <= 1.0 for s in ok.json()["scores"])
-        bad = [
-            (httpx.post(f"{url}/score", json={"items": [{"prompt": "a", "action": "b"}]}), 401),
-            (
-                httpx.post(
-                    f"{url}/score",
-                    json={"items": [{"prompt": "a", "action": "b"}]},
-                    headers={"Authorization": "Bearer nope"},
-                ),
-                401,
-            ),
-            (httpx.post(f"{url}/score", json={"items": []}, headers=auth), 422),
-            (httpx.post(f"{url}/score", json={"itemz": []}, headers=auth), 422),
-            (httpx.post(f"{url}/score", content=b"{not json", headers=auth), 422),
-            (
-                httpx.post(
-                    f"{url}/score", json={"items": [{"prompt": "a", "action": "b"}] * 9}, headers=auth
-                ),
-                413,
-            ),
-            (
-                httpx.post(
-                    f"{url}/score", json={"items": [{"prompt": "a", "action": "x " * 3000}]}, headers=auth
-                ),
-                422,
-            ),
+
+        def post(body: bytes | dict, headers=auth):
+            content = body if isinstance(body, bytes) else json.dumps(body).encode()
+            headers = {**headers, "Content-Type": "application/json"}
+            return httpx.post(f"{url}/score", content=content, headers=headers)
+
+        one = {"items": [{"prompt": "a", "action": "b"}]}
+        bad = [  # (response, status, words the one-line message names)
+            (post(one, headers={}), 401, "token"),
+            (post(one, headers={"Authorization": "Bearer nope"}), 401, "token"),
+            (post({"items": []}), 400, "items"),
+            (post({"itemz": []}), 400, "itemz"),
+            (post(b"{not json"), 400, "JSON"),
+            (post(b"\x80"), 400, "JSON"),  # not UTF-8: was a 500
+            (post(b"1e310"), 400, "object"),  # an infinite number: was a 500
+            (post(b'{"items": [{"prompt": "a\\ud800", "action": "b"}]}'), 400, "surrogate"),  # was a 422
+            (post({"items": ["a"]}), 400, "items[0]"),
+            (post({"items": [{"prompt": 1, "action": "b"}]}), 400, "prompt"),
+            (post({"items": [{"prompt": "a", "action": "b"}] * 9}), 413, "at most 8"),
+            (post({"items": [{"prompt": "a", "action": "x " * 3000}]}), 400, "items[0].action"),
+            (post({"items": [{"prompt": "p" * 100_001, "action": "b"}]}), 400, "100000"),
         ]
-        assert [r.status_code for r, _ in bad] == [code for _, code in bad]
+        for r, status, words in bad:
+            assert r.status_code == status, (words, r.status_code, r.text[:300])
+            message = r.json()["error"]["message"]
+            assert words in message and len(r.content) < 1000, message  # one short line, input not echoed
+        long = post({"items": [{"prompt": "word " * 3000, "action": "{}"}]})  # over max_len: truncated
+        assert long.status_code == 200 and 0.0 <= long.json()["scores"][0] <= 1.0
         health = httpx.get(f"{url}/health").json()  # still up after all that
         assert health["ok"] and health["version"] == rm.version
         assert 0.0 <= handle.score.remote("a state", "{}").result() <= 1.0
+        # a bad item over the handle fails its own caller only, not the batch it would have joined
+        bad_call, good_call = handle.score.remote("s", "x " * 3000), handle.score.remote("s", "{}")
+        with pytest.raises(Exception, match="at most"):
+            bad_call.result()
+        assert 0.0 <= good_call.result() <= 1.0
     finally:
         os.environ.pop("LAM_REWARD_TOKEN", None)
         from ray import serve
