@@ -52,6 +52,8 @@ def train_tokenizer(
         additional_special_tokens=ROLE_TOKENS,
         model_max_length=1 << 20,
         padding_side="left",
+        # causal LMs take no token_type_ids (transformers < 5 adds them by default and generate refuses them)
+        model_input_names=["input_ids", "attention_mask"],
     )
     fast.chat_template = CHAT_TEMPLATE
     return fast
