@@ -431,7 +431,7 @@ def part_policy(run: Run, args, lm: Path, pairs, on_gpu: bool, smoke: bool) -> N
             max_new_tokens=8 if smoke else 32,
             dtype="bfloat16" if on_gpu else "float32",
             gpus_per_replica=1.0 if on_gpu else 0.0,
-            http_port=_free_port(),
+            http_port=args.http_port,
         )
         h = policy_server.deploy(cfg, lm, 1, app_name=app, route_prefix=f"/{app}")
         try:
@@ -471,7 +471,7 @@ def part_reward(run: Run, args, lm: Path, pairs, work: Path, on_gpu: bool, smoke
             max_batch_size=batch,
             gpus_per_replica=1.0 if on_gpu else 0.0,
             max_len=2048,
-            http_port=_free_port(),
+            http_port=args.http_port,
         )
         h = reward_server.deploy(cfg, str(rm), 1, app_name=app, route_prefix=f"/{app}")
         try:
@@ -499,7 +499,7 @@ def part_reward(run: Run, args, lm: Path, pairs, work: Path, on_gpu: bool, smoke
 # ----------------------------------------------------------------------------- part 4: online PPO
 
 
-def part_ppo(run: Run, lm: Path, rm: Path | None, work: Path, on_gpu: bool, smoke: bool) -> None:
+def part_ppo(run: Run, args, lm: Path, rm: Path | None, work: Path, on_gpu: bool, smoke: bool) -> None:
     from cluster.ppo import train_ppo
     from lam_rl.checkpoints import CheckpointRegistry
     from lam_rl.config import load_config
@@ -525,7 +525,7 @@ def part_ppo(run: Run, lm: Path, rm: Path | None, work: Path, on_gpu: bool, smok
         f"agent.top_k_controls={agent.top_k_controls}",
         f"agent.max_prompt_tokens={agent.max_prompt_tokens}",
         f"reward.max_seq_len={512 if smoke else 2048}",
-        f"policy.http_port={_free_port()}",
+        f"policy.http_port={args.http_port}",  # Serve has one HTTP proxy: the port of its first start
     ]
     if on_gpu:  # one GPU: the learner and the policy server share it
         overrides += [
@@ -572,6 +572,7 @@ def main() -> int:
     args.warmup = args.warmup if args.warmup is not None else (1 if smoke else 5)
     args.batch = args.batch or (8 if smoke else 32)
     args.micro_batch = args.micro_batch or (4 if smoke else 8)
+    args.http_port = _free_port()  # Serve's HTTP proxy, shared by every deployment of the run
     run = Run(args.budget_s or (300.0 if smoke else 450.0), args.json, smoke)
     here = Path(__file__).resolve().parent
     sys.path.insert(0, str(here))
@@ -612,7 +613,7 @@ def main() -> int:
         if "ppo" in args.parts:
             with run.guarded("ppo", 60) as ok:
                 if ok:
-                    part_ppo(run, lm, rm, work, on_gpu, smoke)
+                    part_ppo(run, args, lm, rm, work, on_gpu, smoke)
     return run.finish()
 
 
