@@ -37,6 +37,7 @@ def test_greedy_rows_match_plain_hf_greedy_decoding(gen):
         assert g.text == gen.tokenizer.decode(ids, skip_special_tokens=True)
 
 
+@pytest.mark.slow
 def test_a_seed_gives_the_same_sample_whatever_shares_the_batch(gen):
     text = _chat(gen, PROMPTS[0])
 
@@ -61,6 +62,7 @@ def test_extreme_temperatures_sample_without_numeric_failure(gen):
     assert gen.run([Request(text, 6, temperature=5.0, top_p=1e-9, seed=2)])[0].text == greedy  # top-1
 
 
+@pytest.mark.slow
 def test_stop_strings_cut_the_answer_before_them(gen):
     text = _chat(gen, PROMPTS[1])
     whole = gen.run([Request(text, 24)])[0]
