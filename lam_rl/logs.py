@@ -38,7 +38,9 @@ def in_ci() -> bool:
 
 
 def progress(iterable: Iterable[T] | None = None, **kwargs: Any) -> tqdm:
-    """A tqdm bar that stays quiet in CI logs unless LAM_PROGRESS=1 (set by make demo)."""
+    """A tqdm bar on a terminal (stderr a TTY), quiet in logs and CI; LAM_PROGRESS=1 forces it on, 0 off.
+
+    For loops over items (rollouts, scoring); a training loop's progress is :class:`StepProgress`."""
     disable = kwargs.pop("disable", None)
     if disable is None:
         disable = os.environ.get("LAM_PROGRESS", "1" if sys.stderr.isatty() else "0") == "0"
