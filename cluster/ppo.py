@@ -17,7 +17,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from cluster.sft import _publish
+from cluster.sft import _publish, open_store
 from cluster.train import report_result, run_workers, worker_info
 from lam_rl.checkpoints import CheckpointRegistry, resolve_checkpoint
 from lam_rl.config import ConfigError, to_dict
@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 
 def check_inputs(cfg: Config) -> dict[str, Any]:
     from lam_rl.data.selection import require_rows, select_trajectories
-    from lam_rl.store import TrajectoryStore
 
     registry = CheckpointRegistry(cfg.run_dir / "checkpoints")
     init = resolve_checkpoint(cfg.ppo.init_checkpoint, registry, "jobs.sft phase=boost")
@@ -37,7 +36,7 @@ def check_inputs(cfg: Config) -> dict[str, Any]:
     tags = list(cfg.reward.tags)
     snapshot = None  # online PPO reads nothing recorded before it: its episodes are its own
     if cfg.ppo.mode == "offline":
-        store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options, create=False)
+        store = open_store(cfg, "jobs.collect and jobs.explore (offline PPO learns on their failures)")
         for t in tags:
             if not store.has_tag(t):
                 raise ConfigError(

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from cluster.sft import _publish
+from cluster.sft import _publish, open_store
 from cluster.train import report_result, run_workers, worker_info
 from lam_rl.checkpoints import CheckpointRegistry, resolve_checkpoint
 from lam_rl.config import ConfigError, to_dict
@@ -19,11 +19,10 @@ log = logging.getLogger(__name__)
 
 def check_inputs(cfg: Config) -> tuple[Path, dict[str, Any]]:
     from lam_rl.data.selection import require_rows, select_trajectories
-    from lam_rl.store import TrajectoryStore
 
     registry = CheckpointRegistry(cfg.run_dir / "checkpoints")
     init = resolve_checkpoint(cfg.reward.init_checkpoint, registry, "jobs.sft phase=boost")
-    store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options, create=False)
+    store = open_store(cfg, "jobs.collect and jobs.explore")
     for t in cfg.reward.tags:
         if not store.has_tag(t):
             raise ConfigError(

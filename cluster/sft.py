@@ -32,17 +32,26 @@ def phase_tags(cfg: Config, phase: str) -> list[str]:
     )
 
 
+def open_store(cfg: Config, what_to_run: str):
+    """The run's trajectory store for reading; a missing one is a ConfigError saying what writes it."""
+    from lam_rl.store import StoreNotFound, TrajectoryStore
+
+    try:
+        return TrajectoryStore(cfg.store_uri, cfg.store.storage_options, create=False)
+    except StoreNotFound as e:
+        raise ConfigError(f"no trajectory store at {cfg.store_uri}; run {what_to_run} first") from e
+
+
 def check_inputs(cfg: Config, phase: str) -> tuple[Path, dict[str, Any]]:
     """Everything that can be wrong with the inputs, found before any worker starts."""
     from lam_rl.data.selection import require_rows, select_trajectories
-    from lam_rl.store import TrajectoryStore
 
     if phase not in SFT_PHASES:
         raise ConfigError(f"phase={phase!r} is not an SFT phase; use one of {', '.join(SFT_PHASES)}")
     registry = CheckpointRegistry(cfg.run_dir / "checkpoints")
     init_name = PHASE_IO[phase][0]
     init = resolve_checkpoint(init_name, registry, WHAT_TO_RUN[phase].split(" and ")[-1])
-    store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options, create=False)
+    store = open_store(cfg, WHAT_TO_RUN[phase])
     tags = phase_tags(cfg, phase)
     for t in tags:
         if not store.has_tag(t):
