@@ -63,7 +63,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--json", action="store_true", help="the last line of stdout is one JSON object")
     ap.add_argument("--smoke", action="store_true", help="tiny sizes (the CPU in CI): proves the script runs")
     ap.add_argument("--cpu", action="store_true", help="hide the GPUs")
-    ap.add_argument("--budget-s", type=float, default=None, help="hard time budget (default 450, smoke 300)")
+    ap.add_argument("--budget-s", type=float, default=None, help="hard time budget (default 450, smoke 480)")
     ap.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
     ap.add_argument("--steps", type=int, default=None, help="SFT optimizer steps (default 30, smoke 4)")
     ap.add_argument("--warmup", type=int, default=None, help="SFT steps not timed (default 5, smoke 1)")
@@ -573,7 +573,7 @@ def main() -> int:
     args.batch = args.batch or (8 if smoke else 32)
     args.micro_batch = args.micro_batch or (4 if smoke else 8)
     args.http_port = _free_port()  # Serve's HTTP proxy, shared by every deployment of the run
-    run = Run(args.budget_s or (300.0 if smoke else 450.0), args.json, smoke)
+    run = Run(args.budget_s or (480.0 if smoke else 450.0), args.json, smoke)
     here = Path(__file__).resolve().parent
     sys.path.insert(0, str(here))
     sys.path.insert(1, str(here.parent))
