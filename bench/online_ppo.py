@@ -55,9 +55,9 @@ def main() -> None:
             else str(ROOT / "runs" / "bench-online")
         )
     common = [f"config={args.config}", f"run.root={args.run_root}", "tracking.mode=offline"]
-    upto = "stages=[taskplan,collect,sft-plan,sft-imitate,explore,sft-boost]"
+    first = ["jobs.pipeline", "stages=[taskplan,collect,sft-plan,sft-imitate,explore,sft-boost]"]
     if args.smoke:  # PPO from the untrained base model (no LAM3): only taskplan runs first
-        args.iterations, upto = 1, "stages=[taskplan]"
+        args.iterations, first = 1, ["jobs.taskplan"]  # taskplan alone needs no Ray
         common += SMOKE_OVERRIDES
         args.overrides = [
             "ppo.init_checkpoint=base",
@@ -70,9 +70,7 @@ def main() -> None:
         ]
 
     t0 = time.time()
-    subprocess.run(
-        [sys.executable, "-m", "jobs.pipeline", *common, *args.overrides, upto], cwd=ROOT, check=True
-    )
+    subprocess.run([sys.executable, "-m", *first, *common, *args.overrides], cwd=ROOT, check=True)
     cmd = [
         sys.executable,
         "-m",

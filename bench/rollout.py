@@ -106,7 +106,8 @@ def main() -> None:
         extra[f"{n} worker(s): wall time incl. start-up (s)"] = round(wall, 1)
     extra[f"{counts[1]} workers / 1 worker"] = round(rates[counts[1]] / rates[1], 2)
 
-    fw, _ = rollout_rate(root, 1, 0.0, args.overhead_tasks // 6 * 6 or 6)
+    # (smoke: the 1-worker run above stands in; the same code path, one Ray job fewer)
+    fw = rates[1] if args.smoke else rollout_rate(root, 1, 0.0, args.overhead_tasks // 6 * 6 or 6)[0]
     raw = raw_loop_ms_per_step(args.overhead_tasks)
     extra["raw protocol loop (ms/step)"] = round(raw, 2)
     extra["rollout worker (ms/step)"] = round(1000 / fw, 2)
