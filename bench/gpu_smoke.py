@@ -32,6 +32,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -71,6 +72,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--micro-batch", type=int, default=None, help="SFT micro-batch (default 8, smoke 4)")
     ap.add_argument("--zero-stage", type=int, default=2, help="DeepSpeed ZeRO stage of the SFT run")
     ap.add_argument("--callers", type=int, default=32, help="concurrent callers of the servers")
+    ap.add_argument("--keep", action="store_true", help="keep the work folder (models, checkpoints)")
     ap.add_argument("--peak-tflops", type=float, default=None, help="the device's peak (default: by name)")
     args = ap.parse_args()
     args.parts = [p.strip() for p in args.parts.split(",") if p.strip()]
@@ -586,6 +588,14 @@ def main() -> int:
 
     noise.apply({})  # quiet from the start (ray_session applies it to the workers)
     work = Path(tempfile.mkdtemp(prefix="lam-gpu-smoke-"))
+    try:
+        return run_parts(run, args, work, on_gpu, smoke)
+    finally:
+        if not args.keep:  # the full run leaves ~10 GB of checkpoints
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def run_parts(run: Run, args, work: Path, on_gpu: bool, smoke: bool) -> int:
     lm: Path | None = None
     rm: Path | None = None
     with run.guarded("build", 0) as ok:
