@@ -55,7 +55,7 @@ test-e2e: $(VENV)/.installed
 	$(PY) -m pytest -m e2e $(PYTEST_ARGS)
 
 # The dependency floors of pyproject.toml installed exactly, in build/floors/venv, and the unit tests
-# run there (PYTEST_ARGS picks other tests); downloads ~1.5 GB the first time. See .ci/floors.
+# run there (PYTEST_ARGS picks other tests); ~12 min to install the first time, ~35 min of tests.
 floors: infra-tools
 	PYTHON=$(PYTHON) bash .ci/floors $(PYTEST_ARGS)
 
