@@ -227,3 +227,74 @@ def test_every_stage_produced_its_output_and_the_report_is_filled(runs):
     assert pngs and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
     for name in ["sft-plan", "sft-imitate", "sft-boost", "reward", "ppo-offline", "evaluate"]:
         assert (run_dir / "metrics" / f"{name}.jsonl").exists(), name
+
+
+def test_wandb_lineage_chains_the_recipe_from_the_corpus_to_lam4(runs):
+    """Every phase's offline W&B run, read back with wandb's protos: what it produced and used, by
+    reference, with each use pointing (by digest) at the version its producer logged."""
+    from lam_rl.tracking import find_offline_runs, read_offline_run
+
+    run_dir = runs["run_dir"]
+    by_name = {}
+    for f in find_offline_runs(run_dir):  # oldest first: a later finished run of a phase wins
+        r = read_offline_run(f)
+        if r.finished:
+            by_name[r.name.split("/", 1)[1]] = r
+    produced = {
+        "taskplan": {"store-taskplan", "base"},
+        "collect": {"store-collect-expert", "store-reference-eval"},
+        "sft-plan": {"lam1"},
+        "sft-imitate": {"lam2"},
+        "explore": {"store-explore-lam2"},
+        "sft-boost": {"lam3"},
+        "reward": {"rm"},
+        "reward-scoring": {"store-rewards"},
+        "ppo-offline": {"lam4"},
+        "evaluate": {f"store-eval-{m}" for m in ("lam1", "lam2", "lam3", "lam4", "expert")},
+    }
+    used = {
+        "taskplan": set(),
+        "collect": set(),
+        "sft-plan": {"base", "store-taskplan"},
+        "sft-imitate": {"lam1", "store-collect-expert"},
+        "explore": {"lam2", "store-collect-expert"},
+        "sft-boost": {"lam2", "store-collect-expert", "store-explore-lam2"},
+        "reward": {"lam3", "store-collect-expert", "store-explore-lam2"},
+        "reward-scoring": {"rm", "store-collect-expert", "store-explore-lam2"},
+        "ppo-offline": {"lam3", "rm", "store-collect-expert", "store-explore-lam2"},
+        "evaluate": {"lam1", "lam2", "lam3", "lam4", "store-reference-eval"},
+    }
+    assert set(produced) <= set(by_name), sorted(by_name)
+    lineage = {"model", "dataset"}  # (W&B logs each table as a run_table artifact of its own too)
+    producer_of = {}  # digest -> (phase, artifact name)
+    for phase, names in produced.items():
+        run = by_name[phase]
+        assert {a.name for a in run.produced if a.type in lineage} == names, phase
+        for a in run.produced:
+            if a.type in lineage:
+                assert a.type == ("dataset" if a.name.startswith("store-") else "model"), a.name
+                producer_of[a.digest] = (phase, a.name)
+        assert {a.name for a in run.used} == used[phase], phase
+        for a in run.artifacts:  # references only: a URI each, nothing copied or uploaded
+            if a.type in lineage:
+                assert [e["local_path"] for e in a.entries] == [""], a
+                assert a.entries[0]["ref"].startswith("file://"), a
+        axis = f"{phase}/step"
+        assert {"name": "*", "glob": True, "step_metric": axis, "hidden": False} in run.metrics, phase
+    for phase in used:
+        for a in by_name[phase].used:
+            assert producer_of.get(a.digest, (None, None))[1] == a.name, (phase, a.name, a.metadata)
+    # walk the graph back from what evaluate used as LAM4 to the task-plan corpus
+    uses = {phase: {a.digest for a in by_name[phase].used} for phase in used}
+    lam4 = next(a.digest for a in by_name["evaluate"].used if a.name == "lam4")
+    seen, todo = set(), [lam4]
+    while todo:
+        d = todo.pop()
+        if d not in seen:
+            seen.add(d)
+            todo += uses[producer_of[d][0]]
+    reached = {producer_of[d][1] for d in seen}
+    assert {"lam4", "lam3", "rm", "lam2", "lam1", "base", "store-taskplan"} <= reached, reached
+    assert {"store-collect-expert", "store-explore-lam2"} <= reached, reached
+    lam4_meta = next(a for a in by_name["ppo-offline"].produced if a.name == "lam4").metadata
+    assert lam4_meta["registry_version"] > 0 and lam4_meta["run"] == run_dir.name
