@@ -123,7 +123,9 @@ def online(cfg: Config, models: dict[str, tuple[str, int]], tasks, tracker=None)
                         policy_server.swap_checkpoint(
                             ckpt[0], ckpt[1], app_name=APP, replicas=cfg.policy.num_replicas
                         )
-                run_rollouts(cfg, todo, spec, phase=f"eval-{name}", tracker=tracker, desc=f"online eval {name}")
+                run_rollouts(
+                    cfg, todo, spec, phase=f"eval-{name}", tracker=tracker, desc=f"online eval {name}"
+                )
             tag = f"{cfg.eval.tag_prefix}-{name}"
             store.tag(tag, phase=f"eval-{name}", replace=True)
             ids = [i.traj_id for i in items]
