@@ -15,35 +15,21 @@ from __future__ import annotations
 
 import ast
 import math
-import os
 import typing
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import lam_rl.job_configs as jc
 from lam_rl.config import ConfigError, load_config, numeric_type, range_problem, to_yaml
+from tests.fuzz.budget import examples
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "jobs" / "configs"
-SCALE = os.environ.get("LAM_FUZZ_EXAMPLES")
-
-
-def examples(n: int) -> settings:
-    return settings(
-        max_examples=int(SCALE) if SCALE else n,
-        deadline=None,
-        suppress_health_check=[
-            HealthCheck.function_scoped_fixture,
-            HealthCheck.too_slow,
-            HealthCheck.data_too_large,
-        ],
-        database=None,  # the example database would be written to the working directory
-    )
 
 
 def job_schemas() -> dict[str, type]:

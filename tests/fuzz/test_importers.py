@@ -18,21 +18,20 @@ from __future__ import annotations
 import copy
 import json
 import math
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from lam_rl.config import ConfigError
 from lam_rl.store import TrajectoryStore
 from lam_rl.store.importers import ImportIssue, import_path, read_records
 from lam_rl.store.records import Trajectory
+from tests.fuzz.budget import examples
 
-SCALE = os.environ.get("LAM_FUZZ_EXAMPLES")
 FIX = Path(__file__).resolve().parents[1] / "store" / "fixtures"
 UFO_RECORDS = [
     json.loads(p.read_text())
@@ -50,19 +49,6 @@ UFO_FOLDERS = [
 GUI_LINES = [
     json.loads(x) for x in (FIX / "gui360" / "part-0.jsonl").read_text().splitlines()[:3]
 ]  # word_4s_1
-
-
-def examples(n: int) -> settings:
-    return settings(
-        max_examples=int(SCALE) if SCALE else n,
-        deadline=None,
-        suppress_health_check=[
-            HealthCheck.function_scoped_fixture,
-            HealthCheck.too_slow,
-            HealthCheck.data_too_large,
-        ],
-        database=None,
-    )
 
 
 # ---------------------------------------------------------------- hostile values

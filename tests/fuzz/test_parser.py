@@ -14,12 +14,11 @@ Bounded for CI (a few seconds); ``LAM_FUZZ_EXAMPLES=N`` runs N examples per test
 from __future__ import annotations
 
 import json
-import os
 import time
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from lam_rl.agent import AgentConfig, PromptBuilder, format_target, parse_decision
@@ -31,23 +30,10 @@ from lam_rl.env.fleet import serve_many
 from lam_rl.env.protocol import FUNCTIONS, LABEL_RANGE, Action, Decision, loads_strict
 from lam_rl.env.tasks import list_families, make_task
 from lam_rl.store.encode import encode_trajectories
+from tests.fuzz.budget import examples
 
-SCALE = os.environ.get("LAM_FUZZ_EXAMPLES")
 MAX_PARSE_S = 2.0  # per answer, on a loaded machine (linear time: ~0.1 s at the length limit)
 MAX_ERROR_CHARS = 400
-
-
-def examples(n: int) -> settings:
-    return settings(
-        max_examples=int(SCALE) if SCALE else n,
-        deadline=None,
-        suppress_health_check=[
-            HealthCheck.function_scoped_fixture,
-            HealthCheck.too_slow,
-            HealthCheck.data_too_large,
-        ],
-        database=None,
-    )
 
 
 LONE = ["\ud800", "\udbff", "\udc00", "\udfff"]

@@ -15,23 +15,15 @@ import os
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
+
+from tests.fuzz.budget import examples
 
 pytestmark = pytest.mark.e2e
 
 TOKEN = "fuzz-token"
-SCALE = os.environ.get("LAM_FUZZ_EXAMPLES")
 MAX_ERROR_BYTES = 1000  # an error body never quotes much of the input back
-
-
-def examples(n: int) -> settings:
-    return settings(
-        max_examples=int(SCALE) if SCALE else n,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-        database=None,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -14,20 +14,18 @@ Bounded for CI (about 15 seconds); ``LAM_FUZZ_EXAMPLES=N`` runs N examples inste
 from __future__ import annotations
 
 import math
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from lam_rl.store import InvalidRecord, TrajectoryStore
 from lam_rl.store.records import Trajectory, new_traj_id
 from lam_rl.store.synthetic import make_trajectory
-
-SCALE = os.environ.get("LAM_FUZZ_EXAMPLES")
+from tests.fuzz.budget import examples
 
 odd_text = st.one_of(
     st.text(max_size=20),
@@ -106,12 +104,7 @@ def _same(a: Trajectory, b: Trajectory) -> None:
         assert [f32(v) for v in (x.reward, x.latency_ms)] == [f32(v) for v in (y.reward, y.latency_ms)]
 
 
-@settings(
-    max_examples=int(SCALE) if SCALE else 25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    database=None,
-)
+@examples(25)
 @given(data=st.data())
 def test_the_writer_takes_anything_and_keeps_going(data):
     with tempfile.TemporaryDirectory() as d:  # a store per example: checks stay cheap on long runs

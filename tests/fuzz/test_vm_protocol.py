@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -33,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from lam_rl.env.fleet import serve_many
@@ -43,9 +42,9 @@ from lam_rl.env.tasks import list_families, make_task, reference_actions
 from lam_rl.env.wordsim.dialogs import DIALOGS
 from lam_rl.env.wordsim.menus import MENUS
 from lam_rl.env.wordsim.ribbon import MAIN_TABS, RIBBON
+from tests.fuzz.budget import examples
 
 TOKEN = "fuzz-vm-token-0123456789"
-SCALE = os.environ.get("LAM_FUZZ_EXAMPLES")
 MAX_ERROR_BYTES = 1024
 ENDPOINTS = [
     ("GET", "/v1/health"),
@@ -59,19 +58,6 @@ ENDPOINTS = [
 FAMILIES = [f.name for f in list_families()]
 TALLY: Counter[str] = Counter()
 """Answers seen, by status (printed at the end: ``pytest -s`` shows what a long run tried)."""
-
-
-def examples(n: int) -> settings:
-    return settings(
-        max_examples=int(SCALE) if SCALE else n,
-        deadline=None,
-        suppress_health_check=[
-            HealthCheck.function_scoped_fixture,
-            HealthCheck.too_slow,
-            HealthCheck.data_too_large,
-        ],
-        database=None,
-    )
 
 
 # ---------------------------------------------------------------------- a real `lam-rl env serve`
