@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 import lam_rl.job_configs as jc
 from lam_rl.config import ConfigError, load_config, numeric_type, range_problem, to_yaml
-from tests.fuzz.budget import examples
+from tests.fuzz.common import examples
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "jobs" / "configs"

@@ -30,7 +30,7 @@ from lam_rl.config import ConfigError
 from lam_rl.store import TrajectoryStore
 from lam_rl.store.importers import ImportIssue, import_path, read_records
 from lam_rl.store.records import Trajectory
-from tests.fuzz.budget import examples
+from tests.fuzz.common import examples
 
 FIX = Path(__file__).resolve().parents[1] / "store" / "fixtures"
 UFO_RECORDS = [

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 import pytest
 from hypothesis import given
@@ -30,7 +29,7 @@ from lam_rl.env.fleet import serve_many
 from lam_rl.env.protocol import FUNCTIONS, LABEL_RANGE, Action, Decision, loads_strict
 from lam_rl.env.tasks import list_families, make_task
 from lam_rl.store.encode import encode_trajectories
-from tests.fuzz.budget import examples
+from tests.fuzz.common import Raw, examples, json_text
 
 MAX_PARSE_S = 2.0  # per answer, on a loaded machine (linear time: ~0.1 s at the length limit)
 MAX_ERROR_CHARS = 400
@@ -56,10 +55,6 @@ noise = st.one_of(
         ]
     ),
 )
-
-
-class Raw(str):
-    """A literal spliced into the JSON text as is."""
 
 
 huge_strings = st.builds(
@@ -113,32 +108,13 @@ answer_dicts = st.fixed_dictionaries(
 )
 
 
-def to_json(value: Any, ensure_ascii: bool) -> str:
-    raws: list[str] = []
-
-    def swap(v: Any) -> Any:
-        if isinstance(v, Raw):
-            raws.append(str(v))
-            return f"\x00raw{len(raws) - 1}\x00"
-        if isinstance(v, dict):
-            return {k: swap(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [swap(x) for x in v]
-        return v
-
-    text = json.dumps(swap(value), ensure_ascii=ensure_ascii)
-    for i, raw in enumerate(raws):
-        text = text.replace(json.dumps(f"\x00raw{i}\x00"), raw, 1)
-    return text
-
-
 @st.composite
 def answers(draw: st.DrawFn) -> str:
     """What a model might say: prose, fences, one or more JSON-ish objects, cut anywhere."""
     parts = []
     for _ in range(draw(st.integers(1, 3))):
         parts.append(draw(noise))
-        parts.append(to_json(draw(answer_dicts), ensure_ascii=draw(st.booleans())))
+        parts.append(json_text(draw(answer_dicts), ensure_ascii=draw(st.booleans())))
     parts.append(draw(noise))
     text = "".join(parts)
     if draw(st.integers(0, 5)) == 0:

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from tests.fuzz.budget import examples
+from tests.fuzz.common import examples
 
 pytestmark = pytest.mark.e2e
 

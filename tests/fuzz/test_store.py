@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from lam_rl.store import InvalidRecord, TrajectoryStore
 from lam_rl.store.records import Trajectory, new_traj_id
 from lam_rl.store.synthetic import make_trajectory
-from tests.fuzz.budget import examples
+from tests.fuzz.common import examples
 
 odd_text = st.one_of(
     st.text(max_size=20),

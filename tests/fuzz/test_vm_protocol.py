@@ -42,7 +42,7 @@ from lam_rl.env.tasks import list_families, make_task, reference_actions
 from lam_rl.env.wordsim.dialogs import DIALOGS
 from lam_rl.env.wordsim.menus import MENUS
 from lam_rl.env.wordsim.ribbon import MAIN_TABS, RIBBON
-from tests.fuzz.budget import examples
+from tests.fuzz.common import Raw, examples, json_text
 
 TOKEN = "fuzz-vm-token-0123456789"
 MAX_ERROR_BYTES = 1024
@@ -275,10 +275,6 @@ ODD_STRINGS = [
 HUGE_SIZES = [1_000, 5_000, 70_000, 400_000, 1_100_000]
 
 
-class Raw(str):
-    """A literal spliced into the JSON text as is (NaN, 1e999, deep nesting, bad syntax)."""
-
-
 strings = st.one_of(
     st.sampled_from(ODD_STRINGS),
     st.text(max_size=30),
@@ -313,22 +309,7 @@ values = st.recursive(
 def to_json(value: Any, ensure_ascii: bool) -> bytes:
     """JSON text for a value holding Raw literals, lone surrogates (escaped, or as raw UTF-8 bytes
     when not ``ensure_ascii``), NaN and huge integers."""
-    raws: list[str] = []
-
-    def swap(v: Any) -> Any:
-        if isinstance(v, Raw):
-            raws.append(str(v))
-            return f"\x00raw{len(raws) - 1}\x00"
-        if isinstance(v, dict):
-            return {k: swap(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [swap(x) for x in v]
-        return v
-
-    text = json.dumps(swap(value), ensure_ascii=ensure_ascii)
-    for i, raw in enumerate(raws):
-        text = text.replace(json.dumps(f"\x00raw{i}\x00"), raw, 1)
-    return text.encode("utf-8", "surrogatepass")
+    return json_text(value, ensure_ascii).encode("utf-8", "surrogatepass")
 
 
 def valid_reset(family: str, seed: int) -> dict:
