@@ -59,7 +59,7 @@ def serve_subprocess(tmp: Path) -> tuple[subprocess.Popen, str]:
         [
             sys.executable,
             "-m",
-            "cluster.cli",
+            "jobs.cli",
             "env",
             "serve",
             "--port",

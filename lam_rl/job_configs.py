@@ -13,7 +13,7 @@ from lam_rl.agent.config import AgentConfig, FleetConfig, PolicyServeConfig, Rol
 from lam_rl.algos.config import LearnerConfig, PPOConfig, RewardConfig, RewardServeConfig, SFTConfig
 from lam_rl.config import ModelConfig, RayConfig, RunConfig, TokenizerConfig, TrackingConfig, opt
 from lam_rl.data.config import CollectConfig, ExploreConfig, TaskPlanConfig
-from lam_rl.deploy import DeployConfig
+from lam_rl.deploy.config import DeployConfig
 from lam_rl.env.config import EnvConfig, ExpertConfig
 from lam_rl.eval.config import EvalConfig
 from lam_rl.store.config import StoreConfig

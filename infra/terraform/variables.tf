@@ -53,7 +53,7 @@ variable "admin_group_object_ids" {
 }
 
 variable "kubernetes_version" {
-  description = "AKS Kubernetes minor version; manifests are validated against it (cluster/deploy/manifests.py)."
+  description = "AKS Kubernetes minor version; manifests are validated against it (lam_rl/deploy/manifests.py)."
   type        = string
   default     = "1.33"
   validation {

@@ -121,7 +121,7 @@ New-Item -Force -Path `$trusted | Out-Null
 Set-ItemProperty -Path `$trusted -Name Path -Value '$workDir\'
 Set-ItemProperty -Path `$trusted -Name AllowSubfolders -Value 1 -Type DWord
 `$env:LAM_VM_TOKEN = (Get-Content -Raw '$tokenPath').Trim()
-& '$python' -m cluster.cli $AgentArgs
+& '$python' -m jobs.cli $AgentArgs
 "@
 $action = New-ScheduledTaskAction -Execute 'powershell.exe' `
   -Argument "-NoProfile -ExecutionPolicy Bypass -WindowStyle Hidden -File $runner" -WorkingDirectory $root

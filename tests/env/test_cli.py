@@ -11,7 +11,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from cluster.cli import main
+from jobs.cli import main
 from lam_rl.env.client import VMClient
 from lam_rl.env.protocol import TaskSpec
 from lam_rl.env.tasks import task_split
@@ -73,7 +73,7 @@ def test_serve_runs_n_vms_in_one_process(tmp_path, subprocess_env, repo_root):
         [
             sys.executable,
             "-m",
-            "cluster.cli",
+            "jobs.cli",
             "env",
             "serve",
             "--count",
@@ -118,7 +118,7 @@ def test_openapi_is_written(tmp_path):
 
 def test_vm_side_never_imports_ray_or_torch(repo_root, subprocess_env):
     code = (
-        "import sys, cluster.cli_env, lam_rl.env.server, lam_rl.env.fleet, lam_rl.env.client, lam_rl.env.expert, lam_rl.env.tasks;"
+        "import sys, jobs.cli.env, lam_rl.env.server, lam_rl.env.fleet, lam_rl.env.client, lam_rl.env.expert, lam_rl.env.tasks;"
         "from lam_rl.env.wordsim import WordSim; WordSim().screenshot();"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'ray', 'torch', 'deepspeed', 'transformers'}))"
     )

@@ -253,7 +253,7 @@ def test_read_metrics_keeps_the_last_run_of_a_phase(tmp_path):
 
 
 def test_cli_report(run_dir, tmp_path):
-    from cluster.cli import main
+    from jobs.cli import main
 
     runner = CliRunner()
     res = runner.invoke(main, ["report", str(run_dir), "--trajectories", "0"])

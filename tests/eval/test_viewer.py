@@ -122,7 +122,7 @@ def test_run_store_reads_the_runs_config(tmp_path):
 
 
 def test_cli_view(store, tmp_path, monkeypatch):
-    from cluster.cli import main
+    from jobs.cli import main
 
     st, trajs, run = store
     monkeypatch.delenv("LAM_RL_STORE", raising=False)

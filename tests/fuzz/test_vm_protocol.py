@@ -76,7 +76,7 @@ def _serve(tmp: Path, env: dict[str, str], *extra: str) -> Server:
     cmd = [
         sys.executable,
         "-m",
-        "cluster.cli",
+        "jobs.cli",
         "env",
         "serve",
         "--port",

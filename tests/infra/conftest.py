@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cluster.deploy.manifests import ManifestValidator
-from cluster.deploy.tools import INSTALL_HINT, Tools
+from lam_rl.deploy.manifests import ManifestValidator
+from lam_rl.deploy.tools import INSTALL_HINT, Tools
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cluster.deploy.checks import CHECKS, InfraCheck, copy_tree_for_check
-from cluster.deploy.tfcheck import module_problems, wiring_problems
-from cluster.deploy.tfschema import ProviderSchemas, schema_problems
+from lam_rl.deploy.checks import CHECKS, InfraCheck, copy_tree_for_check
+from lam_rl.deploy.tfcheck import module_problems, wiring_problems
+from lam_rl.deploy.tfschema import ProviderSchemas, schema_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,7 +45,7 @@ def test_badly_formatted_tf_fails_the_cli(tools, broken_root, subprocess_env):
         [
             sys.executable,
             "-m",
-            "cluster.cli",
+            "jobs.cli",
             "infra",
             "validate",
             "--only",
@@ -201,7 +201,7 @@ def test_root_module_is_checked_against_the_provider_schemas(tools, broken_root)
 
 
 def test_hcl_body_parser_and_version_constraints():
-    from cluster.deploy.tfschema import _version_ok, parse_body
+    from lam_rl.deploy.tfschema import _version_ok, parse_body
 
     body = 'a = 1\nb = {\n  c = "x"\n}\nblk "l1" {\n  d = [1,\n 2]\n}\ne = <<-EOT\n  f = 2\n  EOT\ng = "}"\n'
     items = [(i.name, i.kind) for i in parse_body(body)]

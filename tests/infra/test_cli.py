@@ -8,8 +8,8 @@ from pathlib import Path
 import yaml
 from click.testing import CliRunner
 
-from cluster.cli import main
-from cluster.deploy.phases import PHASES
+from jobs.cli import main
+from lam_rl.deploy.phases import PHASES
 
 from .conftest import FIXTURES
 

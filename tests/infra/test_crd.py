@@ -1,4 +1,4 @@
-"""The API server's side of the manifest validator (cluster/deploy/crd.py): mutated KubeRay samples are
+"""The API server's side of the manifest validator (lam_rl/deploy/crd.py): mutated KubeRay samples are
 rejected, each problem naming the path of the fault (unknown fields, wrong types, CEL rules, list
 types, formats, ObjectMeta, some of the operator's rules), and the object is first pruned and
 defaulted as the API server does (defaults before required fields, nulls on non-nullable fields
@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from cluster.deploy.crd import format_path, load_yaml_docs, to_json_schema
-from cluster.deploy.manifests import Manifest, read_manifests
+from lam_rl.deploy.crd import format_path, load_yaml_docs, to_json_schema
+from lam_rl.deploy.manifests import Manifest, read_manifests
 
 from .conftest import FIXTURES
 
@@ -400,7 +400,7 @@ def test_structural_pruning_defaulting_and_cel_on_a_synthetic_schema():
     """prune_nulls/apply_defaults/to_json_schema on a schema with every feature the KubeRay CRDs do not
     all use: nullable, defaults in items and map values, an object without properties, CEL rules with
     fieldPath and messageExpression, evaluated on the defaulted object."""
-    from cluster.deploy.crd import _validator_class, apply_defaults, prune_nulls
+    from lam_rl.deploy.crd import _validator_class, apply_defaults, prune_nulls
 
     schema = {
         "type": "object",

@@ -20,9 +20,9 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from cluster.deploy.crd import format_path, load_yaml_docs
-from cluster.deploy.kuberay import feature_gates
-from cluster.deploy.manifests import Manifest, ManifestValidator
+from lam_rl.deploy.crd import format_path, load_yaml_docs
+from lam_rl.deploy.kuberay import feature_gates
+from lam_rl.deploy.manifests import Manifest, ManifestValidator
 
 from .conftest import FIXTURES
 

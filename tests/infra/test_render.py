@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cluster.deploy.manifests import Manifest
-from cluster.deploy.phases import PHASES, phases_for_module
-from cluster.deploy.pods import GPU_TAINT_KEY, GPU_TAINT_VALUE, POOL_LABEL
-from cluster.deploy.render import CONFIGS_DIR, k8s_name, render_all, render_cluster, render_phase
 from lam_rl.config import ConfigError
+from lam_rl.deploy.manifests import Manifest
+from lam_rl.deploy.phases import PHASES, phases_for_module
+from lam_rl.deploy.pods import GPU_TAINT_KEY, GPU_TAINT_VALUE, POOL_LABEL
+from lam_rl.deploy.render import CONFIGS_DIR, k8s_name, render_all, render_cluster, render_phase
 
 ROOT = Path(__file__).resolve().parents[2]
 JOB_MODULES = sorted(f"jobs.{p.stem}" for p in (ROOT / "jobs").glob("*.py") if p.stem != "__init__")
@@ -28,7 +28,7 @@ def _rayjob(docs):
 @pytest.mark.parametrize("module", JOB_MODULES)
 def test_every_job_module_has_a_phase(module):
     assert phases_for_module(module), (
-        f"{module} has no entry in cluster/deploy/phases.py: add a Phase so `lam-rl infra render` "
+        f"{module} has no entry in lam_rl/deploy/phases.py: add a Phase so `lam-rl infra render` "
         "produces its RayJob"
     )
 
@@ -209,7 +209,7 @@ def test_rendered_pods_match_terraform_pools_and_the_chart():
 
 
 def test_job_specific_keys_are_validated_with_the_jobs_own_config():
-    """A phase validates with the config class `lam-rl config` uses for its job (cluster.cli.JOBS),
+    """A phase validates with the config class `lam-rl config` uses for its job (jobs.cli.JOBS),
     else with the root Config: pipeline knows `stages`, a job without its own class does not."""
     job = render_phase("pipeline", "tiny", ["stages=[base]"])
     assert job.config.stages == ["base"] and "'stages=[base]'" in job.entrypoint

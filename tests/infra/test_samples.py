@@ -11,10 +11,10 @@ from collections import Counter
 import pytest
 from click.testing import CliRunner
 
-from cluster.cli import main
-from cluster.deploy.crd import load_yaml_docs
-from cluster.deploy.kuberay import feature_gates
-from cluster.deploy.manifests import read_manifests
+from jobs.cli import main
+from lam_rl.deploy.crd import load_yaml_docs
+from lam_rl.deploy.kuberay import feature_gates
+from lam_rl.deploy.manifests import read_manifests
 
 from .conftest import FIXTURES
 
@@ -70,7 +70,7 @@ def test_official_sample(report, sample):
 
 
 def test_gated_samples_pass_with_their_gate(tools):
-    from cluster.deploy.manifests import ManifestValidator
+    from lam_rl.deploy.manifests import ManifestValidator
 
     validator = ManifestValidator(tools=tools)
     for sample, (_rule, gate) in EXPECTED_FAILURES.items():

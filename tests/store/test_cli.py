@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from cluster.cli import main
+from jobs.cli import main
 
 FIX = Path(__file__).parent / "fixtures"
 
@@ -107,7 +107,7 @@ def test_user_errors_exit_2_with_a_hint(uri, tmp_path):
 
 def test_importing_the_store_and_its_cli_needs_neither_ray_nor_torch(repo_root, subprocess_env):
     code = (
-        "import sys, lam_rl.store, lam_rl.store.importers, lam_rl.store.export, cluster.cli_store;"
+        "import sys, lam_rl.store, lam_rl.store.importers, lam_rl.store.export, jobs.cli.store;"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'ray', 'torch'}))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=repo_root, env=subprocess_env, capture_output=True,

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 
-from cluster.cli import main
+from jobs.cli import main
 from lam_rl.store import (
     SCHEMA_VERSION,
     EncodedTrajectories,

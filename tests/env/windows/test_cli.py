@@ -11,7 +11,7 @@ import time
 
 from click.testing import CliRunner
 
-from cluster.cli import main
+from jobs.cli import main
 from lam_rl.env.client import VMClient
 from lam_rl.env.tasks import make_task, reference_actions
 
@@ -36,7 +36,7 @@ def test_serve_refuses_what_cannot_run_here():
 def test_serve_the_simulated_windows_agent(tmp_path, subprocess_env):
     ready = tmp_path / "ready.json"
     env = dict(subprocess_env, LAM_VM_TOKEN="serve-token-456")
-    cmd = [sys.executable, "-m", "cluster.cli", "env", "serve", "--agent", "windows", "--simulated"]
+    cmd = [sys.executable, "-m", "jobs.cli", "env", "serve", "--agent", "windows", "--simulated"]
     cmd += ["--port", "0", "--ready-file", str(ready), "--work-dir", str(tmp_path / "vm")]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

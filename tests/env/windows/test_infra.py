@@ -8,7 +8,7 @@ import re
 import shlex
 from pathlib import Path
 
-from cluster.cli_env import serve_cmd
+from jobs.cli.env import serve_cmd
 
 ROOT = Path(__file__).resolve().parents[3]
 BOOT = (ROOT / "infra/windows/bootstrap.ps1").read_text()
@@ -80,7 +80,7 @@ def test_same_token_firewall_task_and_runner():
         "-TaskName 'lam-rl-agent'",
         "New-ScheduledTaskTrigger -AtLogOn",
         "-RestartCount 999",
-        "-m cluster.cli",
+        "-m jobs.cli",
         "$env:LAM_VM_TOKEN = (Get-Content -Raw",
         "'/quiet', 'InstallAllUsers=1', 'PrependPath=1', 'Include_test=0'",
     ]

@@ -7,7 +7,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 
-{{/* The pods of lam-rl's Ray clusters and job submitters (cluster/deploy/pods.py labels them). */}}
+{{/* The pods of lam-rl's Ray clusters and job submitters (lam_rl/deploy/pods.py labels them). */}}
 {{- define "lam-rl.rayPods" -}}
 matchLabels:
   app.kubernetes.io/name: lam-rl

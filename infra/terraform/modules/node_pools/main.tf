@@ -2,7 +2,7 @@
 # rollout workers, and a tainted GPU pool for learners and the policy/reward servers. Provider-free:
 # the root module turns these shapes into resources; tests/node_pools.tftest.hcl checks them offline.
 # The node label lam-rl.io/pool and the GPU taint are the ones `lam-rl infra render` selects and
-# tolerates (cluster/deploy/pods.py).
+# tolerates (lam_rl/deploy/pods.py).
 
 terraform {
   required_version = ">= 1.9"

@@ -54,7 +54,7 @@ variable "agent_package" {
 }
 
 variable "agent_args" {
-  description = "Arguments of `python -m cluster.cli` (the lam-rl CLI) that start the agent; it gets the token as LAM_VM_TOKEN."
+  description = "Arguments of `python -m jobs.cli` (the lam-rl CLI) that start the agent; it gets the token as LAM_VM_TOKEN."
   type        = string
   default     = "env serve --host 0.0.0.0 --port 8700"
   validation {

@@ -24,7 +24,7 @@ from typing import Any
 
 import click
 
-from cluster.cli import UsageError, config_errors
+from jobs.cli import UsageError, config_errors
 
 
 def _open(uri: str, create: bool = False):

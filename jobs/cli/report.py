@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import click
 
-from cluster.cli import config_errors
+from jobs.cli import config_errors
 
 
 @click.command("report")

@@ -15,10 +15,10 @@ from typing import Any
 
 import yaml
 
-from cluster.deploy.crd import CRDRegistry, Problem, load_yaml_docs
-from cluster.deploy.kuberay import feature_gates, operator_findings
-from cluster.deploy.policy import policy_problems
-from cluster.deploy.tools import REPO_ROOT, Tools
+from lam_rl.deploy.crd import CRDRegistry, Problem, load_yaml_docs
+from lam_rl.deploy.kuberay import feature_gates, operator_findings
+from lam_rl.deploy.policy import policy_problems
+from lam_rl.deploy.tools import REPO_ROOT, Tools
 
 __all__ = [
     "Manifest",

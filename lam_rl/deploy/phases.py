@@ -25,7 +25,7 @@ class Phase:
     groups: tuple[str, ...]
     description: str
     # "module:Class" of the job's typed config; None: the one `lam-rl config` knows for this job
-    # (cluster.cli.JOBS), else the root Config that every job's config extends
+    # (jobs.cli.JOBS), else the root Config that every job's config extends
     schema: str | None = None
 
     @property
@@ -35,7 +35,7 @@ class Phase:
     def schema_path(self) -> str:
         if self.schema:
             return self.schema
-        from cluster.cli import JOBS
+        from jobs.cli import JOBS
 
         return JOBS.get(self.job, "lam_rl.job_configs:Config")
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import importlib
-import sys
 
 import click
 
@@ -12,12 +11,12 @@ import jobs as _jobs
 
 # name -> "module:attribute" of a click command or group, loaded on first use.
 SUBCOMMANDS: dict[str, str] = {
-    "config": "cluster.cli:config_cmd",
-    "env": "cluster.cli_env:env",
-    "infra": "cluster.cli_infra:infra",
-    "report": "cluster.cli_report:report",
-    "store": "cluster.cli_store:store",
-    "view": "cluster.cli_report:view",
+    "config": "jobs.cli:config_cmd",
+    "env": "jobs.cli.env:env",
+    "infra": "jobs.cli.infra:infra",
+    "report": "jobs.cli.report:report",
+    "store": "jobs.cli.store:store",
+    "view": "jobs.cli.report:view",
 }
 
 
@@ -91,6 +90,3 @@ def config_cmd(job: str, overrides: tuple[str, ...], configs_dir: str | None) ->
     cfg = load_config(schema, overrides, configs_dir=Path(configs_dir) if configs_dir else _jobs.CONFIGS_DIR)
     click.echo(to_yaml(cfg))
 
-
-if __name__ == "__main__":
-    sys.exit(main())

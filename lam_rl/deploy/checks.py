@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cluster.deploy.crd import Problem
-from cluster.deploy.manifests import CRD_DIR, Manifest, ManifestValidator, read_manifests
-from cluster.deploy.render import dump_yaml, render_all
-from cluster.deploy.tfcheck import fmt_problems, module_problems, provider_free_modules, wiring_problems
-from cluster.deploy.tfschema import ProviderSchemas, schema_problems
-from cluster.deploy.tools import REPO_ROOT, Tools
 from lam_rl.config import ConfigError
+from lam_rl.deploy.crd import Problem
+from lam_rl.deploy.manifests import CRD_DIR, Manifest, ManifestValidator, read_manifests
+from lam_rl.deploy.render import dump_yaml, render_all
+from lam_rl.deploy.tfcheck import fmt_problems, module_problems, provider_free_modules, wiring_problems
+from lam_rl.deploy.tfschema import ProviderSchemas, schema_problems
+from lam_rl.deploy.tools import REPO_ROOT, Tools
 
 __all__ = ["CheckResult", "InfraCheck", "CHECKS"]
 
@@ -227,7 +227,7 @@ class InfraCheck:
             raise ConfigError(f"{self.root} has no jobs/configs/*.yaml to render manifests from")
         missing = self.tools.missing()
         if missing:
-            from cluster.deploy.tools import INSTALL_HINT, ToolMissing
+            from lam_rl.deploy.tools import INSTALL_HINT, ToolMissing
 
             raise ToolMissing(
                 f"infra tools missing under {self.tools.home}: {', '.join(missing)}; {INSTALL_HINT}"

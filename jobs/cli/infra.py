@@ -50,7 +50,7 @@ def infra() -> None:
 @infra.command("phases")
 def phases_cmd() -> None:
     """List the phases that `render` knows, with their entry points and worker groups."""
-    from cluster.deploy.phases import PHASES
+    from lam_rl.deploy.phases import PHASES
 
     for p in PHASES.values():
         click.echo(f"{p.name:12s} {' '.join(p.argv):40s} groups={','.join(p.groups):22s} {p.description}")
@@ -104,7 +104,7 @@ def render_cmd(
     lam-rl infra render all --config small --out build/k8s
     ray job submit --address http://localhost:8265 -- "$(lam-rl infra render sft-plan --config small --entrypoint)"
     """
-    from cluster.deploy.render import CONFIGS_DIR, dump_yaml, render_all, render_cluster, render_phase
+    from lam_rl.deploy.render import CONFIGS_DIR, dump_yaml, render_all, render_cluster, render_phase
 
     cdir = Path(configs_dir) if configs_dir else CONFIGS_DIR
     try:
@@ -179,9 +179,9 @@ def validate_cmd(
     kubernetes-validate) and the KubeRay operator would, and checkov. With FILES, validate just those
     manifests; objects of kinds without a schema here (e.g. the Gateway API's) are listed as not
     checked, on stderr, and do not fail."""
-    from cluster.deploy.checks import CHECKS, InfraCheck
-    from cluster.deploy.manifests import ManifestValidator, read_manifests
-    from cluster.deploy.tools import Tools
+    from lam_rl.deploy.checks import CHECKS, InfraCheck
+    from lam_rl.deploy.manifests import ManifestValidator, read_manifests
+    from lam_rl.deploy.tools import Tools
 
     tools = Tools.find(tools_dir)
     try:
@@ -210,7 +210,7 @@ def validate_cmd(
 
         if root is None:
             # this checkout, or the current folder when lam-rl is installed as a package
-            here = Path(__file__).resolve().parents[1]
+            here = Path(__file__).resolve().parents[2]
             root = str(here if (here / "infra").is_dir() else Path.cwd())
         results = InfraCheck(Path(root), tools, gates=gates).run(only or CHECKS, progress=show)
     except ConfigError as e:
@@ -223,7 +223,7 @@ def validate_cmd(
 @infra.command("rules")
 def rules_cmd() -> None:
     """List the KubeRay operator's rules that `validate` checks (v1.7.0), and its feature gates."""
-    from cluster.deploy.kuberay import FEATURE_GATES, RULES
+    from lam_rl.deploy.kuberay import FEATURE_GATES, RULES
 
     for r in RULES.values():
         click.echo(f"{r.id:46s} {r.summary}")

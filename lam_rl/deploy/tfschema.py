@@ -21,7 +21,7 @@ import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cluster.deploy.tfcheck import _block_end, _strip_comments
+from lam_rl.deploy.tfcheck import _block_end, _strip_comments
 
 __all__ = ["ProviderSchemas", "parse_body", "schema_problems"]
 

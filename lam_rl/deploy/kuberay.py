@@ -6,7 +6,7 @@ optional admission webhook rejects a few more. Each of those rules is one :class
 an id (``cluster/worker-min-replicas-negative``), a one-line summary and a check that yields
 ``(path, message)`` for every violation, so that they fail offline, before a deploy, naming the
 field. The rules see the object as the API server stored it: CRD defaults applied
-(:meth:`cluster.deploy.crd.CRDRegistry.admit`), which is what the operator reads. Where the operator
+(:meth:`lam_rl.deploy.crd.CRDRegistry.admit`), which is what the operator reads. Where the operator
 stops at its first error, these report every one.
 
 Some rules depend on the operator's feature gates; :data:`FEATURE_GATES` holds the v1.7.0 defaults

@@ -68,7 +68,7 @@ class Problem:
     obj: str
     path: str
     message: str
-    rule: str = ""  # the id of the KubeRay operator rule that found it (cluster.deploy.kuberay.RULES)
+    rule: str = ""  # the id of the KubeRay operator rule that found it (lam_rl.deploy.kuberay.RULES)
 
     def __str__(self) -> str:
         where = f"{self.path}: " if self.path else ""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lam_rl.deploy import DeployConfig, PodResources, WorkerGroupConfig
+from lam_rl.deploy.config import DeployConfig, PodResources, WorkerGroupConfig
 
 __all__ = [
     "APP_LABELS",

@@ -9,8 +9,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from cluster.deploy.crd import label_problems
-from cluster.deploy.pods import GPU_TAINT_KEY
+from lam_rl.deploy.crd import label_problems
+from lam_rl.deploy.pods import GPU_TAINT_KEY
 
 __all__ = ["pod_specs", "pod_templates", "policy_problems"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from cluster.deploy.tools import Tools
+from lam_rl.deploy.tools import Tools
 
 __all__ = ["blocks", "wiring_problems", "provider_free_modules", "module_problems", "fmt_problems"]
 

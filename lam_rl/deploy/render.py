@@ -19,17 +19,17 @@ from typing import Any
 
 import yaml
 
-from cluster.deploy.phases import GROUPS, PHASES, Phase, get_phase
-from cluster.deploy.pods import (
+from jobs import CONFIGS_DIR  # the configs packaged with lam-rl (jobs/configs/)
+from lam_rl.config import ConfigError, load_config, resolve_yaml
+from lam_rl.deploy.config import OBJECT_STORE_SCHEMES, DeployConfig
+from lam_rl.deploy.phases import GROUPS, PHASES, Phase, get_phase
+from lam_rl.deploy.pods import (
     APP_LABELS,
     container_security_context,
     group_spec,
     ray_pod_template,
     submitter_pod_template,
 )
-from jobs import CONFIGS_DIR  # the configs packaged with lam-rl (jobs/configs/)
-from lam_rl.config import ConfigError, load_config, resolve_yaml
-from lam_rl.deploy import OBJECT_STORE_SCHEMES, DeployConfig
 
 __all__ = [
     "CONFIGS_DIR",
