@@ -98,7 +98,7 @@ def run_rollouts(
     own_fleet = fleet is None
     if own_fleet:
         fleet = start_fleet(cfg.fleet, cfg.env, count=min(cfg.fleet.local, len(items)))
-    store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options)
+    store = TrajectoryStore.from_config(cfg.store, cfg.run_dir)
     summary = RolloutSummary(tasks=len(items))
     pending = list(items)
     try:

@@ -46,7 +46,7 @@ def reference(cfg: Config) -> tuple[list[dict[str, Any]], dict[str, dict[str, An
     """Reference steps and task specs (by traj_id) of the held-out tasks."""
     from lam_rl.data.selection import STEP_COLUMNS
 
-    store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options, create=False)
+    store = TrajectoryStore.from_config(cfg.store, cfg.run_dir, create=False)
     tag = cfg.collect.eval_tag
     if not store.has_tag(tag):
         raise ConfigError(f"store tag '{tag}' does not exist; run jobs.collect (phase 0b) first")
@@ -95,7 +95,7 @@ def offline(cfg: Config, models: dict[str, tuple[str, int]], steps, tasks) -> di
 def online(cfg: Config, models: dict[str, tuple[str, int]], tasks, tracker=None) -> dict[str, dict[str, Any]]:
     from lam_rl.eval.online import online_report
 
-    store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options)
+    store = TrajectoryStore.from_config(cfg.store, cfg.run_dir)
     specs: list[tuple[str, dict[str, Any], tuple[str, int] | None]] = [
         (name, checkpoint_spec(cfg, name, f"{path}/tokenizer.json", app=APP), (path, version))
         for name, (path, version) in models.items()
@@ -166,7 +166,7 @@ def evaluate(cfg: Config, tracker=None) -> dict[str, Any]:
         tracker.use_inputs(
             checkpoints=[p for p, _ in models.values()],
             registry=CheckpointRegistry(cfg.run_dir / "checkpoints"),
-            store=TrajectoryStore(cfg.store_uri, cfg.store.storage_options, create=False),
+            store=TrajectoryStore.from_config(cfg.store, cfg.run_dir, create=False),
             tags=[cfg.collect.eval_tag],
         )
     results: dict[str, Any] = {

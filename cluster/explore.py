@@ -30,7 +30,7 @@ def failed_tasks(store: TrajectoryStore, tag: str, limit: int = 0) -> list[dict]
 
 def explore(cfg: Config, tracker=None) -> RolloutSummary:
     e = cfg.explore
-    store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options)
+    store = TrajectoryStore.from_config(cfg.store, cfg.run_dir)
     tasks = failed_tasks(store, e.source_tag, e.max_tasks)
     if not tasks:
         raise ConfigError(f"tag '{e.source_tag}' has no failed training trajectories to retry")

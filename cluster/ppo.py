@@ -57,7 +57,7 @@ def offline_states(cfg: Config, tok, rank: int, world: int) -> list[str]:
     from lam_rl.eval.offline import group_trajectories, teacher_forced_prompts
     from lam_rl.store import TrajectoryStore
 
-    store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options, create=False)
+    store = TrajectoryStore.from_config(cfg.store, cfg.run_dir, create=False)
     tags = list(cfg.reward.tags)
     shard = sel.shard_ids(sel.select_trajectories(store, tags, success=False), rank, world, 0.0)
     builder = agent_builder(cfg.agent, tok)
@@ -120,7 +120,7 @@ def _worker(config: dict[str, Any]) -> None:
             config={**config["cfg"], "inputs": inputs},
         )
         offline = cfg.ppo.mode == "offline"
-        store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options, create=False) if offline else None
+        store = TrajectoryStore.from_config(cfg.store, cfg.run_dir, create=False) if offline else None
         tracker.use_inputs(  # W&B lineage: LAM3, the RM, and (offline) the tags of the states it re-answers
             checkpoints=[inputs["init"], inputs["rm"]],
             registry=CheckpointRegistry(cfg.run_dir / "checkpoints"),

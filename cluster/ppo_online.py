@@ -60,7 +60,7 @@ def episode_experience(
     from lam_rl.eval.offline import group_trajectories, teacher_forced_prompts
     from lam_rl.store import TrajectoryStore
 
-    store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options, create=False)
+    store = TrajectoryStore.from_config(cfg.store, cfg.run_dir, create=False)
     rows = store.steps(traj_id=traj_ids, columns=STEP_COLUMNS, allow_empty=True).to_pylist()
     verdicts = {
         o["traj_id"]: verifier_credit(o["success"], o["sub_scores"])

@@ -56,7 +56,7 @@ def _worker(config: dict[str, Any]) -> None:
     cfg: Config = config_from_dict(config["cfg"])
     init = Path(config["init"])
     tok = load_tokenizer(init)
-    store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options, create=False)
+    store = TrajectoryStore.from_config(cfg.store, cfg.run_dir, create=False)
     tags = cfg.reward.tags
     shard = sel.shard_ids(
         sel.select_trajectories(store, tags, success=None), info.rank, info.world, cfg.reward.eval_fraction
@@ -146,7 +146,7 @@ def score_store(cfg: Config, tracker=None) -> dict[str, Any]:
     from lam_rl.store import TrajectoryStore
 
     entry = CheckpointRegistry(cfg.run_dir / "checkpoints").require(cfg.reward.output, "jobs.reward")
-    store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options)
+    store = TrajectoryStore.from_config(cfg.store, cfg.run_dir)
     tags = cfg.reward.tags
     if tracker is not None:  # W&B lineage
         registry = CheckpointRegistry(cfg.run_dir / "checkpoints")

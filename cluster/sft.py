@@ -37,7 +37,7 @@ def open_store(cfg: Config, what_to_run: str):
     from lam_rl.store import StoreNotFound, TrajectoryStore
 
     try:
-        return TrajectoryStore(cfg.store_uri, cfg.store.storage_options, create=False)
+        return TrajectoryStore.from_config(cfg.store, cfg.run_dir, create=False)
     except StoreNotFound as e:
         raise ConfigError(f"no trajectory store at {cfg.store_uri}; run {what_to_run} first") from e
 
@@ -83,7 +83,7 @@ def _worker(config: dict[str, Any]) -> None:
     cfg: Config = config_from_dict(config["cfg"])
     phase, init = config["phase"], Path(config["init"])
     tok = load_tokenizer(init)
-    store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options, create=False)
+    store = TrajectoryStore.from_config(cfg.store, cfg.run_dir, create=False)
     tags = phase_tags(cfg, phase)
     agent: AgentConfig = cfg.agent
     if phase == "plan":

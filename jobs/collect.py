@@ -30,7 +30,7 @@ def done(cfg: Config) -> bool:
     from lam_rl.store.errors import StoreNotFound
 
     try:  # create=False: asking must not create an empty store
-        store = TrajectoryStore.from_config(cfg, create=False)
+        store = TrajectoryStore.from_config(cfg.store, cfg.run_dir, create=False)
     except StoreNotFound:
         return False
     return store.has_tag(cfg.collect.tag) and store.has_tag(cfg.collect.eval_tag)
@@ -72,7 +72,7 @@ def play(
 
 def main(cfg: Config) -> None:
     c = cfg.collect
-    store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options)
+    store = TrajectoryStore.from_config(cfg.store, cfg.run_dir)
     with Tracker(
         cfg.tracking, run_dir=cfg.run_dir, name="collect", job_type="collect", config=to_dict(cfg)
     ) as tr:

@@ -31,7 +31,7 @@ def check(cfg: Config) -> None:
     from lam_rl.store import TrajectoryStore
 
     tag = cfg.collect.eval_tag
-    if not TrajectoryStore.from_config(cfg, create=False).has_tag(tag):
+    if not TrajectoryStore.from_config(cfg.store, cfg.run_dir, create=False).has_tag(tag):
         raise ConfigError(
             f"store tag '{tag}' does not exist in {cfg.store_uri}; run jobs.collect (phase 0b) first"
         )

@@ -25,7 +25,7 @@ def done(cfg: Config) -> bool:
     from lam_rl.store.errors import StoreNotFound
 
     try:  # create=False: asking must not create an empty store
-        return TrajectoryStore.from_config(cfg, create=False).has_tag(cfg.explore.tag)
+        return TrajectoryStore.from_config(cfg.store, cfg.run_dir, create=False).has_tag(cfg.explore.tag)
     except StoreNotFound:
         return False
 
@@ -40,7 +40,7 @@ def check(cfg: Config) -> None:
     resolve_checkpoint(
         e.checkpoint, CheckpointRegistry(cfg.run_dir / "checkpoints"), "jobs.sft phase=imitate"
     )
-    if not failed_tasks(TrajectoryStore.from_config(cfg, create=False), e.source_tag, 1):
+    if not failed_tasks(TrajectoryStore.from_config(cfg.store, cfg.run_dir, create=False), e.source_tag, 1):
         raise ConfigError(f"tag '{e.source_tag}' has no failed training trajectories to retry")
 
 

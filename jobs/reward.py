@@ -29,7 +29,7 @@ def done(cfg: Config) -> bool:
     if CheckpointRegistry(cfg.run_dir / "checkpoints").latest(cfg.reward.output) is None:
         return False
     try:  # create=False: asking must not create an empty store
-        return TrajectoryStore.from_config(cfg, create=False).has_tag(cfg.reward.score_tag)
+        return TrajectoryStore.from_config(cfg.store, cfg.run_dir, create=False).has_tag(cfg.reward.score_tag)
     except StoreNotFound:
         return False
 
@@ -43,7 +43,7 @@ def check(cfg: Config) -> None:
     if CheckpointRegistry(cfg.run_dir / "checkpoints").latest(cfg.reward.output) is None:
         check_inputs(cfg)
         return
-    store = TrajectoryStore.from_config(cfg, create=False)
+    store = TrajectoryStore.from_config(cfg.store, cfg.run_dir, create=False)
     for t in cfg.reward.tags:
         if not store.has_tag(t):
             raise ConfigError(

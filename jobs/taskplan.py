@@ -28,7 +28,7 @@ def done(cfg: Config) -> bool:
     from lam_rl.store.errors import StoreNotFound
 
     try:  # create=False: asking must not create an empty store
-        store_ok = TrajectoryStore.from_config(cfg, create=False).has_tag(cfg.taskplan.tag)
+        store_ok = TrajectoryStore.from_config(cfg.store, cfg.run_dir, create=False).has_tag(cfg.taskplan.tag)
     except StoreNotFound:
         return False
     return store_ok and CheckpointRegistry(cfg.run_dir / "checkpoints").latest("base") is not None
@@ -48,7 +48,7 @@ def main(cfg: Config) -> None:
     with Tracker(
         cfg.tracking, run_dir=cfg.run_dir, name="taskplan", job_type="taskplan", config=to_dict(cfg)
     ) as tr:
-        store = TrajectoryStore(cfg.store_uri, cfg.store.storage_options)
+        store = TrajectoryStore.from_config(cfg.store, cfg.run_dir)
         if not store.has_tag(cfg.taskplan.tag):
             records, stats = build_corpus(cfg.taskplan, cfg.run.seed)
             store.add_taskplans(records)

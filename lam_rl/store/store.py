@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 
 from lam_rl.store import filters as F
 from lam_rl.store import schemas
+from lam_rl.store.config import StoreConfig
 from lam_rl.store.encode import EncodedTrajectories, concat, encode_taskplans
 from lam_rl.store.errors import (
     InvalidRecord,
@@ -260,13 +261,15 @@ class TrajectoryStore(ReadMixin, TagsMixin, RewardsMixin, MaintenanceMixin):
                 self._check_schema(t)
 
     @classmethod
-    def from_config(cls, cfg: Any, *, create: bool = True) -> TrajectoryStore:
-        """From a ``StoreConfig`` or a job ``Config`` (uses its ``store_uri``)."""
-        store_cfg = getattr(cfg, "store", cfg)
-        uri = getattr(cfg, "store_uri", None) or store_cfg.uri
+    def from_config(
+        cls, store: StoreConfig, run_dir: str | os.PathLike | None = None, *, create: bool = True
+    ) -> TrajectoryStore:
+        """The store a job's ``store`` section names: ``store.uri``, else ``<run_dir>/store``, opened
+        with ``store.storage_options`` (``create`` as in the constructor)."""
+        uri = store.uri or (str(Path(run_dir) / "store") if run_dir is not None else None)
         if not uri:
             raise StoreError("config key 'store.uri' is not set (a local path or s3://, az://, gs:// URI)")
-        return cls(uri, dict(store_cfg.storage_options or {}), create=create)
+        return cls(uri, dict(store.storage_options or {}), create=create)
 
     def __repr__(self) -> str:
         return f"TrajectoryStore({self.uri!r})"
