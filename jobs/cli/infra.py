@@ -104,7 +104,8 @@ def render_cmd(
     lam-rl infra render all --config small --out build/k8s
     ray job submit --address http://localhost:8265 -- "$(lam-rl infra render sft-plan --config small --entrypoint)"
     """
-    from lam_rl.deploy.render import CONFIGS_DIR, dump_yaml, render_all, render_cluster, render_phase
+    from jobs import CONFIGS_DIR
+    from lam_rl.deploy.render import dump_yaml, render_all, render_cluster, render_phase
 
     cdir = Path(configs_dir) if configs_dir else CONFIGS_DIR
     try:

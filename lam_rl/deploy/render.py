@@ -19,7 +19,6 @@ from typing import Any
 
 import yaml
 
-from jobs import CONFIGS_DIR  # the configs packaged with lam-rl (jobs/configs/)
 from lam_rl.config import ConfigError, load_config, resolve_yaml
 from lam_rl.deploy.config import OBJECT_STORE_SCHEMES, DeployConfig
 from lam_rl.deploy.phases import GROUPS, PHASES, Phase, get_phase
@@ -32,7 +31,6 @@ from lam_rl.deploy.pods import (
 )
 
 __all__ = [
-    "CONFIGS_DIR",
     "CONFIG_MOUNT",
     "RenderedJob",
     "render_phase",
@@ -180,10 +178,11 @@ def render_phase(
     config: str = "tiny",
     overrides: Sequence[str] = (),
     *,
-    configs_dir: Path = CONFIGS_DIR,
+    configs_dir: Path,
     on_cluster: str | None = None,
 ) -> RenderedJob:
-    """A RayJob for one phase (plus a ConfigMap when the config file is not one of jobs/configs).
+    """A RayJob for one phase (plus a ConfigMap when the config file is not one of ``configs_dir``'s,
+    the stock configs the image carries: the caller passes them, ``jobs.CONFIGS_DIR`` for lam-rl's).
 
     With ``on_cluster`` the job runs on that existing RayCluster (``clusterSelector``) instead of a
     cluster of its own.
@@ -253,7 +252,7 @@ def render_phase(
 
 
 def render_cluster(
-    config: str = "tiny", overrides: Sequence[str] = (), *, configs_dir: Path = CONFIGS_DIR
+    config: str = "tiny", overrides: Sequence[str] = (), *, configs_dir: Path
 ) -> list[dict[str, Any]]:
     """The long-lived RayCluster: head plus every worker group; jobs are submitted to it with
     ``ray job submit`` or RayJobs rendered ``--on-cluster``, and the Serve apps they start (policy and
@@ -272,7 +271,7 @@ def render_cluster(
 
 
 def render_all(
-    config: str = "tiny", overrides: Sequence[str] = (), *, configs_dir: Path = CONFIGS_DIR
+    config: str = "tiny", overrides: Sequence[str] = (), *, configs_dir: Path
 ) -> dict[str, list[dict[str, Any]]]:
     """Every phase's manifests plus the long-lived cluster, keyed by file stem."""
     out = {name: render_phase(name, config, overrides, configs_dir=configs_dir).docs for name in PHASES}

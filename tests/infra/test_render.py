@@ -5,16 +5,24 @@ before anything is written."""
 from __future__ import annotations
 
 import re
+from functools import partial
 from pathlib import Path
 
 import pytest
 import yaml
 
+from jobs import CONFIGS_DIR
 from lam_rl.config import ConfigError
+from lam_rl.deploy import render
 from lam_rl.deploy.manifests import Manifest
 from lam_rl.deploy.phases import PHASES, phases_for_module
 from lam_rl.deploy.pods import GPU_TAINT_KEY, GPU_TAINT_VALUE, POOL_LABEL
-from lam_rl.deploy.render import CONFIGS_DIR, k8s_name, render_all, render_cluster, render_phase
+from lam_rl.deploy.render import k8s_name
+
+# the renderer takes the stock configs folder from its caller (lam_rl never imports jobs)
+render_phase = partial(render.render_phase, configs_dir=CONFIGS_DIR)
+render_cluster = partial(render.render_cluster, configs_dir=CONFIGS_DIR)
+render_all = partial(render.render_all, configs_dir=CONFIGS_DIR)
 
 ROOT = Path(__file__).resolve().parents[2]
 JOB_MODULES = sorted(f"jobs.{p.stem}" for p in (ROOT / "jobs").glob("*.py") if p.stem != "__init__")
