@@ -1,4 +1,4 @@
-"""The KubeRay operator's rules (lam_rl/deploy/kuberay.py), one table row per check of the operator's
+"""The KubeRay operator's rules (lam_rl/deploy/kuberay/), one table row per check of the operator's
 v1.7.0 validation: a small valid object of the kind the rule applies to, the change that breaks the
 rule, the path the problem must name and words its message must hold, and (where one exists) a
 change that keeps the object valid. Every object goes through the whole validator (`--no-policy`),
@@ -12,14 +12,8 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from lam_rl.deploy.kuberay import (
-    RULES,
-    cron_error,
-    feature_gates,
-    go_duration,
-    go_version,
-    operator_findings,
-)
+from lam_rl.deploy.kuberay import RULES, feature_gates, operator_findings
+from lam_rl.deploy.kuberay.values import cron_error, go_duration, go_version
 from lam_rl.deploy.manifests import Manifest, ManifestValidator
 
 IMAGE = "rayproject/ray:2.52.0"
