@@ -4,6 +4,12 @@
 type), checks the function fits the control type and its arguments, and dispatches it. Every step
 is a transaction: if the action is impossible the whole state is restored and the result carries
 ``ok=False`` with an error code.
+
+Dispatch is by explicit tables, each built once beside its handlers (plain functions taking the
+``WordSim``): the protocol's functions in ``functions.HANDLERS``; what a control does in
+``commands.ACTS`` and ``commands.COMMANDS``; dialogs' initial values and buttons in
+``dialog_ops.DIALOG_INIT``/``DIALOG_OK``/``DIALOG_BUTTONS``; shortcut-only commands in
+``keyboard.KEY_COMMANDS``.
 """
 
 from __future__ import annotations
@@ -15,16 +21,11 @@ from typing import Any
 from lam_rl.env.agent import AgentError, VMAgent
 from lam_rl.env.protocol import FUNCTIONS, Action, Control, Health, Observation, StepResult, TaskSpec, Verdict
 from lam_rl.env.wordsim.canvas import summarize
-from lam_rl.env.wordsim.commands import Commands
-from lam_rl.env.wordsim.commands_insert import InsertReviewCommands
-from lam_rl.env.wordsim.dialog_ops import DialogOps
-from lam_rl.env.wordsim.document import Document, Selection, Table, find_text, first_position
-from lam_rl.env.wordsim.keyboard import Keyboard
+from lam_rl.env.wordsim.document import Document
+from lam_rl.env.wordsim.functions import HANDLERS
 from lam_rl.env.wordsim.state import ActionError, AppState, UIState
 from lam_rl.env.wordsim.ui import Target, build_controls, construct, contextual_visible
 
-EDITABLE = ("Edit", "ComboBox", "Spinner", "Document")
-MAX_TEXT = 20_000
 UNDO_DEPTH = 50
 
 
@@ -32,7 +33,7 @@ def _norm(s: str) -> str:
     return " ".join(s.split()).lower()
 
 
-class WordSim(Commands, InsertReviewCommands, DialogOps, Keyboard, VMAgent):
+class WordSim(VMAgent):
     """A simulated Word. Not thread-safe by itself; the server serializes calls (and so does a lock)."""
 
     kind = "wordsim"
@@ -285,169 +286,4 @@ class WordSim(Commands, InsertReviewCommands, DialogOps, Keyboard, VMAgent):
             )
         if not isinstance(a.args, dict):
             raise ActionError("bad_args", "args must be an object")
-        return getattr(self, f"_fn_{a.function}")(hit, a.args)
-
-    @staticmethod
-    def _args(args: dict[str, Any], spec: dict[str, tuple[type | tuple[type, ...], Any]]) -> dict[str, Any]:
-        """Validate ``args`` against {name: (types, default)}; a default of ... means required."""
-        unknown = set(args) - set(spec)
-        if unknown:
-            raise ActionError(
-                "bad_args", f"unexpected argument(s) {sorted(unknown)}; expected {sorted(spec)}"
-            )
-        out = {}
-        for k, (types, default) in spec.items():
-            if k not in args:
-                if default is ...:
-                    raise ActionError("bad_args", f"missing argument {k!r}")
-                out[k] = default
-                continue
-            v = args[k]
-            ok_types = types if isinstance(types, tuple) else (types,)
-            if isinstance(v, bool) and bool not in ok_types:
-                raise ActionError("bad_args", f"argument {k!r} must be {ok_types[0].__name__}, got a boolean")
-            if not isinstance(v, ok_types):
-                raise ActionError(
-                    "bad_args", f"argument {k!r} must be {ok_types[0].__name__}, got {type(v).__name__}"
-                )
-            out[k] = v
-        return out
-
-    def _check_modal(self, tg: Target | None) -> None:
-        area = tg.area if tg else None
-        if self.ui.message is not None and area != "message":
-            raise ActionError("blocked_by_dialog", "a message box is open: click its OK button first")
-        if self.ui.dialog is not None and area not in ("dialog", "message"):
-            from lam_rl.env.wordsim.dialogs import DIALOGS
-
-            title = DIALOGS[self.ui.dialog.id].title
-            raise ActionError("blocked_by_dialog", f"the '{title}' dialog is open: finish or cancel it first")
-
-    def _leave_menus(self, tg: Target | None) -> None:
-        if not self.ui.menus:
-            return
-        if tg is not None and tg.area == "menu":
-            del self.ui.menus[tg.index + 1 :]
-        else:
-            self.ui.menus.clear()
-
-    def _fn_click_input(self, hit: tuple[Control, Target] | None, args: dict[str, Any]) -> Any:
-        a = self._args(args, {"button": (str, "left"), "double": (bool, False)})
-        if a["button"] not in ("left", "right", "middle"):
-            raise ActionError("bad_args", f"button must be left, right or middle, got {a['button']!r}")
-        if hit is None:
-            raise ActionError(
-                "unknown_control", "click_input needs a control (control_label or control_name)"
-            )
-        ctrl, tg = hit
-        self._check_modal(tg)
-        self._leave_menus(tg)
-        return self.click(ctrl, tg, double=a["double"], button=a["button"])
-
-    def _fn_set_edit_text(self, hit: tuple[Control, Target] | None, args: dict[str, Any]) -> Any:
-        text = self._args(args, {"text": (str, ...)})["text"]
-        if len(text) > MAX_TEXT:
-            raise ActionError("bad_args", f"text longer than {MAX_TEXT} characters")
-        if hit is None:
-            raise ActionError("unknown_control", "set_edit_text needs a control")
-        ctrl, tg = hit
-        if ctrl.type not in EDITABLE:
-            raise ActionError(
-                "bad_function", f"set_edit_text does not apply to a {ctrl.type} ('{ctrl.text}')"
-            )
-        self._check_modal(tg)
-        self._leave_menus(tg)
-        return self.set_text(ctrl, tg, text)
-
-    def _fn_keyboard_input(self, hit: tuple[Control, Target] | None, args: dict[str, Any]) -> Any:
-        from lam_rl.env.wordsim.keys import KeySyntaxError, parse_keys
-
-        a = self._args(args, {"keys": (str, ...), "control_focus": (bool, True)})
-        try:
-            keys = parse_keys(a["keys"])
-        except KeySyntaxError as e:
-            raise ActionError("bad_args", f"bad key sequence {a['keys']!r}: {e}") from None
-        if hit is not None:
-            self._check_modal(hit[1])
-            self._leave_menus(hit[1])
-        return self.press(keys, hit if a["control_focus"] else None)
-
-    def _body_target(self, hit: tuple[Control, Target] | None, fn: str) -> None:
-        if hit is not None and hit[0].type != "Document":
-            raise ActionError(
-                "bad_function", f"{fn} applies to the Document, not a {hit[0].type} ('{hit[0].text}')"
-            )
-        self._check_modal(hit[1] if hit else Target("document", None))
-        self.ui.menus.clear()
-        if self.ui.backstage is not None:
-            raise ActionError("blocked_by_dialog", "the File (backstage) view is open: go Back first")
-
-    def _fn_select_text(self, hit: tuple[Control, Target] | None, args: dict[str, Any]) -> Any:
-        text = self._args(args, {"text": (str, ...)})["text"]
-        self._body_target(hit, "select_text")
-        if not text.strip():
-            raise ActionError("bad_args", "select_text needs non-empty text")
-        found = find_text(self.doc, text, match_case=True) or find_text(self.doc, text)
-        if found is None:
-            raise ActionError("not_found", f"text {text[:60]!r} is not in the document")
-        self.doc.sel = Selection("text", found[0], found[1])
-        self.ui.note = None
-        return None
-
-    def _fn_select_table(self, hit: tuple[Control, Target] | None, args: dict[str, Any]) -> Any:
-        n = self._args(args, {"number": (int, ...)})["number"]
-        self._body_target(hit, "select_table")
-        tables = self.doc.tables()
-        if not 1 <= n <= len(tables):
-            raise ActionError("not_found", f"there is no table {n} (the document has {len(tables)})")
-        self.doc.sel = Selection("table", index=n - 1)
-        self.ui.note = None
-        return None
-
-    def _fn_insert_table(self, hit: tuple[Control, Target] | None, args: dict[str, Any]) -> Any:
-        a = self._args(args, {"rows": (int, ...), "columns": (int, ...)})
-        self._body_target(hit, "insert_table")
-        self.insert_table(a["rows"], a["columns"])
-        return None
-
-    def _fn_wheel_mouse_input(self, hit: tuple[Control, Target] | None, args: dict[str, Any]) -> Any:
-        d = self._args(args, {"wheel_dist": (int, ...)})["wheel_dist"]
-        if abs(d) > 1000:
-            raise ActionError("bad_args", "wheel_dist must be between -1000 and 1000")
-        if hit is not None:
-            self._check_modal(hit[1])
-        self.ui.scroll = max(0, min(2000, self.ui.scroll - d * 40))
-        return None
-
-    def _fn_texts(self, hit: tuple[Control, Target] | None, args: dict[str, Any]) -> Any:
-        self._args(args, {})
-        if hit is None or hit[0].type == "Document":
-            return [self.doc.text()]
-        return [self.control_value(*hit)]
-
-    def _fn_summary(self, hit: tuple[Control, Target] | None, args: dict[str, Any]) -> Any:
-        text = self._args(args, {"text": (str, ...)})["text"]
-        if len(text) > MAX_TEXT:
-            raise ActionError("bad_args", f"text longer than {MAX_TEXT} characters")
-        self.state.summaries.append(text)
-        return text
-
-    # ------------------------------------------------------------------ shared by the mixins
-
-    def insert_table(self, rows: int, cols: int) -> None:
-        if not (1 <= rows <= 100 and 1 <= cols <= 63):
-            raise ActionError("bad_args", f"a table must have 1-100 rows and 1-63 columns, got {rows}x{cols}")
-        from lam_rl.env.wordsim.document import Cell, Paragraph
-
-        self.mutate()
-        doc = self.doc
-        if doc.sel.kind != "text":
-            doc.sel = Selection("text", first_position(doc), first_position(doc))
-        bi = doc.sel.b[0]
-        table = Table([[Cell() for _ in range(cols)] for _ in range(rows)], tid=doc.new_id())
-        doc.blocks.insert(bi + 1, table)
-        if not any(isinstance(b, Paragraph) for b in doc.blocks[bi + 2 : bi + 3]):
-            doc.blocks.insert(bi + 2, Paragraph([], pid=doc.new_id()))
-        n = sum(1 for b in doc.blocks[: bi + 2] if isinstance(b, Table))
-        doc.sel = Selection("table", index=n - 1)
-        self.ui.tab = "Table Design"
+        return HANDLERS[a.function](self, hit, a.args)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from lam_rl.env.wordsim.commands import control_value
 from lam_rl.env.wordsim.dialogs import DIALOGS
 from lam_rl.env.wordsim.document import TOC, Break, Paragraph, Table, effective_fmt, selected_spans
 from lam_rl.env.wordsim.ui import RIBBON_BOTTOM, STATUS_Y, TITLE_H, H, W, dialog_box, page_rect
@@ -397,7 +398,7 @@ def render_png(sim: WordSim) -> bytes:
                     else str(v.get(spec.key))
                 )
         elif ctrl.type in ("Edit", "ComboBox", "Spinner"):
-            value = sim.control_value(ctrl, tg) if tg.area != "search" else ""
+            value = control_value(sim, ctrl, tg) if tg.area != "search" else ""
             value = "" if value == ctrl.text else value
         elif tg.area == "status":
             width = ctrl.rect[2] - ctrl.rect[0]
