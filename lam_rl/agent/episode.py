@@ -110,26 +110,21 @@ def run_episode(
     success = verdict.complete == "yes"
     if not success and failure is None:
         failure = "task_failed" if finished else "step_limit"
-    outcome = Outcome(
+    outcome = Outcome.of_task(
+        task,
         traj_id=traj_id,
-        task_id=task.task_id,
-        family=task.family,
-        app=task.app,
-        template=task.template,
+        complete=verdict.complete,
+        reason=verdict.reason,
+        sub_scores=dict(verdict.sub_scores),
+        failure_kind=None if success else failure,
         split=split,
         phase=phase,
         policy=policy.name,
         policy_version=int(getattr(policy, "version", 0) or 0),
         attempt=attempt,
-        success=success,
-        complete=verdict.complete,
-        reason=verdict.reason,
-        sub_scores=dict(verdict.sub_scores),
-        failure_kind=None if success else failure,
         num_steps=len(steps),
         num_invalid=num_invalid,
         duration_s=time.perf_counter() - t0,
-        task=task.model_dump(mode="json"),
         worker=worker,
         vm=vm_name,
     )
@@ -151,21 +146,16 @@ def infra_failure(
 ) -> Trajectory:
     """The one outcome of a task whose retries were exhausted by infrastructure failures (no steps)."""
     return Trajectory(
-        outcome=Outcome(
+        outcome=Outcome.of_task(
+            task,
             traj_id=traj_id,
-            task_id=task.task_id,
-            family=task.family,
-            app=task.app,
-            template=task.template,
+            complete="unsure",
+            reason=reason,
+            failure_kind=kind,
             split=split,
             phase=phase,
             policy=policy,
             attempt=attempt,
-            success=False,
-            complete="unsure",
-            reason=reason,
-            failure_kind=kind,
-            task=task.model_dump(mode="json"),
             worker=worker,
             vm=vm_name,
         ),

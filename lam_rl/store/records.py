@@ -265,6 +265,26 @@ class Outcome:
         return row
 
     @classmethod
+    def judged(cls, *, traj_id: str, task_id: str, complete: str, **fields: Any) -> Outcome:
+        """An outcome from the judge's answer ``complete``: only ``yes`` is a success."""
+        return cls(traj_id=traj_id, task_id=task_id, success=complete == "yes", complete=complete, **fields)
+
+    @classmethod
+    def of_task(cls, task: Any, *, traj_id: str, complete: str, vm: str = "", **fields: Any) -> Outcome:
+        """The outcome of a run of ``task`` (a TaskSpec): its identity and a replayable copy of it."""
+        return cls.judged(
+            traj_id=traj_id,
+            task_id=task.task_id,
+            complete=complete,
+            family=task.family,
+            app=task.app,
+            template=task.template,
+            task=task.model_dump(mode="json"),
+            vm=vm,
+            **fields,
+        )
+
+    @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Outcome:
         names = {f.name for f in fields(cls)}
         kw = {k: v for k, v in row.items() if k in names}

@@ -170,3 +170,21 @@ def test_taskplan_and_step_rows_round_trip():
     assert json.loads(s.to_row()["args"]) == {"button": "left"}
     with pytest.raises(InvalidRecord, match="split"):
         TaskPlanRecord("t2", "x", split="dev").check()
+
+
+@pytest.mark.parametrize("complete,success", [("yes", True), ("no", False), ("unsure", False)])
+def test_only_the_judges_yes_is_a_success(complete, success):
+    from lam_rl.env.tasks import make_task
+
+    o = Outcome.judged(traj_id="t", task_id="k", complete=complete, phase="collect")
+    assert (o.success, o.complete, o.phase) == (success, complete, "collect")
+    task = make_task("bold_text", 3)
+    o = Outcome.of_task(task, traj_id="t2", complete=complete, vm="vm-1")
+    assert (o.task_id, o.family, o.template, o.vm, o.success) == (
+        task.task_id,
+        task.family,
+        task.template,
+        "vm-1",
+        success,
+    )
+    assert o.task == task.model_dump(mode="json")

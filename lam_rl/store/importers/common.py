@@ -7,12 +7,18 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from lam_rl.store.records import F32_MAX, INT32
 
 MAX_DEPTH = 64
 """Kept JSON values nested deeper than this are refused (an issue), never a RecursionError."""
+
+
+def template_stem(template: str | None) -> str:
+    """A source's template path (Windows or POSIX separators) as the template's name."""
+    return Path(template.replace("\\", "/")).stem if template else ""
 
 
 def printable(text: str) -> str:

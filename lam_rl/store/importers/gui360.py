@@ -40,6 +40,7 @@ from lam_rl.store.importers.common import (
     get,
     label,
     printable,
+    template_stem,
 )
 from lam_rl.store.records import INT32, Outcome, StepRecord, TaskPlanRecord, Trajectory
 
@@ -213,18 +214,17 @@ def _trajectory(
     rest = {k: v for k, v in evaluation.items() if k not in ("reason", "sub_scores", "complete")}
     if rest:
         extra["evaluation"] = check_json(rest, "evaluation")  # evidence, and anything else the judge wrote
-    outcome = Outcome(
+    outcome = Outcome.judged(
         traj_id=f"gui360-{exec_id}",
         task_id=exec_id,
+        complete=complete,
         family=family,
         app=app,
-        template=Path(template.replace("\\", "/")).stem if template else "",
+        template=template_stem(template),
         split=split,
         phase=phase,
         policy=policy,
         policy_version=policy_version,
-        success=complete == "yes",
-        complete=complete,
         reason=get(evaluation, "reason", types=str, required=False, nullable=True) or "",
         sub_scores=sub_scores,
         failure_kind=None if complete == "yes" else ("verifier_no" if complete == "no" else "unsure"),

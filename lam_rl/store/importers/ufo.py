@@ -55,6 +55,7 @@ from lam_rl.store.importers.common import (
     label,
     printable,
     seconds,
+    template_stem,
     text,
 )
 from lam_rl.store.records import Outcome, StepRecord, TaskPlanRecord, Trajectory
@@ -231,18 +232,17 @@ def parse_record(
         extra["instantiation_errors"] = stage_errors
     aid = attempt_id(rec)
     extra["attempt_id"] = aid
-    outcome = Outcome(
+    outcome = Outcome.judged(
         traj_id=f"ufo-{uid}-{aid}",
         task_id=task_id,
+        complete=complete,
         family=family,
         app=app,
-        template=Path(template.replace("\\", "/")).stem if template else "",
+        template=template_stem(template),
         split=split,
         phase=phase,
         policy=policy,
         policy_version=policy_version,
-        success=complete == "yes",
-        complete=complete,
         reason=reason,
         sub_scores=sub_scores,
         failure_kind=_failure(complete, err, steps),
