@@ -32,6 +32,8 @@ import ray
 from lam_rl.store import EncodedTrajectories, StoreConfig, Trajectory, TrajectoryStore, schemas
 from lam_rl.store import filters as F
 from lam_rl.store.errors import EmptySelection, StoreError
+from lam_rl.store.reading import columns_of, fill_missing
+from lam_rl.store.rewards import reward_lookup
 
 log = logging.getLogger(__name__)
 
@@ -136,15 +138,14 @@ class _Keep:
         self.write_ids, self.lookup, self.columns, self.table = write_ids, lookup, columns, table
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        from lam_rl.store.reading import _fill
-
         if self.write_ids is not None:
             batch = batch.filter(pc.is_in(batch.column("write_id"), value_set=self.write_ids))
         if self.lookup is not None and batch.num_rows:
             batch = pa.Table.from_batches(
                 [self.lookup.apply(b) for b in batch.to_batches()], schema=batch.schema
             )
-        return _fill(batch, self.table, self.columns)  # an older schema's missing columns read as nulls
+        # an older schema's missing columns read as nulls
+        return fill_missing(batch, self.table, self.columns)
 
 
 def read_dataset(
@@ -152,42 +153,35 @@ def read_dataset(
     table: str = "steps",
     *,
     columns: Sequence[str] | None = None,
-    version: Any = None,
-    tag: str | Sequence[str] | None = None,
-    where: str | None = None,
-    reward_model: str | None = None,
-    reward_model_version: int | None = None,
     storage_options: dict[str, str] | None = None,
     allow_empty: bool = False,
-    **filters: Any,
+    **query: Any,
 ) -> ray.data.Dataset:
     """A ``ray.data.Dataset`` of ``steps``/``outcomes`` rows selected as in ``TrajectoryStore.steps()``.
 
     Reads the pinned Lance versions with ``ray.data.read_lance`` (filters pushed down) and keeps only
     the steps of each trajectory's winning write, so the rows are exactly those ``store.steps()``
-    returns for the same arguments.
+    returns for the same arguments (``query``: ``version``, ``tag``, ``where``, ``reward_model``,
+    ``reward_model_version`` and filters, as in :class:`lam_rl.store.core.Query`).
     """
-    from lam_rl.store.reading import _columns
-
     if table not in ("steps", "outcomes"):
         raise StoreError(
             f"read_dataset reads steps or outcomes, not {table!r} (taskplans: store.taskplans())"
         )
     s = store if isinstance(store, TrajectoryStore) else TrajectoryStore(store, storage_options, create=False)
-    cols = _columns(table, columns)
-    plans = s.resolve(table, version=version, tag=tag, where=where, reward_model=reward_model,
-                      reward_model_version=reward_model_version, **filters)  # fmt: skip
+    cols = columns_of(table, columns)
+    plans = s.resolve(table, **query)
     parts: list[ray.data.Dataset] = []
     emitted: list[pa.Array] = []
     for plan in plans:
-        sel = s._select(plan, pa.concat_arrays(emitted) if emitted else None)
+        sel = s.core.select(plan, pa.concat_arrays(emitted) if emitted else None)
         emitted.append(sel.traj_ids)
         if len(sel.write_ids) == 0:
             continue
         need = list(cols) + [c for c in ("write_id",) if c not in cols]
         lookup = None
         if table == "steps" and plan.reward_model is not None and "reward" in cols:
-            lookup = s._reward_lookup(plan.versions["rewards"], plan.reward_model, plan.reward_model_version)
+            lookup = reward_lookup(s.core, plan)
             need += [c for c in ("traj_id", "step") if c not in need]
         keys = F.TRAJ_KEYS_IN_STEPS + F.STEP_KEYS if table == "steps" else F.TRAJ_KEYS
         sql = F.to_sql(F.restrict(plan.selection, keys), plan.where)

@@ -128,10 +128,10 @@ def export(
                         bar.update(b.num_rows)
                     if writer is None:  # allow_empty and nothing matched: an empty file with the schema
                         from lam_rl.store import schemas
-                        from lam_rl.store.reading import _columns
+                        from lam_rl.store.reading import columns_of
 
                         pq.write_table(
-                            schemas.SCHEMAS[table].empty_table().select(_columns(table, columns)), tmp
+                            schemas.SCHEMAS[table].empty_table().select(columns_of(table, columns)), tmp
                         )
                 finally:
                     if writer is not None:

@@ -14,7 +14,11 @@ import pyarrow.compute as pc
 
 from lam_rl.store import filters as F
 from lam_rl.store import schemas
+from lam_rl.store.core import Snapshot, StoreCore
 from lam_rl.store.errors import TagScopeError, guarded
+from lam_rl.store.reading import Reader
+from lam_rl.store.rewards import Rewards
+from lam_rl.store.tags import Tags
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +79,13 @@ def step_length_stats(num_steps: Sequence[int]) -> dict[str, Any]:
     }
 
 
-class MaintenanceMixin:
-    """Stats, info and compaction methods of :class:`~lam_rl.store.store.TrajectoryStore`."""
+class Maintenance:
+    """Stats, info and compaction of a :class:`~lam_rl.store.store.TrajectoryStore`: over its
+    :class:`StoreCore`, with its reader, tags and rewards parts for the counts it reports."""
+
+    def __init__(self, core: StoreCore, reader: Reader, tags: Tags, rewards: Rewards):
+        self.core, self.reader, self.tags, self.rewards = core, reader, tags, rewards
+        self.uri = core.uri
 
     @guarded
     def stats(
@@ -88,17 +97,17 @@ class MaintenanceMixin:
         Step counts come from the outcomes (``num_steps``), which by construction equal the visible steps.
         """
         if tag is None and version is None:
-            version = self.snapshot()
+            version = self.core.snapshot()
         # the counts come from outcomes alone: check every table is whole so a damaged store is not
         # reported as healthy (a truncated steps file would only show when read)
         names = [] if tag is None else [tag] if isinstance(tag, str) else list(tag)
-        for snap in [self.get_tag(n).snapshot for n in names] or [version]:
-            self.verify(snap)
+        for snap in [self.core.get_tag(n).snapshot for n in names] or [version]:
+            self.core.verify(snap)
         where = {"version": version, "tag": tag}
         t = schemas.empty("outcomes").select(STAT_COLUMNS)
         if all(k in F.TRAJ_KEYS for k in filters):
             with contextlib.suppress(TagScopeError):  # a task-plan tag has no trajectories
-                t = self.read("outcomes", columns=STAT_COLUMNS, allow_empty=True, **where, **filters)
+                t = self.reader.read("outcomes", columns=STAT_COLUMNS, allow_empty=True, **where, **filters)
         t = t.append_column("success_i", pc.cast(t.column("success"), pa.int64()))
         policy = pc.binary_join_element_wise(
             pc.fill_null(t.column("policy"), ""), pc.cast(t.column("policy_version"), pa.string()), "@"
@@ -126,7 +135,7 @@ class MaintenanceMixin:
         }
         if all(k in F.TASKPLAN_KEYS for k in filters):
             try:
-                tp = self.read(
+                tp = self.reader.read(
                     "taskplans", columns=["task_id", "source"], allow_empty=True, **where, **filters
                 )
             except TagScopeError:  # a trajectory tag has no task-plan view
@@ -138,13 +147,11 @@ class MaintenanceMixin:
                     zip(g.column("source").to_pylist(), g.column("task_id_count").to_pylist(), strict=True)
                 )
         if tag is None:
-            from lam_rl.store.store import Snapshot
-
             snap = Snapshot.coerce(version)
             out["versions"] = snap.to_dict()
-            out["rewards"] = self.dataset("rewards", snap.versions["rewards"]).count_rows()
-            out["reward_models"] = self.reward_models(snap)
-            out["tags"] = [i.name for i in self.tags()]
+            out["rewards"] = self.core.dataset("rewards", snap.versions["rewards"]).count_rows()
+            out["reward_models"] = self.rewards.reward_models(snap)
+            out["tags"] = [i.name for i in self.tags.tags()]
         else:
             out["tag"] = tag
         return out
@@ -152,21 +159,21 @@ class MaintenanceMixin:
     @guarded
     def info(self) -> dict[str, Any]:
         """Per table: latest version, rows, fragments; plus the tags (for ``lam-rl store ls``)."""
-        self.verify()
+        self.core.verify()
         tables = {}
         for name in schemas.TABLES:
-            ds = self.dataset(name)
+            ds = self.core.dataset(name)
             tables[name] = {
                 "version": ds.version,
                 "rows": ds.count_rows(),
                 "fragments": len(ds.get_fragments()),
-                "uri": self.table_uri(name),
+                "uri": self.core.table_uri(name),
             }
         return {
             "uri": self.uri,
             "schema_version": schemas.SCHEMA_VERSION,
             "tables": tables,
-            "tags": [i.to_dict() for i in self.tags()],
+            "tags": [i.to_dict() for i in self.tags.tags()],
         }
 
     @guarded
@@ -181,10 +188,10 @@ class MaintenanceMixin:
         removes old versions nothing tags (time travel to them is then gone).
         """
         t0 = time.perf_counter()
-        winners = self._winners(self.dataset("outcomes").version)
+        winners = self.core.winners(self.core.dataset("outcomes").version)
         cutoff = datetime.now(timezone.utc) - timedelta(seconds=grace_s)
         report: dict[str, Any] = {"orphan_steps": 0, "duplicate_outcomes": 0}
-        steps = self.dataset("steps").to_table(columns=["write_id", "created_at"])
+        steps = self.core.dataset("steps").to_table(columns=["write_id", "created_at"])
         stale = steps.filter(
             pc.and_(
                 pc.invert(pc.is_in(steps.column("write_id"), value_set=winners.write_ids)),
@@ -193,31 +200,31 @@ class MaintenanceMixin:
         )
         report["orphan_steps"] = stale.num_rows
         self._delete_write_ids("steps", pc.unique(stale.column("write_id")).to_pylist())
-        outs = self.dataset("outcomes").to_table(columns=["write_id"])
+        outs = self.core.dataset("outcomes").to_table(columns=["write_id"])
         losers = outs.filter(pc.invert(pc.is_in(outs.column("write_id"), value_set=winners.write_ids)))
         report["duplicate_outcomes"] = losers.num_rows
         self._delete_write_ids("outcomes", pc.unique(losers.column("write_id")).to_pylist())
         report["compaction"] = {}
         for name in schemas.TABLES:
-            ds = self.dataset(name)
+            ds = self.core.dataset(name)
             if len(ds.get_fragments()) > 1:
                 m = ds.optimize.compact_files()
                 report["compaction"][name] = {"removed": m.fragments_removed, "added": m.fragments_added}
         if cleanup_older_than_s is not None:
             report["cleanup"] = {}
             for name in schemas.TABLES:
-                st = self.dataset(name).cleanup_old_versions(
+                st = self.core.dataset(name).cleanup_old_versions(
                     older_than=timedelta(seconds=cleanup_older_than_s), error_if_tagged_old_versions=False
                 )
                 report["cleanup"][name] = {
                     "bytes_removed": st.bytes_removed,
                     "versions_removed": st.old_versions,
                 }
-        self._winners_cache.clear()
+        self.core.forget_winners()
         report["seconds"] = round(time.perf_counter() - t0, 3)
         return report
 
     def _delete_write_ids(self, table: str, write_ids: list[str]) -> None:
-        ds = self.dataset(table)
+        ds = self.core.dataset(table)
         for i in range(0, len(write_ids), 512):
             ds.delete(F.to_sql({"write_id": tuple(write_ids[i : i + 512])}))

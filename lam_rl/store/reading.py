@@ -10,7 +10,7 @@ steps of the selected winning outcomes (see ``store.py`` for why that is exactly
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from lam_rl.store import filters as F
 from lam_rl.store import schemas
+from lam_rl.store.core import Plan, Query, Selected, StoreCore, first_per
 from lam_rl.store.errors import (
     EmptySelection,
     StoreError,
@@ -28,28 +29,13 @@ from lam_rl.store.errors import (
     query_error,
 )
 from lam_rl.store.records import Trajectory
-
-if TYPE_CHECKING:
-    from lam_rl.store.store import _Plan
+from lam_rl.store.rewards import reward_lookup
 
 READ_BATCH_ROWS = 4096
 
 
-def _first_per(t: pa.Table, key: str) -> pa.Table:
-    """Keep the first row of each value of ``key`` (exact duplicate rows from a retried commit)."""
-    col = t.column(key)
-    if len(pc.unique(col)) == t.num_rows:
-        return t
-    seen: set[Any] = set()
-    keep = []
-    for i, v in enumerate(col.to_pylist()):
-        if v not in seen:
-            seen.add(v)
-            keep.append(i)
-    return t.take(pa.array(keep, pa.int64()))
-
-
-def _columns(table: str, columns: Sequence[str] | None) -> list[str]:
+def columns_of(table: str, columns: Sequence[str] | None) -> list[str]:
+    """The columns a read of ``table`` returns: ``columns`` checked, or every public column."""
     if columns is None:
         return schemas.public_columns(table)
     names = set(schemas.SCHEMAS[table].names)
@@ -71,7 +57,7 @@ def _present(ds: Any, cols: list[str]) -> list[str]:
     return [c for c in cols if c in have]
 
 
-def _fill(b: pa.RecordBatch | pa.Table, table: str, cols: list[str]) -> Any:
+def fill_missing(b: pa.RecordBatch | pa.Table, table: str, cols: list[str]) -> Any:
     """``b`` with ``cols`` in order, columns an older schema lacks added as nulls (see schemas.ADDED)."""
     names = b.schema.names
     if all(c in names for c in cols):
@@ -90,22 +76,21 @@ def _fill(b: pa.RecordBatch | pa.Table, table: str, cols: list[str]) -> Any:
     return cls.from_arrays(arrays, schema=pa.schema(fields))
 
 
-class ReadMixin:
-    """Read methods of :class:`~lam_rl.store.store.TrajectoryStore`."""
+class Reader:
+    """The reads of a :class:`~lam_rl.store.store.TrajectoryStore`, over its :class:`StoreCore`.
+
+    Every read takes the selection keywords of :class:`~lam_rl.store.core.Query` (``version``,
+    ``tag``, ``where``, ``reward_model``, ``reward_model_version`` and filters) as ``**query``.
+    """
+
+    def __init__(self, core: StoreCore):
+        self.core = core
+        self.uri = core.uri
 
     # ------------------------------------------------------------------ public reads
 
     def steps(
-        self,
-        *,
-        columns: Sequence[str] | None = None,
-        version: Any = None,
-        tag: str | Sequence[str] | None = None,
-        where: str | None = None,
-        reward_model: str | None = None,
-        reward_model_version: int | None = None,
-        allow_empty: bool = False,
-        **filters: Any,
+        self, *, columns: Sequence[str] | None = None, allow_empty: bool = False, **query: Any
     ) -> pa.Table:
         """Steps of the selected trajectories as one Arrow table.
 
@@ -116,67 +101,27 @@ class ReadMixin:
         the rewards that model wrote (:meth:`write_rewards`). An empty result raises
         :class:`EmptySelection` unless ``allow_empty``.
         """
-        return self.read(
-            "steps",
-            columns=columns,
-            version=version,
-            tag=tag,
-            where=where,
-            reward_model=reward_model,
-            reward_model_version=reward_model_version,
-            allow_empty=allow_empty,
-            **filters,
-        )
+        return self.read("steps", columns=columns, allow_empty=allow_empty, **query)
 
     def outcomes(
-        self,
-        *,
-        columns: Sequence[str] | None = None,
-        version: Any = None,
-        tag: str | Sequence[str] | None = None,
-        where: str | None = None,
-        allow_empty: bool = False,
-        **filters: Any,
+        self, *, columns: Sequence[str] | None = None, allow_empty: bool = False, **query: Any
     ) -> pa.Table:
         """One row per selected trajectory (trajectory-level filters; ``where`` on outcomes columns)."""
-        return self.read(
-            "outcomes",
-            columns=columns,
-            version=version,
-            tag=tag,
-            where=where,
-            allow_empty=allow_empty,
-            **filters,
-        )
+        return self.read("outcomes", columns=columns, allow_empty=allow_empty, **query)
 
     def taskplans(
-        self,
-        *,
-        columns: Sequence[str] | None = None,
-        version: Any = None,
-        tag: str | Sequence[str] | None = None,
-        where: str | None = None,
-        allow_empty: bool = False,
-        **filters: Any,
+        self, *, columns: Sequence[str] | None = None, allow_empty: bool = False, **query: Any
     ) -> pa.Table:
         """Task-plan records (filters ``task_id, app, family, source, split, evolved_from``)."""
-        return self.read(
-            "taskplans",
-            columns=columns,
-            version=version,
-            tag=tag,
-            where=where,
-            allow_empty=allow_empty,
-            **filters,
-        )
+        return self.read("taskplans", columns=columns, allow_empty=allow_empty, **query)
 
     @guarded
     def read(
-        self, table: str, *, columns: Sequence[str] | None = None, allow_empty: bool = False, **kwargs: Any
+        self, table: str, *, columns: Sequence[str] | None = None, allow_empty: bool = False, **query: Any
     ) -> pa.Table:
         """``steps``/``outcomes``/``taskplans`` as one Arrow table (see :meth:`iter_batches`)."""
-        cols = _columns(table, columns)
-        batches = list(self.iter_batches(table, columns=cols, allow_empty=allow_empty, **kwargs))
+        cols = columns_of(table, columns)
+        batches = list(self.iter_batches(table, columns=cols, allow_empty=allow_empty, **query))
         if not batches:
             return schemas.SCHEMAS[table].empty_table().select(cols)
         return pa.Table.from_batches(batches)
@@ -186,39 +131,27 @@ class ReadMixin:
         table: str,
         *,
         columns: Sequence[str] | None = None,
-        version: Any = None,
-        tag: str | Sequence[str] | None = None,
-        where: str | None = None,
         batch_rows: int = READ_BATCH_ROWS,
-        reward_model: str | None = None,
-        reward_model_version: int | None = None,
         allow_empty: bool = False,
-        **filters: Any,
+        **query: Any,
     ) -> Iterator[pa.RecordBatch]:
         """Stream ``table`` as Arrow record batches (bounded memory).
 
         Args:
             table: ``steps``, ``outcomes`` or ``taskplans``.
             columns: projection (default: every column but the store's internal ``write_id``).
-            version: a :class:`Snapshot` from :meth:`snapshot` (default: pin the latest versions now).
-            tag: a tag name, or several (their trajectories, each once).
-            where: raw Lance SQL predicate on ``table``'s columns.
             allow_empty: return nothing instead of raising :class:`EmptySelection`.
+            query: what to read (:class:`~lam_rl.store.core.Query`): ``version`` (a :class:`Snapshot`
+                from :meth:`snapshot`; default: pin the latest versions now), ``tag`` (a name, or
+                several: their trajectories, each once), ``where`` (a raw Lance SQL predicate on
+                ``table``'s columns), ``reward_model``/``reward_model_version``, and filters.
         """
         if table not in ("steps", "outcomes", "taskplans"):
             raise StoreError(f"cannot read '{table}': readable tables are steps, outcomes, taskplans")
-        cols = _columns(table, columns)
-        if allow_empty and not self.exists():  # nothing written yet: an empty read, nothing created
+        cols = columns_of(table, columns)
+        if allow_empty and not self.core.exists():  # nothing written yet: an empty read, nothing created
             return iter(())
-        plans = self._plans(
-            table,
-            version=version,
-            tag=tag,
-            filters=filters,
-            where=where,
-            reward_model=reward_model,
-            reward_model_version=reward_model_version,
-        )
+        plans = self.core.plans(table, Query.of(**query))
         return self._guard_empty(table, plans, self._scan(table, plans, cols, batch_rows), allow_empty)
 
     @guarded
@@ -228,69 +161,42 @@ class ReadMixin:
         kwargs.setdefault("allow_empty", True)
         return sum(b.num_rows for b in self.iter_batches(table, columns=[key], **kwargs))
 
-    def trajectories(
-        self,
-        *,
-        version: Any = None,
-        tag: str | Sequence[str] | None = None,
-        where: str | None = None,
-        allow_empty: bool = False,
-        **filters: Any,
-    ) -> Iterator[Trajectory]:
+    def trajectories(self, *, allow_empty: bool = False, **query: Any) -> Iterator[Trajectory]:
         """Whole trajectories (outcome + steps in order), sorted by traj_id within each plan.
 
         Loads the selected steps into memory; stream :meth:`iter_batches` for very large selections.
         ``where`` applies to outcomes columns.
         """
-        if allow_empty and not self.exists():
+        if allow_empty and not self.core.exists():
             return iter(())
-        plans = self._plans("outcomes", version=version, tag=tag, filters=filters, where=where)
+        plans = self.core.plans("outcomes", Query.of(**query))
         return self._guard_empty("trajectories", plans, self._iter_trajectories(plans), allow_empty)
 
     # ------------------------------------------------------------------ random access (torch datasets)
 
     @guarded
-    def resolve(
-        self,
-        table: str,
-        *,
-        version: Any = None,
-        tag: str | Sequence[str] | None = None,
-        where: str | None = None,
-        reward_model: str | None = None,
-        reward_model_version: int | None = None,
-        **filters: Any,
-    ) -> list[_Plan]:
+    def resolve(self, table: str, **query: Any) -> list[Plan]:
         """Pin a read now: its plans (versions + selection) can be pickled and replayed anywhere."""
-        base = "outcomes" if table == "trajectories" else table
-        return self._plans(
-            base,
-            version=version,
-            tag=tag,
-            filters=filters,
-            where=where,
-            reward_model=reward_model,
-            reward_model_version=reward_model_version,
-        )
+        return self.core.plans("outcomes" if table == "trajectories" else table, Query.of(**query))
 
     @guarded
-    def row_addresses(self, table: str, plans: list[_Plan]) -> list[np.ndarray]:
+    def row_addresses(self, table: str, plans: list[Plan]) -> list[np.ndarray]:
         """Lance row addresses of the selected rows of ``table`` (``steps``/``outcomes``), one array per
         plan, in storage order; a trajectory selected by an earlier plan is left out of later ones."""
         out: list[np.ndarray] = []
         emitted: list[pa.Array] = []
         for plan in plans:
-            sel = self._select(plan, pa.concat_arrays(emitted) if emitted else None)
+            sel = self.core.select(plan, pa.concat_arrays(emitted) if emitted else None)
             emitted.append(sel.traj_ids)
             if len(sel.write_ids) == 0:
                 out.append(np.zeros(0, dtype=np.uint64))
                 continue
             if table == "steps":
                 push = F.restrict(plan.selection, F.TRAJ_KEYS_IN_STEPS + F.STEP_KEYS)
-                ds, filter_ids = self.dataset("steps", plan.versions["steps"]), not sel.exact
+                ds, filter_ids = self.core.dataset("steps", plan.versions["steps"]), not sel.exact
             else:
                 push = F.restrict(plan.selection, F.TRAJ_KEYS)
-                ds, filter_ids = self.dataset("outcomes", plan.versions["outcomes"]), True
+                ds, filter_ids = self.core.dataset("outcomes", plan.versions["outcomes"]), True
             parts = []
             seen: set[str] = set()
             for b in ds.to_batches(
@@ -307,15 +213,15 @@ class ReadMixin:
         return out
 
     @guarded
-    def step_addresses_by_outcome(self, plan: _Plan, outcome_addresses: np.ndarray) -> list[np.ndarray]:
+    def step_addresses_by_outcome(self, plan: Plan, outcome_addresses: np.ndarray) -> list[np.ndarray]:
         """For each outcome row (by address), the addresses of its steps in step order."""
         if len(outcome_addresses) == 0:
             return []
-        o = self.dataset("outcomes", plan.versions["outcomes"])._take_rows(
+        o = self.core.dataset("outcomes", plan.versions["outcomes"])._take_rows(
             outcome_addresses.tolist(), columns=["write_id"]
         )
         wids = o.column("write_id").combine_chunks()
-        ds = self.dataset("steps", plan.versions["steps"])
+        ds = self.core.dataset("steps", plan.versions["steps"])
         push = F.restrict(plan.selection, F.TRAJ_KEYS_IN_STEPS)
         parts = []
         for b in ds.to_batches(columns=["write_id", "step"], filter=F.to_sql(push), with_row_address=True):
@@ -340,30 +246,28 @@ class ReadMixin:
     def take_rows(
         self,
         table: str,
-        plan: _Plan,
+        plan: Plan,
         addresses: Sequence[int] | np.ndarray,
         columns: Sequence[str] | None = None,
     ) -> pa.Table:
         """Rows of ``table`` at the plan's version by Lance row address, in the order given."""
-        cols = _columns(table, columns)
+        cols = columns_of(table, columns)
         need = list(cols)
         lookup = None
         if table == "steps" and plan.reward_model is not None and "reward" in cols:
-            lookup = self._reward_lookup(
-                plan.versions["rewards"], plan.reward_model, plan.reward_model_version
-            )
+            lookup = reward_lookup(self.core, plan)
             need = _with(need, "traj_id", "step")
         addrs = addresses.tolist() if isinstance(addresses, np.ndarray) else list(addresses)
-        ds = self.dataset(table, plan.versions[table])
+        ds = self.core.dataset(table, plan.versions[table])
         t = ds._take_rows(addrs, columns=_present(ds, need))
         if lookup is not None:
             t = pa.Table.from_batches([lookup.apply(b) for b in t.to_batches()], schema=t.schema)
-        return _fill(t, table, cols)
+        return fill_missing(t, table, cols)
 
     # ------------------------------------------------------------------ internals
 
     def _guard_empty(
-        self, what: str, plans: list[_Plan], it: Iterator[Any], allow_empty: bool
+        self, what: str, plans: list[Plan], it: Iterator[Any], allow_empty: bool
     ) -> Iterator[Any]:
         n = 0
         try:
@@ -384,20 +288,20 @@ class ReadMixin:
             )
 
     def _scan(
-        self, table: str, plans: list[_Plan], cols: list[str], batch_rows: int
+        self, table: str, plans: list[Plan], cols: list[str], batch_rows: int
     ) -> Iterator[pa.RecordBatch]:
         emitted: list[pa.Array] = []
         for plan in plans:
             exclude = pa.concat_arrays(emitted) if emitted else None
             if table == "taskplans":
                 yield from self._scan_taskplans(plan, cols, batch_rows, exclude)
-                t = self.dataset("taskplans", plan.versions["taskplans"])
+                t = self.core.dataset("taskplans", plan.versions["taskplans"])
                 ids = t.to_table(columns=["task_id"], filter=F.to_sql(plan.selection, plan.where)).column(
                     "task_id"
                 )
                 emitted.append(ids.combine_chunks())
                 continue
-            sel = self._select(plan, exclude)
+            sel = self.core.select(plan, exclude)
             if len(sel.write_ids) == 0:
                 continue
             if table == "steps":
@@ -407,19 +311,17 @@ class ReadMixin:
             emitted.append(sel.traj_ids)
 
     def _scan_steps(
-        self, plan: _Plan, sel: Any, cols: list[str], batch_rows: int
+        self, plan: Plan, sel: Selected, cols: list[str], batch_rows: int
     ) -> Iterator[pa.RecordBatch]:
         need = list(cols)
         if not sel.exact:
             need = _with(need, "write_id")
         lookup = None
         if plan.reward_model is not None and "reward" in cols:
-            lookup = self._reward_lookup(
-                plan.versions["rewards"], plan.reward_model, plan.reward_model_version
-            )
+            lookup = reward_lookup(self.core, plan)
             need = _with(need, "traj_id", "step")
         push = F.restrict(plan.selection, F.TRAJ_KEYS_IN_STEPS + F.STEP_KEYS)
-        ds = self.dataset("steps", plan.versions["steps"])
+        ds = self.core.dataset("steps", plan.versions["steps"])
         sql = F.to_sql(push, plan.where)
         for b in ds.to_batches(columns=_present(ds, need), filter=sql, batch_size=batch_rows):
             if not sel.exact:
@@ -428,15 +330,15 @@ class ReadMixin:
                 continue
             if lookup is not None:
                 b = lookup.apply(b)
-            yield _fill(b, "steps", cols)
+            yield fill_missing(b, "steps", cols)
 
     def _scan_outcomes(
-        self, plan: _Plan, sel: Any, cols: list[str], batch_rows: int, exact: bool
+        self, plan: Plan, sel: Selected, cols: list[str], batch_rows: int, exact: bool
     ) -> Iterator[pa.RecordBatch]:
-        winners = self._winners(plan.versions["outcomes"])
+        winners = self.core.winners(plan.versions["outcomes"])
         filter_ids = not (winners.dup_free and exact)
         need = _with(list(cols), "write_id") if filter_ids else list(cols)
-        ds = self.dataset("outcomes", plan.versions["outcomes"])
+        ds = self.core.dataset("outcomes", plan.versions["outcomes"])
         seen: set[str] = set()
         sql = F.to_sql(F.restrict(plan.selection, F.TRAJ_KEYS), plan.where)
         for b in ds.to_batches(columns=_present(ds, need), filter=sql, batch_size=batch_rows):
@@ -447,12 +349,12 @@ class ReadMixin:
                 if len(keep) < b.num_rows:
                     b = b.take(pa.array(keep, pa.int64()))
             if b.num_rows:
-                yield _fill(b, "outcomes", cols)
+                yield fill_missing(b, "outcomes", cols)
 
     def _scan_taskplans(
-        self, plan: _Plan, cols: list[str], batch_rows: int, exclude: pa.Array | None
+        self, plan: Plan, cols: list[str], batch_rows: int, exclude: pa.Array | None
     ) -> Iterator[pa.RecordBatch]:
-        ds = self.dataset("taskplans", plan.versions["taskplans"])
+        ds = self.core.dataset("taskplans", plan.versions["taskplans"])
         sel = F.restrict(plan.selection, F.TASKPLAN_KEYS)
         need = _with(list(cols), "task_id")
         seen: set[str] = set()
@@ -465,24 +367,24 @@ class ReadMixin:
             if len(keep) < b.num_rows:
                 b = b.take(pa.array(keep, pa.int64()))
             if b.num_rows:
-                yield _fill(b, "taskplans", cols)
+                yield fill_missing(b, "taskplans", cols)
 
-    def _iter_trajectories(self, plans: list[_Plan]) -> Iterator[Trajectory]:
+    def _iter_trajectories(self, plans: list[Plan]) -> Iterator[Trajectory]:
         emitted: list[pa.Array] = []
         for plan in plans:
-            sel = self._select(plan, pa.concat_arrays(emitted) if emitted else None)
+            sel = self.core.select(plan, pa.concat_arrays(emitted) if emitted else None)
             if len(sel.write_ids) == 0:
                 continue
             emitted.append(sel.traj_ids)
-            ods = self.dataset("outcomes", plan.versions["outcomes"])
+            ods = self.core.dataset("outcomes", plan.versions["outcomes"])
             sql = F.to_sql(F.restrict(plan.selection, F.TRAJ_KEYS), plan.where)
             outs = ods.to_table(filter=sql)
-            outs = _first_per(
+            outs = first_per(
                 outs.filter(pc.is_in(outs.column("write_id"), value_set=sel.write_ids)), "write_id"
             )
             if outs.num_rows == 0:
                 continue
-            sds = self.dataset("steps", plan.versions["steps"])
+            sds = self.core.dataset("steps", plan.versions["steps"])
             steps_sql = F.to_sql(F.restrict(plan.selection, F.TRAJ_KEYS_IN_STEPS))
             st = sds.to_table(filter=steps_sql)
             st = st.filter(pc.is_in(st.column("write_id"), value_set=outs.column("write_id")))

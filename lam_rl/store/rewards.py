@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from lam_rl.store import filters as F
 from lam_rl.store import schemas
+from lam_rl.store.core import Plan, Snapshot, StoreCore
 from lam_rl.store.errors import EmptySelection, InvalidRecord, StoreError, guarded
 from lam_rl.store.records import utcnow
 
@@ -68,8 +69,12 @@ def _as_table(rewards: Any) -> pa.Table:
     )
 
 
-class RewardsMixin:
-    """Reward methods of :class:`~lam_rl.store.store.TrajectoryStore`."""
+class Rewards:
+    """The reward methods of a :class:`~lam_rl.store.store.TrajectoryStore`, over its :class:`StoreCore`."""
+
+    def __init__(self, core: StoreCore):
+        self.core = core
+        self.uri = core.uri
 
     @guarded
     def write_rewards(
@@ -112,13 +117,13 @@ class RewardsMixin:
             raise InvalidRecord(f"rewards must be finite numbers; row {bad[0]} is {vals[bad[0]]!r}")
         if check:
             self._check_reward_keys(t)
-        self._append("rewards", t, retries=3)
-        return self.dataset("rewards").version
+        self.core.append("rewards", t, retries=3)
+        return self.core.dataset("rewards").version
 
     def _check_reward_keys(self, t: pa.Table) -> None:
         ids = pc.unique(t.column("traj_id"))
-        winners = self._winners(self.dataset("outcomes").version)
-        ds = self.dataset("outcomes")
+        winners = self.core.winners(self.core.dataset("outcomes").version)
+        ds = self.core.dataset("outcomes")
         known: dict[str, int] = {}
         for i in range(0, len(ids), 512):
             chunk = tuple(ids[i : i + 512].to_pylist())
@@ -134,37 +139,42 @@ class RewardsMixin:
     @guarded
     def reward_models(self, version: Any = None) -> dict[str, list[int]]:
         """Reward model name -> the model versions that wrote rewards (in snapshot ``version`` or now)."""
-        from lam_rl.store.store import Snapshot
-
         v = Snapshot.coerce(version).versions["rewards"] if version is not None else None
-        return self._reward_models_at(v)
+        return reward_models_at(self.core, v)
 
-    def _reward_models_at(self, rewards_version: int | None) -> dict[str, list[int]]:
-        t = self.dataset("rewards", rewards_version).to_table(
-            columns=["reward_model", "reward_model_version"]
+
+def reward_models_at(core: StoreCore, rewards_version: int | None) -> dict[str, list[int]]:
+    t = core.dataset("rewards", rewards_version).to_table(columns=["reward_model", "reward_model_version"])
+    out: dict[str, set[int]] = {}
+    for m, mv in zip(
+        t.column("reward_model").to_pylist(), t.column("reward_model_version").to_pylist(), strict=True
+    ):
+        out.setdefault(m, set()).add(int(mv or 0))
+    return {m: sorted(vs) for m, vs in sorted(out.items())}
+
+
+def reward_lookup(core: StoreCore, plan: Plan) -> RewardLookup:
+    """The rewards a plan's reads fill ``reward`` from: its reward model at the plan's rewards version
+    (the model's latest version there unless the plan names one), the last write of a step winning."""
+    rewards_version, model, model_version = (
+        plan.versions["rewards"],
+        plan.reward_model,
+        plan.reward_model_version,
+    )
+    ds = core.dataset("rewards", rewards_version)
+    t = ds.to_table(filter=F.to_sql({"reward_model": (model,)}))
+    if t.num_rows == 0:
+        have = ", ".join(reward_models_at(core, rewards_version)) or "none"
+        raise StoreError(
+            f"reward model '{model}' wrote no rewards in this snapshot (models: {have}); "
+            "run python -m jobs.reward (phase 4) first"
         )
-        out: dict[str, set[int]] = {}
-        for m, mv in zip(
-            t.column("reward_model").to_pylist(), t.column("reward_model_version").to_pylist(), strict=True
-        ):
-            out.setdefault(m, set()).add(int(mv or 0))
-        return {m: sorted(vs) for m, vs in sorted(out.items())}
-
-    def _reward_lookup(self, rewards_version: int, model: str, model_version: int | None) -> RewardLookup:
-        ds = self.dataset("rewards", rewards_version)
-        t = ds.to_table(filter=F.to_sql({"reward_model": (model,)}))
-        if t.num_rows == 0:
-            have = ", ".join(self._reward_models_at(rewards_version)) or "none"
-            raise StoreError(
-                f"reward model '{model}' wrote no rewards in this snapshot (models: {have}); "
-                "run python -m jobs.reward (phase 4) first"
-            )
-        if model_version is None:
-            model_version = int(pc.max(t.column("reward_model_version")).as_py() or 0)
-        t = t.filter(pc.equal(t.column("reward_model_version"), model_version))
-        if t.num_rows == 0:
-            raise StoreError(f"reward model '{model}' has no rewards from version {model_version}")
-        t = t.append_column("key", _keys(t.column("traj_id"), t.column("step")))
-        t = t.sort_by([("created_at", "ascending")])
-        last = t.group_by("key", use_threads=False).aggregate([("reward", "last")])
-        return RewardLookup(last.column("key").combine_chunks(), last.column("reward_last").combine_chunks())
+    if model_version is None:
+        model_version = int(pc.max(t.column("reward_model_version")).as_py() or 0)
+    t = t.filter(pc.equal(t.column("reward_model_version"), model_version))
+    if t.num_rows == 0:
+        raise StoreError(f"reward model '{model}' has no rewards from version {model_version}")
+    t = t.append_column("key", _keys(t.column("traj_id"), t.column("step")))
+    t = t.sort_by([("created_at", "ascending")])
+    last = t.group_by("key", use_threads=False).aggregate([("reward", "last")])
+    return RewardLookup(last.column("key").combine_chunks(), last.column("reward_last").combine_chunks())

@@ -16,72 +16,45 @@ How a trajectory becomes visible exactly once, whole or not at all:
 
 Lance versions every commit, so a :class:`Snapshot` (one version per table) is a consistent,
 repeatable view; a tag (``tags.py``) names a snapshot plus a row selection.
+
+The parts, each one module, composed here (imports only go one way, ``core`` <- parts <- ``store``):
+``core.StoreCore`` (datasets, snapshots, the tags manifest, read plans), ``reading.Reader``,
+``tags.Tags``, ``rewards.Rewards`` and ``maintenance.Maintenance``, each built with the core.
+:class:`TrajectoryStore` owns one of each, forwards their public methods, and writes.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
-import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import lance
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from lam_rl.store import filters as F
-from lam_rl.store import schemas
 from lam_rl.store.config import StoreConfig
+from lam_rl.store.core import Snapshot, StoreCore, first_per
 from lam_rl.store.encode import EncodedTrajectories, concat, encode_taskplans
-from lam_rl.store.errors import (
-    InvalidRecord,
-    SchemaMismatch,
-    StoreCorrupt,
-    StoreError,
-    StoreNotFound,
-    TagScopeError,
-    corrupt,
-    guarded,
-    is_storage_error,
-    producer_hint,
-    short_error,
-)
-from lam_rl.store.maintenance import MaintenanceMixin
-from lam_rl.store.reading import ReadMixin, _first_per
+from lam_rl.store.errors import InvalidRecord, StoreError, guarded
+from lam_rl.store.maintenance import Maintenance
+from lam_rl.store.reading import Reader
 from lam_rl.store.records import TaskPlanRecord, Trajectory
-from lam_rl.store.rewards import RewardsMixin
-from lam_rl.store.tags import TagsMixin
+from lam_rl.store.rewards import Rewards
+from lam_rl.store.tags import Tags
+
+__all__ = ["Snapshot", "TrajectoryStore", "WriteResult"]
 
 log = logging.getLogger(__name__)
 
 _IN_CHUNK = 512
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """One Lance version per table: a consistent view of the whole store (cheap to pickle/send)."""
-
-    versions: dict[str, int]
-
-    def to_dict(self) -> dict[str, int]:
-        return dict(self.versions)
-
-    @classmethod
-    def coerce(cls, value: Snapshot | Mapping[str, int]) -> Snapshot:
-        if isinstance(value, Snapshot):
-            return value
-        if isinstance(value, Mapping):
-            missing = [t for t in schemas.TABLES if t not in value]
-            if missing:
-                raise StoreError(f"a version mapping must name every table; missing: {', '.join(missing)}")
-            return cls({t: int(value[t]) for t in schemas.TABLES})
-        raise StoreError(
-            f"version must be a Snapshot (store.snapshot()) or a {{table: version}} mapping, got {value!r}"
-        )
+_M = TypeVar("_M", bound=Callable[..., Any])
 
 
 @dataclass
@@ -131,30 +104,6 @@ class _CommittedIds:
         self.version = ds.version
 
 
-def _add_null_columns(ds: lance.LanceDataset, fields: list[pa.Field]) -> None:
-    """Add all-null columns: a metadata-only commit where Lance can (``add_columns(fields)``), else an
-    SQL ``NULL`` per column (older pylance), which writes the null column once."""
-    try:
-        ds.add_columns(fields)
-    except (TypeError, ValueError) as e:
-        if any(f.name in ds.schema.names for f in fields):  # another writer added them meanwhile
-            raise
-        if not all(pa.types.is_string(f.type) for f in fields):
-            raise StoreError(f"cannot add columns {[f.name for f in fields]} with this pylance: {e}") from e
-        ds.add_columns({f.name: "CAST(NULL AS STRING)" for f in fields})
-
-
-def _set_schema_version(ds: lance.LanceDataset) -> None:
-    """Record the current schema version in a migrated table's metadata (skipped on a pylance that
-    cannot change schema metadata: readers go by the columns a table has, not by this label)."""
-    meta = {k.decode(): v.decode() for k, v in (ds.schema.metadata or {}).items()}
-    meta[schemas.VERSION_KEY.decode()] = str(schemas.SCHEMA_VERSION)
-    if hasattr(ds, "update_schema_metadata"):
-        ds.update_schema_metadata(meta)
-    elif hasattr(ds, "replace_schema_metadata"):
-        ds.replace_schema_metadata(meta)
-
-
 def _drop_repeated_parts(parts: list[EncodedTrajectories]) -> tuple[list[EncodedTrajectories], int]:
     """The same encoded trajectories sent twice (a producer's retry) carry the same write ids: keep the
     first copy (the rest are duplicates), so a resend never poisons a batch."""
@@ -181,38 +130,18 @@ def _drop_repeated_parts(parts: list[EncodedTrajectories]) -> tuple[list[Encoded
     return out, dropped
 
 
-@dataclass
-class _Winners:
-    """The winning outcome row of every traj_id at one outcomes version."""
+def _via(part: str, method: _M) -> _M:
+    """A method of :class:`TrajectoryStore` that calls ``method`` of its part ``part`` (same name,
+    signature and docstring, so ``help(store.steps)`` and search find the part's code)."""
 
-    write_ids: pa.Array
-    dup_free: bool
-    total_steps: int
+    @functools.wraps(method)
+    def forward(self: TrajectoryStore, *args: Any, **kwargs: Any) -> Any:
+        return method(getattr(self, part), *args, **kwargs)
 
-
-@dataclass
-class _Plan:
-    """One read: versions + selection (a read of several tags is several plans)."""
-
-    versions: dict[str, int]
-    selection: F.Selection
-    where: str | None = None
-    label: str = "latest snapshot"
-    reward_model: str | None = None
-    reward_model_version: int | None = None
-    hint: str = ""
+    return forward  # type: ignore[return-value]
 
 
-@dataclass
-class _Selected:
-    write_ids: pa.Array  # selected outcomes' write ids (winners only)
-    traj_ids: pa.Array
-    num_steps: int
-    exact: bool  # a pushed-down steps filter alone gives exactly these trajectories' steps
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-class TrajectoryStore(ReadMixin, TagsMixin, RewardsMixin, MaintenanceMixin):
+class TrajectoryStore:
     """Open the store at ``uri``; opening and reading never create or change anything.
 
     Args:
@@ -229,36 +158,13 @@ class TrajectoryStore(ReadMixin, TagsMixin, RewardsMixin, MaintenanceMixin):
     def __init__(
         self, uri: str | os.PathLike, storage_options: Mapping[str, str] | None = None, *, create: bool = True
     ):
-        self.uri = str(uri).rstrip("/")
-        self.storage_options = dict(storage_options or {})
-        self._cache: dict[tuple[str, int], lance.LanceDataset] = {}
-        self._winners_cache: dict[int, _Winners] = {}
+        self.core = StoreCore(uri, storage_options, create=create)
+        self.uri, self.storage_options = self.core.uri, self.core.storage_options
+        self.reader = Reader(self.core)
+        self.tagger = Tags(self.core, subject=self)
+        self.rewards = Rewards(self.core)
+        self.maintenance = Maintenance(self.core, self.reader, self.tagger, self.rewards)
         self._committed_ids = _CommittedIds()
-        self._current: set[str] = set()  # tables whose schema is the current version (no migration due)
-        self._create_lock = threading.Lock()
-        local = self._local_path()
-        if local is not None and local.exists() and not local.is_dir():
-            raise StoreCorrupt(
-                f"--store/store.uri {self.uri} is a file, not a trajectory store (a directory holding "
-                f"{', '.join(t + '.lance' for t in schemas.TABLES)}); give the store's root directory"
-            )
-        present = self._present()
-        self._new = not any(present.values())
-        if self._new and not create:
-            raise StoreNotFound(
-                f"no trajectory store at {self.uri}; run a job that writes one "
-                f"(python -m jobs.collect) or `lam-rl store import ... --store {self.uri}` first"
-            )
-        if not self._new:
-            missing = [t for t, ok in present.items() if not ok]
-            if missing:
-                raise StoreCorrupt(
-                    f"the trajectory store at {self.uri} is incomplete: {', '.join(t + '.lance' for t in missing)} "
-                    "missing while the other tables exist (deleted or damaged); restore it from a copy, or move "
-                    "the store aside and let a job write a new one (nothing was created)"
-                )
-            for t in schemas.TABLES:
-                self._check_schema(t)
 
     @classmethod
     def from_config(
@@ -277,176 +183,43 @@ class TrajectoryStore(ReadMixin, TagsMixin, RewardsMixin, MaintenanceMixin):
     def __reduce__(self):  # picklable by URI (Ray actors, DataLoader workers)
         return (TrajectoryStore, (self.uri, self.storage_options))
 
-    # ------------------------------------------------------------------ datasets
+    # ------------------------------------------------------------------ the parts' methods
 
-    def table_uri(self, table: str) -> str:
-        if table not in schemas.SCHEMAS:
-            raise StoreError(f"unknown table '{table}'; tables: {', '.join(schemas.TABLES)}")
-        return f"{self.uri}/{table}.lance"
+    table_uri = _via("core", StoreCore.table_uri)
+    exists = _via("core", StoreCore.exists)
+    dataset = _via("core", StoreCore.dataset)
+    verify = _via("core", StoreCore.verify)
+    snapshot = _via("core", StoreCore.snapshot)
+    get_tag = _via("core", StoreCore.get_tag)
 
-    def _local_path(self) -> Path | None:
-        if self.uri.startswith("file://"):
-            return Path(self.uri[len("file://") :])
-        return None if "://" in self.uri else Path(self.uri)
+    steps = _via("reader", Reader.steps)
+    outcomes = _via("reader", Reader.outcomes)
+    taskplans = _via("reader", Reader.taskplans)
+    read = _via("reader", Reader.read)
+    iter_batches = _via("reader", Reader.iter_batches)
+    count = _via("reader", Reader.count)
+    trajectories = _via("reader", Reader.trajectories)
+    resolve = _via("reader", Reader.resolve)
+    row_addresses = _via("reader", Reader.row_addresses)
+    step_addresses_by_outcome = _via("reader", Reader.step_addresses_by_outcome)
+    take_rows = _via("reader", Reader.take_rows)
 
-    def _present(self) -> dict[str, bool]:
-        """Which tables exist. A store another process is creating right now shows some of its tables,
-        each empty at version 1, for a moment: such a partial answer is re-checked before it is believed
-        (a table deleted from a store in use is reported at once)."""
-        deadline = time.monotonic() + 3.0
-        while True:
-            present = {t: self._exists(t) for t in schemas.TABLES}
-            if all(present.values()) or not any(present.values()) or time.monotonic() > deadline:
-                return present
-            if not all(self._fresh(t) for t, ok in present.items() if ok):
-                return present
-            time.sleep(0.1)
+    tags = _via("tagger", Tags.tags)
+    has_tag = _via("tagger", Tags.has_tag)
+    tag = _via("tagger", Tags.tag)
+    delete_tag = _via("tagger", Tags.delete_tag)
 
-    def _fresh(self, table: str) -> bool:
-        try:
-            ds = lance.dataset(self.table_uri(table), storage_options=self.storage_options or None)
-            return ds.version == 1 and ds.count_rows() == 0
-        except (ValueError, OSError, RuntimeError):
-            return False
+    write_rewards = _via("rewards", Rewards.write_rewards)
+    reward_models = _via("rewards", Rewards.reward_models)
 
-    def _exists(self, table: str) -> bool:
-        try:
-            lance.dataset(self.table_uri(table), storage_options=self.storage_options or None)
-            return True
-        except (ValueError, OSError, RuntimeError) as e:
-            if isinstance(e, FileNotFoundError) or "not found" in str(e).lower():
-                return False
-            if is_storage_error(e):
-                raise corrupt(self.uri, e, f"opening {table}.lance") from None
-            raise
-
-    def exists(self) -> bool:
-        """Whether the store's tables exist (False for a store nothing was written to yet)."""
-        if self._new:
-            self._refresh_new()
-        return not self._new
-
-    def _refresh_new(self) -> None:
-        """A store that was new when opened may have been created since (by another process)."""
-        if self._new and all(self._exists(t) for t in schemas.TABLES):
-            self._new = False
+    stats = _via("maintenance", Maintenance.stats)
+    info = _via("maintenance", Maintenance.info)
+    compact = _via("maintenance", Maintenance.compact)
 
     def create(self) -> TrajectoryStore:
         """Create the (empty) tables of a new store now; a no-op on an existing store. Writes call it."""
-        with self._create_lock:
-            if not self._new:
-                return self
-            for t in schemas.TABLES:
-                if not self._exists(t):
-                    self._create(t)
-                self._current.add(t)
-            self._new = False
+        self.core.create()
         return self
-
-    def _create(self, table: str) -> None:
-        try:
-            lance.write_dataset(
-                schemas.empty(table),
-                self.table_uri(table),
-                mode="create",
-                storage_options=self.storage_options or None,
-            )
-        except OSError as e:  # another process created it first
-            if "already exists" not in str(e).lower():
-                raise
-
-    def _check_schema(self, table: str) -> None:
-        ds = self.dataset(table)
-        found = schemas.schema_version_of(ds.schema)
-        if found is not None and found > schemas.SCHEMA_VERSION:
-            raise SchemaMismatch(
-                f"{self.table_uri(table)} has schema version {found}, newer than this lam-rl's "
-                f"{schemas.SCHEMA_VERSION}: upgrade lam-rl to read it"
-            )
-        if not schemas.missing_columns(table, ds.schema):
-            self._current.add(table)
-
-    def _migrate(self, table: str) -> None:
-        """Bring an older table to the current schema before writing to it: add the columns it lacks
-        (all null: a metadata-only Lance commit) and record the version (see ``schemas.py``)."""
-        if table in self._current:
-            return
-        for attempt in range(4):
-            ds = self.dataset(table)
-            missing = schemas.missing_columns(table, ds.schema)
-            try:
-                if missing:
-                    _add_null_columns(ds, missing)
-                    ds = self.dataset(table)
-                if schemas.schema_version_of(ds.schema) != schemas.SCHEMA_VERSION:
-                    _set_schema_version(ds)
-                break
-            except (OSError, ValueError, RuntimeError) as e:  # another writer migrated it meanwhile
-                if attempt == 3:
-                    raise StoreError(f"cannot migrate {self.table_uri(table)} to schema version "
-                                     f"{schemas.SCHEMA_VERSION}: {short_error(e)}") from e  # fmt: skip
-                time.sleep(0.05 * 2**attempt)
-        log.info("migrated %s to schema version %d", self.table_uri(table), schemas.SCHEMA_VERSION)
-        self._current.add(table)
-
-    def dataset(self, table: str, version: int | None = None) -> lance.LanceDataset:
-        """The Lance dataset of ``table`` (latest, or pinned at ``version``)."""
-        if self._new:
-            self._refresh_new()
-            if self._new:
-                raise StoreNotFound(
-                    f"no trajectory store at {self.uri} yet (nothing was written to it); run a job that "
-                    f"writes one (python -m jobs.collect) or `lam-rl store import ... --store {self.uri}` first"
-                )
-        opts = self.storage_options or None
-        if version is None:
-            try:
-                return lance.dataset(self.table_uri(table), storage_options=opts)
-            except (ValueError, OSError, RuntimeError) as e:
-                if is_storage_error(e) or "not found" in str(e).lower():
-                    raise corrupt(self.uri, e, f"opening {table}.lance") from None
-                raise
-        key = (table, int(version))
-        ds = self._cache.get(key)
-        if ds is None:
-            try:
-                ds = lance.dataset(self.table_uri(table), version=int(version), storage_options=opts)
-            except (ValueError, OSError, RuntimeError) as e:
-                if "not found" in str(e).lower() and "version" in str(e).lower():
-                    raise StoreError(f"{table} has no version {version} ({short_error(e)})") from None
-                if is_storage_error(e) or "not found" in str(e).lower():
-                    raise corrupt(self.uri, e, f"opening {table}.lance version {version}") from None
-                raise
-            if len(self._cache) > 64:
-                self._cache.clear()
-            self._cache[key] = ds
-        return ds
-
-    def verify(self, version: Snapshot | Mapping[str, int] | None = None) -> None:
-        """Check that every table (latest, or at ``version``) can be read: each data file is there and
-        whole (Lance's own validation: file footers and sizes, not every byte). Raises
-        :class:`StoreCorrupt` naming the table."""
-        versions = Snapshot.coerce(version).versions if version is not None else {}
-        for t in schemas.TABLES:
-            ds = self.dataset(t, versions.get(t))
-            try:
-                ds.validate()
-            except Exception as e:  # noqa: BLE001 - Lance raises OSError/ValueError for damage
-                if is_storage_error(e) or isinstance(e, ValueError):
-                    raise corrupt(self.uri, e, f"{t}.lance version {ds.version}") from None
-                raise
-
-    @guarded
-    def snapshot(self, tag: str | None = None) -> Snapshot:
-        """Pin the current version of every table (or the versions a tag names).
-
-        Outcomes are pinned first: every step of a trajectory committed by then is already in the
-        steps version pinned next.
-        """
-        if tag is not None:
-            return self.get_tag(tag).snapshot
-        order = ("tags", "outcomes", "steps", "rewards", "taskplans")
-        return Snapshot({t: self.dataset(t).version for t in order})
 
     # ------------------------------------------------------------------ writing
 
@@ -468,23 +241,6 @@ class TrajectoryStore(ReadMixin, TagsMixin, RewardsMixin, MaintenanceMixin):
             return set()
         self._committed_ids.refresh(self.dataset("outcomes"))
         return ids & self._committed_ids.ids
-
-    def _append(self, table: str, data: pa.Table, retries: int) -> None:
-        self.create()  # a new store's tables are created by its first write
-        self._migrate(table)
-        for attempt in range(retries + 1):
-            try:
-                lance.write_dataset(
-                    data, self.table_uri(table), mode="append", storage_options=self.storage_options or None
-                )
-                return
-            except (OSError, RuntimeError, ValueError) as e:
-                if attempt == retries:
-                    raise StoreError(
-                        f"cannot append {data.num_rows} rows to {self.table_uri(table)}: {short_error(e)}"
-                    ) from e
-                log.warning("append to %s failed (%s); retrying", table, e)
-                time.sleep(min(0.05 * 2**attempt, 2.0))
 
     @guarded
     def write(self, items: Iterable[Trajectory | EncodedTrajectories], *, retries: int = 3) -> WriteResult:
@@ -513,7 +269,7 @@ class TrajectoryStore(ReadMixin, TagsMixin, RewardsMixin, MaintenanceMixin):
             return result
         enc = concat(parts)
         enc = EncodedTrajectories(enc.outcomes.combine_chunks(), enc.steps.combine_chunks()).validate()
-        first = _first_per(enc.outcomes, "traj_id")
+        first = first_per(enc.outcomes, "traj_id")
         done = self.committed(first.column("traj_id").to_pylist())
         keep = first.filter(
             pc.invert(pc.is_in(first.column("traj_id"), value_set=pa.array(sorted(done), pa.string())))
@@ -530,7 +286,7 @@ class TrajectoryStore(ReadMixin, TagsMixin, RewardsMixin, MaintenanceMixin):
         if enc.steps.num_rows:
             for attempt in range(retries + 1):
                 try:
-                    self._append("steps", enc.steps, 0)
+                    self.core.append("steps", enc.steps, 0)
                     break
                 except StoreError as e:
                     if attempt == retries:
@@ -540,7 +296,7 @@ class TrajectoryStore(ReadMixin, TagsMixin, RewardsMixin, MaintenanceMixin):
                     time.sleep(min(0.05 * 2**attempt, 2.0))
             result.commits += 1
         # The commit point: once this append lands, the whole batch is visible.
-        self._append("outcomes", enc.outcomes, retries)
+        self.core.append("outcomes", enc.outcomes, retries)
         result.commits += 1
         result.trajectories, result.steps = enc.outcomes.num_rows, enc.steps.num_rows
         result.seconds = time.perf_counter() - t0
@@ -570,117 +326,5 @@ class TrajectoryStore(ReadMixin, TagsMixin, RewardsMixin, MaintenanceMixin):
                 pc.invert(pc.is_in(encoded.column("task_id"), value_set=pa.array(sorted(done), pa.string())))
             )
         if encoded.num_rows:
-            self._append("taskplans", encoded, retries)
+            self.core.append("taskplans", encoded, retries)
         return encoded.num_rows
-
-    # ------------------------------------------------------------------ planning reads
-
-    def _plans(
-        self,
-        table: str,
-        *,
-        version: Snapshot | Mapping[str, int] | None,
-        tag: str | Sequence[str] | None,
-        filters: Mapping[str, Any],
-        where: str | None,
-        reward_model: str | None = None,
-        reward_model_version: int | None = None,
-    ) -> list[_Plan]:
-        sel = F.normalize(filters, table)
-        if tag is not None and version is not None:
-            raise StoreError("give either tag= or version=, not both (a tag already names versions)")
-        if tag is None:
-            versions = (Snapshot.coerce(version) if version is not None else self.snapshot()).versions
-            hint = producer_hint(str((sel.get("phase") or ("",))[0]) or table)
-            return [
-                _Plan(
-                    dict(versions),
-                    sel,
-                    where,
-                    "latest snapshot" if version is None else f"version {versions}",
-                    reward_model,
-                    reward_model_version,
-                    hint,
-                )
-            ]
-        names = [tag] if isinstance(tag, str) else list(tag)
-        if not names:
-            raise StoreError("tag= was given an empty list")
-        plans = []
-        for name in names:
-            info = self.get_tag(name)
-            tag_sel = F.normalize(
-                info.selection, table, allowed=tuple(dict.fromkeys(F.TRAJ_KEYS + F.TASKPLAN_KEYS))
-            )
-            outside = [k for k in tag_sel if k not in F.KEYS[table]]
-            if outside:
-                raise TagScopeError(
-                    f"tag '{name}' selects by {', '.join(outside)}, which {table} do not have: "
-                    f"it is a tag for {'taskplans' if table != 'taskplans' else 'trajectories'}"
-                )
-            plans.append(
-                _Plan(
-                    dict(info.versions),
-                    F.merge(tag_sel, sel),
-                    where,
-                    f"tag '{name}'",
-                    reward_model if reward_model is not None else info.reward_model,
-                    reward_model_version if reward_model is not None else info.reward_model_version,
-                    producer_hint(name),
-                )
-            )
-        return plans
-
-    def _winners(self, outcomes_version: int) -> _Winners:
-        w = self._winners_cache.get(outcomes_version)
-        if w is not None:
-            return w
-        t = self.dataset("outcomes", outcomes_version).to_table(columns=["traj_id", "write_id", "num_steps"])
-        ids = t.column("traj_id")
-        dup_free = len(pc.unique(ids)) == t.num_rows
-        if not dup_free:
-            vc = pc.value_counts(ids)
-            dups = vc.field("values").filter(pc.greater(vc.field("counts"), 1))
-            is_dup = pc.is_in(ids, value_set=dups)
-            best: dict[str, tuple[str, int]] = {}
-            sub_idx = pc.indices_nonzero(is_dup).to_pylist()
-            for i, tid, wid in zip(
-                sub_idx,
-                ids.take(sub_idx).to_pylist(),
-                t.column("write_id").take(sub_idx).to_pylist(),
-                strict=True,
-            ):
-                if tid not in best or (wid, i) < best[tid]:
-                    best[tid] = (wid, i)
-            keep = pa.array(sorted(i for _, i in best.values()), pa.int64())
-            idx = pa.array(range(t.num_rows), pa.int64())
-            t = t.filter(pc.or_(pc.invert(is_dup), pc.is_in(idx, value_set=keep)))
-        w = _Winners(
-            t.column("write_id").combine_chunks(), dup_free, int(pc.sum(t.column("num_steps")).as_py() or 0)
-        )
-        if len(self._winners_cache) > 16:
-            self._winners_cache.clear()
-        self._winners_cache[outcomes_version] = w
-        return w
-
-    def _select(self, plan: _Plan, exclude_traj_ids: pa.Array | None = None) -> _Selected:
-        """The winning outcomes a plan selects (trajectory-level filters are applied on outcomes)."""
-        winners = self._winners(plan.versions["outcomes"])
-        traj_sel = F.restrict(plan.selection, F.TRAJ_KEYS)
-        ds = self.dataset("outcomes", plan.versions["outcomes"])
-        t = ds.to_table(columns=["traj_id", "write_id", "num_steps"], filter=F.to_sql(traj_sel))
-        if not winners.dup_free:
-            t = t.filter(pc.is_in(t.column("write_id"), value_set=winners.write_ids))
-            t = _first_per(t, "write_id")
-        if exclude_traj_ids is not None and len(exclude_traj_ids):
-            t = t.filter(pc.invert(pc.is_in(t.column("traj_id"), value_set=exclude_traj_ids)))
-        steps_count = self.dataset("steps", plan.versions["steps"]).count_rows()
-        clean = winners.dup_free and steps_count == winners.total_steps
-        outcome_only = any(k not in F.TRAJ_KEYS_IN_STEPS for k in traj_sel)
-        exact = clean and not outcome_only and exclude_traj_ids is None
-        return _Selected(
-            t.column("write_id").combine_chunks(),
-            t.column("traj_id").combine_chunks(),
-            int(pc.sum(t.column("num_steps")).as_py() or 0),
-            exact,
-        )

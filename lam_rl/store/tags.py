@@ -18,26 +18,18 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from lam_rl.store import filters as F
-from lam_rl.store.errors import (
-    EmptySelection,
-    StoreError,
-    TagExists,
-    TagNotFound,
-    guarded,
-    producer_hint,
-)
+from lam_rl.store.core import Plan, Snapshot, StoreCore, TagInfo
+from lam_rl.store.errors import EmptySelection, StoreError, TagExists, guarded, producer_hint
 from lam_rl.store.records import utcnow
+from lam_rl.store.schemas import TAGS
 
-if TYPE_CHECKING:
-    from lam_rl.store.store import Snapshot
+__all__ = ["TAG_HOOKS", "TagInfo", "Tags", "check_tag_name"]
 
 log = logging.getLogger(__name__)
 
@@ -59,81 +51,25 @@ def check_tag_name(name: str) -> str:
     return name
 
 
-@dataclass(frozen=True)
-class TagInfo:
-    """A tag: pinned versions + a selection (+ the reward model whose rewards reads should use)."""
+class Tags:
+    """The tag methods of a :class:`~lam_rl.store.store.TrajectoryStore`, over its :class:`StoreCore`.
 
-    name: str
-    versions: dict[str, int]
-    selection: dict[str, Any]
-    reward_model: str | None = None
-    reward_model_version: int | None = None
-    note: str = ""
-    counts: dict[str, int] = field(default_factory=dict)
-    created_at: datetime | None = None
+    ``subject`` is what :data:`TAG_HOOKS` are called with (the store the caller holds).
+    """
 
-    @property
-    def snapshot(self) -> Snapshot:
-        from lam_rl.store.store import Snapshot
-
-        return Snapshot(dict(self.versions))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "versions": dict(self.versions),
-            "selection": dict(self.selection),
-            "reward_model": self.reward_model,
-            "reward_model_version": self.reward_model_version,
-            "note": self.note,
-            "counts": dict(self.counts),
-            "created_at": self.created_at.isoformat() if self.created_at else None,
-        }
-
-
-def _info(row: Mapping[str, Any]) -> TagInfo:
-    return TagInfo(
-        name=row["name"],
-        versions={k: int(v) for k, v in json.loads(row["versions"]).items()},
-        selection=json.loads(row["selection"] or "{}"),
-        reward_model=row.get("reward_model"),
-        reward_model_version=row.get("reward_model_version"),
-        note=row.get("note") or "",
-        counts=json.loads(row.get("counts") or "{}"),
-        created_at=row.get("created_at"),
-    )
-
-
-class TagsMixin:
-    """Tag methods of :class:`~lam_rl.store.store.TrajectoryStore`."""
-
-    def _manifest(self) -> dict[str, TagInfo]:
-        if not self.exists():  # nothing written yet: no tags (and nothing is created by asking)
-            return {}
-        t = self.dataset("tags").to_table()
-        latest: dict[str, dict[str, Any]] = {}
-        for row in t.to_pylist():  # rows in commit order: a later row replaces an earlier one
-            latest[row["name"]] = row
-        return {n: _info(r) for n, r in latest.items() if not r.get("deleted")}
+    def __init__(self, core: StoreCore, subject: Any = None):
+        self.core = core
+        self.uri = core.uri
+        self.subject = subject
 
     @guarded
     def tags(self) -> list[TagInfo]:
         """Every live tag, oldest first."""
-        return sorted(self._manifest().values(), key=lambda i: (i.created_at or utcnow(), i.name))
+        return sorted(self.core.manifest().values(), key=lambda i: (i.created_at or utcnow(), i.name))
 
     @guarded
     def has_tag(self, name: str) -> bool:
-        return name in self._manifest()
-
-    @guarded
-    def get_tag(self, name: str) -> TagInfo:
-        tags = self._manifest()
-        if name not in tags:
-            have = ", ".join(sorted(tags)) or "none yet"
-            raise TagNotFound(
-                f"no tag '{name}' in the store at {self.uri} (tags: {have}); {producer_hint(name)}"
-            )
-        return tags[name]
+        return name in self.core.manifest()
 
     @guarded
     def tag(
@@ -155,15 +91,13 @@ class TagsMixin:
         Raises :class:`EmptySelection` if it selects no trajectory and no task plan, and
         :class:`TagExists` if ``name`` is taken (unless ``replace``).
         """
-        from lam_rl.store.store import Snapshot
-
         check_tag_name(name)
         if not replace and self.has_tag(name):
             raise TagExists(
                 f"tag '{name}' already exists in {self.uri}; pass replace=True (--replace) to move it"
             )
-        snap = Snapshot.coerce(version) if version is not None else self.snapshot()
-        self.verify(snap)  # never name damaged data as a phase's output
+        snap = Snapshot.coerce(version) if version is not None else self.core.snapshot()
+        self.core.verify(snap)  # never name damaged data as a phase's output
         allowed = tuple(dict.fromkeys(F.TRAJ_KEYS + F.TASKPLAN_KEYS))
         sel = F.normalize(selection, "tag", allowed=allowed)
         counts = self._tag_counts(snap, sel)
@@ -173,7 +107,7 @@ class TagsMixin:
                 f"{F.describe(sel)} in {self.uri}; {producer_hint(str((sel.get('phase') or (name,))[0]))}"
             )
         for table in TAGGED_TABLES:
-            tags = self.dataset(table).tags
+            tags = self.core.dataset(table).tags
             v = snap.versions[table]
             try:
                 if name in tags.list():
@@ -197,7 +131,7 @@ class TagsMixin:
         self._append_manifest(info, deleted=False)
         for hook in list(TAG_HOOKS):
             try:
-                hook(self, name)
+                hook(self.subject, name)
             except Exception:  # a hook (W&B) must never fail a tag that is already written
                 log.warning("store tag hook %r failed for tag %s", hook, name, exc_info=True)
         return info
@@ -205,10 +139,10 @@ class TagsMixin:
     @guarded
     def delete_tag(self, name: str) -> None:
         """Remove a tag (its data stays; Lance may then clean up versions nothing else pins)."""
-        info = self.get_tag(name)
+        info = self.core.get_tag(name)
         self._append_manifest(info, deleted=True)
         for table in TAGGED_TABLES:
-            tags = self.dataset(table).tags
+            tags = self.core.dataset(table).tags
             if name in tags.list():
                 tags.delete(name)
 
@@ -224,19 +158,15 @@ class TagsMixin:
             "deleted": deleted,
             "created_at": utcnow(),
         }
-        from lam_rl.store.schemas import TAGS
-
-        self._append("tags", pa.Table.from_pylist([row], schema=TAGS), retries=3)
+        self.core.append("tags", pa.Table.from_pylist([row], schema=TAGS), retries=3)
 
     def _tag_counts(self, snap: Snapshot, sel: F.Selection) -> dict[str, int]:
-        from lam_rl.store.store import _Plan
-
         counts = {"trajectories": 0, "steps": 0, "taskplans": 0}
         if all(k in F.TRAJ_KEYS for k in sel):
-            s = self._select(_Plan(dict(snap.versions), sel))
+            s = self.core.select(Plan(dict(snap.versions), sel))
             counts["trajectories"], counts["steps"] = len(s.write_ids), s.num_steps
         if all(k in F.TASKPLAN_KEYS for k in sel):
-            ds = self.dataset("taskplans", snap.versions["taskplans"])
+            ds = self.core.dataset("taskplans", snap.versions["taskplans"])
             ids = ds.to_table(columns=["task_id"], filter=F.to_sql(sel)).column("task_id")
             counts["taskplans"] = len(pc.unique(ids))
         return counts

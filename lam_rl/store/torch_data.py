@@ -56,7 +56,8 @@ class StoreDataset(IterableDataset):
         store: a :class:`TrajectoryStore` or its URI.
         table: ``steps``, ``outcomes`` or ``trajectories``.
         columns: projection for ``steps``/``outcomes`` (default: all public columns).
-        version, tag, where, reward_model, reward_model_version, **filters: as in ``store.steps()``.
+        query: what to read, as in ``store.steps()`` (:class:`~lam_rl.store.core.Query`: ``version``,
+            ``tag``, ``where``, ``reward_model``, ``reward_model_version`` and filters).
         shuffle: shuffle each epoch (else storage order).
         seed: shuffling seed (combined with the epoch).
         rank, world_size: this process's shard (default: torch.distributed, else RANK/WORLD_SIZE, else 0/1).
@@ -72,11 +73,6 @@ class StoreDataset(IterableDataset):
         table: str = "steps",
         *,
         columns: Sequence[str] | None = None,
-        version: Any = None,
-        tag: str | Sequence[str] | None = None,
-        where: str | None = None,
-        reward_model: str | None = None,
-        reward_model_version: int | None = None,
         shuffle: bool = True,
         seed: int = 0,
         rank: int | None = None,
@@ -86,7 +82,7 @@ class StoreDataset(IterableDataset):
         transform: Callable[[Any], Any] | None = None,
         storage_options: dict[str, str] | None = None,
         allow_empty: bool = False,
-        **filters: Any,
+        **query: Any,
     ):
         super().__init__()
         if table not in TABLES:
@@ -100,12 +96,9 @@ class StoreDataset(IterableDataset):
         self.columns = list(columns) if columns is not None else None
         if table == "trajectories" and columns is not None:
             raise StoreError("columns= is not supported for table='trajectories' (items carry whole rows)")
-        if tag is None and version is None:
-            version = self.store.snapshot()  # pin now: every worker, rank and epoch reads the same data
-        self.plans = self.store.resolve(
-            table, version=version, tag=tag, where=where, reward_model=reward_model,
-            reward_model_version=reward_model_version, **filters,
-        )  # fmt: skip
+        if query.get("tag") is None and query.get("version") is None:
+            query["version"] = self.store.snapshot()  # pin now: every worker, rank and epoch reads the same
+        self.plans = self.store.resolve(table, **query)
         d_rank, d_world = _dist()
         self.rank = d_rank if rank is None else int(rank)
         self.world_size = d_world if world_size is None else int(world_size)

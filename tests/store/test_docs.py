@@ -16,10 +16,10 @@ VISIBLE_STEPS = """
 
 def test_duckdb_visibility_rule_matches_the_store(store, trajs):
     store.write(trajs[:20])
-    store._append("steps", EncodedTrajectories.of(trajs[20:25]).steps, retries=0)  # a crashed write
+    store.core.append("steps", EncodedTrajectories.of(trajs[20:25]).steps, retries=0)  # a crashed write
     race = EncodedTrajectories.of(trajs[:4])
-    store._append("steps", race.steps, retries=0)
-    store._append("outcomes", race.outcomes, retries=0)  # a losing racer
+    store.core.append("steps", race.steps, retries=0)
+    store.core.append("outcomes", race.outcomes, retries=0)  # a losing racer
     steps, outcomes = store.dataset("steps"), store.dataset("outcomes")  # noqa: F841 (DuckDB reads them)
     got = sorted(duckdb.sql(VISIBLE_STEPS).fetchall())
     want = sorted((r["traj_id"], r["step"]) for r in store.steps(columns=["traj_id", "step"]).to_pylist())

@@ -50,10 +50,10 @@ def test_stats_match_the_data(store, trajs):
 def test_compact_removes_only_invisible_rows(store, trajs):
     store.write(trajs[:20])
     crashed = EncodedTrajectories.of(trajs[20:30])
-    store._append("steps", crashed.steps, retries=0)  # orphans
+    store.core.append("steps", crashed.steps, retries=0)  # orphans
     race = EncodedTrajectories.of(trajs[:3])
-    store._append("steps", race.steps, retries=0)
-    store._append("outcomes", race.outcomes, retries=0)  # losing duplicates (larger write ids)
+    store.core.append("steps", race.steps, retries=0)
+    store.core.append("outcomes", race.outcomes, retries=0)  # losing duplicates (larger write ids)
     before = visible(store)
     report = store.compact(grace_s=0)
     assert report["orphan_steps"] == crashed.num_steps + race.num_steps
@@ -67,6 +67,7 @@ def test_compact_removes_only_invisible_rows(store, trajs):
 
 def test_compact_keeps_recent_invisible_rows(store, trajs):
     store.write(trajs[:5])
-    store._append("steps", EncodedTrajectories.of(trajs[5:8]).steps, retries=0)  # a writer between commits
+    # a writer between commits
+    store.core.append("steps", EncodedTrajectories.of(trajs[5:8]).steps, retries=0)
     assert store.compact(grace_s=3600)["orphan_steps"] == 0
     assert store.info()["tables"]["steps"]["rows"] > store.count("steps")

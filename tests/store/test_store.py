@@ -126,7 +126,7 @@ def test_steps_committed_without_their_outcome_are_invisible(store, trajs):
     """A writer killed between its two commits leaves steps nobody sees; a re-send writes it once."""
     store.write(trajs[:10])
     crashed = EncodedTrajectories.of(trajs[10:20])
-    store._append("steps", crashed.steps, retries=0)  # the first commit of a write that then died
+    store.core.append("steps", crashed.steps, retries=0)  # the first commit of a write that then died
     assert visible(store) == expected_steps(trajs[:10])
     assert store.outcomes().num_rows == 10
     r = store.write(trajs[10:20])  # the retried worker re-sends
@@ -142,8 +142,8 @@ def test_racing_writers_resolve_to_one_copy(store, trajs):
     a = EncodedTrajectories.of(trajs[:5])
     b = EncodedTrajectories.of(trajs[:5])
     for enc in (b, a):  # the later-encoded copy commits first
-        store._append("steps", enc.steps, retries=0)
-        store._append("outcomes", enc.outcomes, retries=0)
+        store.core.append("steps", enc.steps, retries=0)
+        store.core.append("outcomes", enc.outcomes, retries=0)
     assert store.outcomes().num_rows == 5
     assert visible(store) == expected_steps(trajs[:5])
     winners = set(store.outcomes(columns=["write_id"]).column("write_id").to_pylist())
@@ -153,9 +153,9 @@ def test_racing_writers_resolve_to_one_copy(store, trajs):
 
 def test_a_retried_outcome_commit_is_read_once(store, trajs):
     enc = EncodedTrajectories.of(trajs[:3])
-    store._append("steps", enc.steps, retries=0)
-    store._append("outcomes", enc.outcomes, retries=0)
-    store._append("outcomes", enc.outcomes, retries=0)  # same rows twice (the first 'failed' but landed)
+    store.core.append("steps", enc.steps, retries=0)
+    store.core.append("outcomes", enc.outcomes, retries=0)
+    store.core.append("outcomes", enc.outcomes, retries=0)  # same rows twice (the first 'failed' but landed)
     assert store.outcomes().num_rows == 3
     assert visible(store) == expected_steps(trajs[:3])
     assert len(list(store.trajectories())) == 3
