@@ -51,6 +51,14 @@ def _with(need: list[str], *cols: str) -> list[str]:
     return need + [c for c in cols if c not in need]
 
 
+def _unseen(b: pa.RecordBatch, key: str, seen: set[Any]) -> pa.RecordBatch:
+    """``b`` less the rows whose ``key`` is in ``seen`` or repeats an earlier row of ``b`` (exact
+    duplicate rows of a retried commit, read batch by batch); ``seen`` gains the keys kept."""
+    keys = b.column(key).to_pylist()
+    keep = [i for i, k in enumerate(keys) if not (k in seen or seen.add(k))]
+    return b if len(keep) == b.num_rows else b.take(pa.array(keep, pa.int64()))
+
+
 def _present(ds: Any, cols: list[str]) -> list[str]:
     """The columns of ``cols`` a dataset version has (an older schema lacks the ones added since)."""
     have = set(ds.schema.names)
@@ -205,9 +213,7 @@ class Reader:
                 if filter_ids:
                     b = b.filter(pc.is_in(b.column("write_id"), value_set=sel.write_ids))
                 if table == "outcomes":  # exact duplicate rows from a retried commit: keep the first
-                    wids = b.column("write_id").to_pylist()
-                    keep = [i for i, w in enumerate(wids) if not (w in seen or seen.add(w))]
-                    b = b.take(pa.array(keep, pa.int64()))
+                    b = _unseen(b, "write_id", seen)
                 parts.append(b.column("_rowaddr").to_numpy())
             out.append(np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64))
         return out
@@ -343,11 +349,9 @@ class Reader:
         sql = F.to_sql(F.restrict(plan.selection, F.TRAJ_KEYS), plan.where)
         for b in ds.to_batches(columns=_present(ds, need), filter=sql, batch_size=batch_rows):
             if filter_ids:
-                b = b.filter(pc.is_in(b.column("write_id"), value_set=sel.write_ids))
-                wids = b.column("write_id").to_pylist()
-                keep = [i for i, w in enumerate(wids) if not (w in seen or seen.add(w))]
-                if len(keep) < b.num_rows:
-                    b = b.take(pa.array(keep, pa.int64()))
+                b = _unseen(
+                    b.filter(pc.is_in(b.column("write_id"), value_set=sel.write_ids)), "write_id", seen
+                )
             if b.num_rows:
                 yield fill_missing(b, "outcomes", cols)
 
@@ -362,10 +366,7 @@ class Reader:
         for b in ds.to_batches(columns=_present(ds, need), filter=sql, batch_size=batch_rows):
             if exclude is not None and len(exclude):
                 b = b.filter(pc.invert(pc.is_in(b.column("task_id"), value_set=exclude)))
-            ids = b.column("task_id").to_pylist()
-            keep = [i for i, t in enumerate(ids) if not (t in seen or seen.add(t))]
-            if len(keep) < b.num_rows:
-                b = b.take(pa.array(keep, pa.int64()))
+            b = _unseen(b, "task_id", seen)
             if b.num_rows:
                 yield fill_missing(b, "taskplans", cols)
 
