@@ -20,6 +20,7 @@ from typing import Any
 
 from lam_rl.config import ConfigError
 from lam_rl.deploy.crd import Problem
+from lam_rl.deploy.hcl import HclError
 from lam_rl.deploy.manifests import CRD_DIR, Manifest, ManifestValidator, read_manifests
 from lam_rl.deploy.render import dump_yaml, render_all
 from lam_rl.deploy.tfcheck import fmt_problems, module_problems, provider_free_modules, wiring_problems
@@ -69,11 +70,17 @@ class InfraCheck:
         if not self.terraform_dir.is_dir():
             return res
         res.problems += fmt_problems(self.tools, self.terraform_dir)
-        for module in provider_free_modules(self.terraform_dir):
-            res.problems += module_problems(self.tools, module)
-            res.notes.append(f"module {module.name}: init, validate, test")
-        res.problems += [f"root module: {p}" for p in wiring_problems(self.terraform_dir)]
-        problems, versions = schema_problems(self.terraform_dir, ProviderSchemas(self.tools.provider_schemas))
+        try:  # a file that is not valid HCL stops the checks that read it, naming file and line
+            for module in provider_free_modules(self.terraform_dir):
+                res.problems += module_problems(self.tools, module)
+                res.notes.append(f"module {module.name}: init, validate, test")
+            res.problems += [f"root module: {p}" for p in wiring_problems(self.terraform_dir)]
+            problems, versions = schema_problems(
+                self.terraform_dir, ProviderSchemas(self.tools.provider_schemas)
+            )
+        except HclError as e:
+            res.problems.append(str(e))
+            return res
         res.problems += [f"root module: {p}" for p in problems]
         res.notes.append(f"root module against provider schemas ({', '.join(versions)})")
         return res

@@ -8,136 +8,49 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from lam_rl.deploy.hcl import HclFile, Item, read_module
 from lam_rl.deploy.tools import Tools
 
-__all__ = ["blocks", "wiring_problems", "provider_free_modules", "module_problems", "fmt_problems"]
+__all__ = ["wiring_problems", "provider_free_modules", "module_problems", "fmt_problems"]
 
 _META_ARGS = {"source", "version", "count", "for_each", "providers", "depends_on"}
 
 
-def _strip_comments(text: str) -> str:
-    """Blank out comments (#, //, /* */) outside strings, keeping offsets."""
-    out, i, n = list(text), 0, len(text)
-    in_str = False
-    while i < n:
-        c = text[i]
-        if in_str:
-            if c == "\\":
-                i += 2
-                continue
-            if c == '"':
-                in_str = False
-        elif c == '"':
-            in_str = True
-        elif c == "#" or text.startswith("//", i):
-            j = text.find("\n", i)
-            j = n if j < 0 else j
-            out[i:j] = " " * (j - i)
-            i = j
-            continue
-        elif text.startswith("/*", i):
-            j = text.find("*/", i)
-            j = n if j < 0 else j + 2
-            out[i:j] = [ch if ch == "\n" else " " for ch in text[i:j]]
-            i = j
-            continue
-        i += 1
-    return "".join(out)
-
-
-def _block_end(text: str, start: int) -> int:
-    """Index just past the brace that closes the block opened at ``start`` (a '{')."""
-    depth, i, in_str = 0, start, False
-    while i < len(text):
-        c = text[i]
-        if in_str:
-            if c == "\\":
-                i += 2
-                continue
-            if c == '"':
-                in_str = False
-        elif c == '"':
-            in_str = True
-        elif c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return len(text)
-
-
-def blocks(text: str, kind: str) -> dict[str, str]:
-    """Top-level ``kind "name" { ... }`` blocks of an HCL file: name -> body."""
-    text = _strip_comments(text)
-    out = {}
-    for m in re.finditer(rf'^{kind}\s+"([^"]+)"\s*\{{', text, re.M):
-        end = _block_end(text, m.end() - 1)
-        out[m.group(1)] = text[m.end() : end - 1]
-    return out
-
-
-def _top_level_attrs(body: str) -> set[str]:
-    names, depth, in_str = set(), 0, False
-    line_start = True
-    i = 0
-    while i < len(body):
-        c = body[i]
-        if in_str:
-            if c == "\\":
-                i += 2
-                continue
-            if c == '"':
-                in_str = False
-        elif c == '"':
-            in_str = True
-        elif c in "{[(":
-            depth += 1
-        elif c in "}])":
-            depth -= 1
-        elif depth == 0 and line_start:
-            m = re.match(r"\s*([A-Za-z_][\w-]*)\s*=[^=]", body[i:])
-            if m:
-                names.add(m.group(1))
-        line_start = c == "\n"
-        i += 1
-    return names
-
-
-def _read_dir(path: Path) -> str:
-    return "\n".join(p.read_text() for p in sorted(path.glob("*.tf")))
+def _blocks(files: list[HclFile], kind: str) -> dict[str, Item]:
+    """Top-level ``kind "name" { ... }`` blocks of a module: name -> block."""
+    return {b.labels[0]: b for f in files for b in f.blocks(kind) if b.labels}
 
 
 def wiring_problems(root_module: Path) -> list[str]:
-    text = _read_dir(root_module)
-    clean = _strip_comments(text)
+    files = read_module(root_module)
+    clean = "\n".join(f.text for f in files)
     problems: list[str] = []
-    declared = set(blocks(text, "variable"))
+    declared = set(_blocks(files, "variable"))
     for ref in sorted(set(re.findall(r"\bvar\.([A-Za-z_][\w-]*)", clean))):
         if ref not in declared:
             problems.append(f"{root_module.name}: var.{ref} is used but no variable {ref!r} is declared")
-    calls = blocks(text, "module")
-    for name, body in sorted(calls.items()):
-        src = re.search(r'^\s*source\s*=\s*"([^"]+)"', body, re.M)
-        if not src or not src.group(1).startswith("."):
+    calls = _blocks(files, "module")
+    for name, call in sorted(calls.items()):
+        src = call.get("source")
+        source = src.value if src is not None and src.kind == "attr" else None
+        if not source or not source.startswith("."):
             continue
-        child = (root_module / src.group(1)).resolve()
+        child = (root_module / source).resolve()
         if not child.is_dir():
-            problems.append(f"module {name!r}: source {src.group(1)} does not exist")
+            problems.append(f"module {name!r}: source {source} does not exist")
             continue
-        child_text = _read_dir(child)
-        variables = blocks(child_text, "variable")
-        outputs = set(blocks(child_text, "output"))
-        passed = _top_level_attrs(body) - _META_ARGS
+        child_files = read_module(child)
+        variables = _blocks(child_files, "variable")
+        outputs = set(_blocks(child_files, "output"))
+        passed = {it.name for it in call.items if it.kind != "block"} - _META_ARGS
         for arg in sorted(passed - set(variables)):
-            problems.append(f"module {name!r}: argument {arg!r} is not a variable of {src.group(1)}")
-        for var, vbody in sorted(variables.items()):
-            if var not in passed and not re.search(r"^\s*default\s*=", vbody, re.M):
-                problems.append(f"module {name!r}: required variable {var!r} of {src.group(1)} is not set")
+            problems.append(f"module {name!r}: argument {arg!r} is not a variable of {source}")
+        for var, vblock in sorted(variables.items()):
+            if var not in passed and vblock.get("default") is None:
+                problems.append(f"module {name!r}: required variable {var!r} of {source} is not set")
         for out in sorted(set(re.findall(rf"\bmodule\.{re.escape(name)}\.([A-Za-z_][\w-]*)", clean))):
             if out not in outputs:
-                problems.append(f"module.{name}.{out} is used but {src.group(1)} has no output {out!r}")
+                problems.append(f"module.{name}.{out} is used but {source} has no output {out!r}")
     for ref in sorted(set(re.findall(r"\bmodule\.([A-Za-z_][\w-]*)", clean)) - set(calls)):
         problems.append(f"module.{ref} is used but no module {ref!r} is declared")
     return problems
@@ -147,8 +60,15 @@ def provider_free_modules(terraform_dir: Path) -> list[Path]:
     """Modules under modules/ that declare no provider requirements and use no provider resources."""
     out = []
     for mod in sorted(p for p in (terraform_dir / "modules").glob("*") if p.is_dir()):
-        text = _strip_comments(_read_dir(mod))
-        if "required_providers" in text or re.search(r'^(resource|data)\s+"(?!terraform_data)', text, re.M):
+        files = read_module(mod)
+        if any(t.blocks("required_providers") for f in files for t in f.blocks("terraform")):
+            continue
+        if any(
+            b.labels and b.labels[0] != "terraform_data"
+            for f in files
+            for k in ("resource", "data")
+            for b in f.blocks(k)
+        ):
             continue
         out.append(mod)
     return out

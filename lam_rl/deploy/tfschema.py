@@ -21,9 +21,9 @@ import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lam_rl.deploy.tfcheck import _block_end, _strip_comments
+from lam_rl.deploy.hcl import Item, read_module
 
-__all__ = ["ProviderSchemas", "parse_body", "schema_problems"]
+__all__ = ["ProviderSchemas", "schema_problems"]
 
 _META = {"count", "for_each", "depends_on", "provider", "lifecycle", "provisioner", "connection", "dynamic"}
 _ATTR = re.compile(
@@ -143,87 +143,13 @@ class ProviderSchemas:
         return self._cache.get((kind, type_))
 
 
-# --------------------------------------------------------------------------- HCL bodies
-
-
-@dataclass
-class Item:
-    name: str
-    kind: str  # "attr", "object" (name = { ... }) or "block"
-    body: str = ""
-    line: int = 0
-
-
-def _expr_end(text: str, i: int) -> int:
-    """End of the expression starting at ``i`` (the end of its line at bracket depth 0)."""
-    depth, in_str = 0, False
-    heredoc = re.match(r"<<-?(\w+)", text[i:])
-    if heredoc:
-        end = re.search(rf"^\s*{heredoc.group(1)}\s*$", text[i:], re.M)
-        return i + (end.end() if end else len(text) - i)
-    while i < len(text):
-        c = text[i]
-        if in_str:
-            if c == "\\":
-                i += 2
-                continue
-            if c == '"':
-                in_str = False
-        elif c == '"':
-            in_str = True
-        elif c in "([{":
-            depth += 1
-        elif c in ")]}":
-            depth -= 1
-        elif c == "\n" and depth <= 0:
-            return i
-        i += 1
-    return i
-
-
-def parse_body(text: str, first_line: int = 1) -> list[Item]:
-    """The top-level attributes and blocks of an HCL body (comments already blanked)."""
-    items: list[Item] = []
-    i = 0
-    while i < len(text):
-        m = re.compile(r"[ \t\r\n]*([A-Za-z_][\w-]*)[ \t]*").match(text, i)
-        if not m:
-            i += 1
-            continue
-        name, j = m.group(1), m.end()
-        line = first_line + text.count("\n", 0, m.start(1))
-        rest = text[j:]
-        if rest.startswith("=") and not rest.startswith("=="):
-            k = j + 1
-            while k < len(text) and text[k] in " \t":
-                k += 1
-            if k < len(text) and text[k] == "{":
-                end = _block_end(text, k)
-                items.append(Item(name, "object", text[k + 1 : end - 1], line))
-                i = end
-            else:
-                items.append(Item(name, "attr", "", line))
-                i = _expr_end(text, k)
-            continue
-        labels = re.compile(r'((?:"[^"]*"[ \t]*)*)\{').match(text, j)
-        if labels:
-            k = labels.end() - 1
-            end = _block_end(text, k)
-            items.append(Item(name, "block", text[k + 1 : end - 1], line))
-            i = end
-            continue
-        i = _expr_end(text, j)
-    return items
-
-
 # --------------------------------------------------------------------------- checks
 
 
 def _check_node(
-    schema: ResourceSchema, cls: str | None, body: str, where: str, first_line: int, out: list[str]
+    schema: ResourceSchema, cls: str | None, items: list[Item], where: str, out: list[str]
 ) -> None:
     node = schema.node(cls)
-    items = parse_body(body, first_line)
     present = {it.name for it in items}
     for it in items:
         if it.name in _META and cls is None:
@@ -239,7 +165,7 @@ def _check_node(
                 f"{where}: {it.name!r} is read-only (computed by the provider), it cannot be set (line {it.line})"
             )
         if it.kind in ("block", "object") and attr.nested:
-            _check_node(schema, attr.nested, it.body, f"{where}.{it.name}", it.line, out)
+            _check_node(schema, attr.nested, it.items, f"{where}.{it.name}", out)
     for name, attr in sorted(node.items()):
         if attr.required and name not in present:
             out.append(f"{where}: missing required argument {name!r}")
@@ -272,21 +198,20 @@ def _version_ok(version: str, constraint: str) -> bool:
 
 def schema_problems(root_module: Path, schemas: ProviderSchemas) -> tuple[list[str], list[str]]:
     """(problems, notes) of the root module's blocks against the provider schemas."""
-    files = sorted(root_module.glob("*.tf"))
-    blocks: list[tuple[str, str, str, str, str, int]] = []  # kind, type, name, body, file, line
+    files = read_module(root_module)
+    blocks: list[tuple[str, str, str, Item, str]] = []  # kind, type, name, block, file
     constraints: dict[str, str] = {}
     for f in files:
-        text = _strip_comments(f.read_text())
-        for m in re.finditer(r'^(resource|data)\s+"([\w-]+)"\s+"([\w-]+)"\s*\{', text, re.M):
-            end = _block_end(text, m.end() - 1)
-            line = text.count("\n", 0, m.start()) + 1
-            blocks.append((m.group(1), m.group(2), m.group(3), text[m.end() : end - 1], f.name, line))
-        for m in re.finditer(r'^provider\s+"([\w-]+)"\s*\{', text, re.M):
-            end = _block_end(text, m.end() - 1)
-            line = text.count("\n", 0, m.start()) + 1
-            blocks.append(("provider", m.group(1), m.group(1), text[m.end() : end - 1], f.name, line))
-        for m in re.finditer(r'(\w+)\s*=\s*\{\s*source\s*=\s*"[^"]+"\s*version\s*=\s*"([^"]+)"', text):
-            constraints[m.group(1)] = m.group(2)
+        for kind in ("resource", "data"):
+            blocks += [(kind, *b.labels[:2], b, f.path.name) for b in f.blocks(kind) if len(b.labels) >= 2]
+        blocks += [
+            ("provider", b.labels[0], b.labels[0], b, f.path.name) for b in f.blocks("provider") if b.labels
+        ]
+        for req in (r for t in f.blocks("terraform") for r in t.blocks("required_providers")):
+            for provider in req.items:
+                version = provider.get("version")
+                if version is not None and version.value is not None:
+                    constraints[provider.name] = version.value
     schemas.load({(k, t) for k, t, *_ in blocks})
     problems: list[str] = []
     notes: list[str] = []
@@ -303,8 +228,9 @@ def schema_problems(root_module: Path, schemas: ProviderSchemas) -> tuple[list[s
         else:
             notes.append(f"{provider} {version}")
     declared: dict[tuple[str, str, str], ResourceSchema | None] = {}
-    for kind, type_, name, body, fname, line in blocks:
+    for kind, type_, name, block, fname in blocks:
         schema = schemas.get(kind, type_)
+        line = block.line
         label = (
             f"{fname}:{line} {'data.' if kind == 'data' else ''}{type_}.{name}"
             if kind != "provider"
@@ -318,9 +244,9 @@ def schema_problems(root_module: Path, schemas: ProviderSchemas) -> tuple[list[s
                     f"{label}: the {provider} provider {schemas.version(provider)} has no {kind} {type_!r}"
                 )
             continue
-        _check_node(schema, None, body, label, line, problems)
+        _check_node(schema, None, block.items, label, problems)
     # references to exported attributes
-    all_text = "\n".join(_strip_comments(f.read_text()) for f in files)
+    all_text = "\n".join(f.text for f in files)
     for m in re.finditer(r"(?<![\w.])(data\.)?([a-z][a-z0-9]*_[\w]+)\.([\w-]+)\.([a-z_][\w]*)", all_text):
         kind = "data" if m.group(1) else "resource"
         key = (kind, m.group(2), m.group(3))

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from lam_rl.deploy.checks import CHECKS, InfraCheck, copy_tree_for_check
+from lam_rl.deploy.hcl import HclError, parse
 from lam_rl.deploy.tfcheck import module_problems, wiring_problems
 from lam_rl.deploy.tfschema import ProviderSchemas, schema_problems
 
@@ -88,6 +89,75 @@ def test_broken_module_wiring_is_reported(broken_root):
         "module.node_pools.no_such_output is used but ./modules/node_pools has no output 'no_such_output'"
         in problems
     )
+
+
+def test_wiring_sees_references_after_a_hash_inside_an_interpolation(broken_root):
+    """A '#' inside a string nested in an interpolation is not a comment: the references after it are
+    checked (the hand-written scanner took it for one and missed them)."""
+    main = broken_root / "infra/terraform/main.tf"
+    main.write_text(
+        main.read_text()
+        + '\nlocals {\n  slug = "${replace(var.project, "#", "-")}-${var.no_such_suffix}"\n}\n'
+        + 'output "tag" {\n  value = "${replace(local.slug, "{", "")}${module.naming.no_such_output}"\n}\n'
+    )
+    problems = "\n".join(wiring_problems(broken_root / "infra/terraform"))
+    assert "var.no_such_suffix is used but no variable 'no_such_suffix' is declared" in problems
+    assert (
+        "module.naming.no_such_output is used but ./modules/naming has no output 'no_such_output'" in problems
+    )
+
+
+@pytest.mark.parametrize(
+    "bad, line, column",
+    [
+        ('resource "azurerm_resource_group" "x" {\n  name =\n}\n', 2, 9),  # a value missing
+        ('locals {\n  a = "unterminated\n}\n', 2, 8),
+        ("locals {\n  a = 1\n", 3, 1),  # a block not closed
+        ("locals {\n  a = [1, 2\n}\n", 3, 1),
+    ],
+)
+def test_malformed_hcl_names_file_and_line(broken_root, bad, line, column):
+    main = broken_root / "infra/terraform/main.tf"
+    start = main.read_text().count("\n")
+    main.write_text(main.read_text() + bad)
+    where = f"{main}:{start + line}:{column}: not valid HCL"
+    for check in (
+        lambda: wiring_problems(broken_root / "infra/terraform"),
+        lambda: schema_problems(broken_root / "infra/terraform", ProviderSchemas(broken_root)),
+    ):
+        with pytest.raises(HclError) as err:
+            check()
+        assert str(err.value).startswith(where), str(err.value)
+
+
+def test_malformed_hcl_is_a_problem_of_the_terraform_check(tools, broken_root):
+    """The whole terraform check reports the file and line (no traceback); fmt names the file too."""
+    tf = broken_root / "infra/terraform/modules/network/main.tf"
+    lines = tf.read_text().count("\n")
+    tf.write_text(tf.read_text() + "locals {\n  a = \n}\n")
+    result = InfraCheck(broken_root, tools).terraform()
+    assert not result.ok
+    assert any(p.startswith(f"{tf}:{lines + 2}:7: not valid HCL") for p in result.problems), result.problems
+    assert any(p.startswith("terraform fmt: not formatted") for p in result.problems), result.problems
+
+
+def test_hcl_items_lines_labels_and_literals():
+    text = (
+        '# a comment with a { brace\nmodule "m" { /* } */\n  source = "./x" // c\n  n = "${var.a}#"\n'
+        '  tags = { a = 1, "b.c" = 2 }\n  dynamic "d" {\n    for_each = []\n  }\n}\n'
+    )
+    f = parse(text, "t.tf")
+    (m,) = f.blocks("module")
+    assert (m.labels, m.line) == (("m",), 2)
+    assert [(i.name, i.kind, i.line, i.value) for i in m.items] == [
+        ("source", "attr", 3, "./x"),
+        ("n", "attr", 4, None),
+        ("tags", "object", 5, None),
+        ("dynamic", "block", 6, None),
+    ]
+    assert [i.name for i in m.get("tags").items] == ["a", "b.c"]
+    assert "comment" not in f.text and "/*" not in f.text and "// c" not in f.text
+    assert '"${var.a}#"' in f.text and len(f.text) == len(text)
 
 
 def test_broken_helm_template_fails(tools, broken_root):
@@ -201,7 +271,8 @@ def test_root_module_is_checked_against_the_provider_schemas(tools, broken_root)
 
 
 def test_hcl_body_parser_and_version_constraints():
-    from lam_rl.deploy.tfschema import _version_ok, parse_body
+    from lam_rl.deploy.hcl import parse_body
+    from lam_rl.deploy.tfschema import _version_ok
 
     body = 'a = 1\nb = {\n  c = "x"\n}\nblk "l1" {\n  d = [1,\n 2]\n}\ne = <<-EOT\n  f = 2\n  EOT\ng = "}"\n'
     items = [(i.name, i.kind) for i in parse_body(body)]
