@@ -90,8 +90,8 @@ def tiny_checkpoint(
     path: Path, *, hidden: int = 128, layers: int = 4, vocab: int = 1024, seed: int = 0
 ) -> Path:
     """A tiny Llama + locally trained tokenizer saved as an HF folder (the tiny config's shape)."""
-    from lam_rl.config import ModelConfig
     from lam_rl.models import build_model, save_pretrained, train_tokenizer
+    from lam_rl.models.config import ModelConfig
     from lam_rl.models.corpus import project_corpus
 
     if (path / "config.json").exists():

@@ -39,9 +39,9 @@ def main() -> None:
 
     import torch
 
+    from jobs.config import Config
     from lam_rl.agent.generation import Generator, Request
     from lam_rl.config import load_config
-    from lam_rl.job_configs import Config
 
     torch.set_num_threads(1)  # as a policy-server replica runs (cpus_per_replica=1)
     work = Path(tempfile.mkdtemp(prefix="lam-bench-generation-"))

@@ -421,7 +421,7 @@ def _free_port() -> int:
 def part_policy(run: Run, args, lm: Path, pairs, on_gpu: bool, smoke: bool) -> None:
 
     from cluster import policy_server
-    from lam_rl.agent.config import PolicyServeConfig
+    from cluster.config import PolicyServeConfig
 
     prompts = [p for p, _ in pairs]
     callers, calls = (4, 1) if smoke else (args.callers, 2)
@@ -459,7 +459,7 @@ def part_reward(run: Run, args, lm: Path, pairs, work: Path, on_gpu: bool, smoke
     from ray import serve
 
     from cluster import reward_server
-    from lam_rl.algos.config import RewardServeConfig
+    from cluster.config import RewardServeConfig
     from lam_rl.algos.reward import build_reward_model
     from lam_rl.models import load_tokenizer, save_pretrained
 
@@ -503,9 +503,9 @@ def part_reward(run: Run, args, lm: Path, pairs, work: Path, on_gpu: bool, smoke
 
 def part_ppo(run: Run, args, lm: Path, rm: Path | None, work: Path, on_gpu: bool, smoke: bool) -> None:
     from cluster.ppo import train_ppo
+    from jobs.config import PPOJobConfig
     from lam_rl.checkpoints import CheckpointRegistry
     from lam_rl.config import load_config
-    from lam_rl.job_configs import PPOJobConfig
 
     agent = agent_config(smoke)
     overrides = [
@@ -603,8 +603,8 @@ def run_parts(run: Run, args, work: Path, on_gpu: bool, smoke: bool) -> int:
             lm, data, pairs = build(work, smoke, on_gpu)
     if lm is None:
         return run.finish()
+    from cluster.config import RayConfig
     from cluster.runtime import ray_session
-    from lam_rl.config import RayConfig
 
     # the jobs' own embedded Ray: the same worker environment and quiet settings (cluster.noise)
     with ray_session(RayConfig(namespace="lam-gpu-smoke")):

@@ -31,9 +31,9 @@ SIZES = {  # hidden, layers, heads, kv_heads, intermediate
 
 
 def build(work: Path, size: str, n_tasks: int, max_len: int) -> tuple[Path, list[dict[str, Any]]]:
-    from lam_rl.config import ModelConfig
     from lam_rl.data.sft import encode
     from lam_rl.models import build_model, save_pretrained, train_tokenizer
+    from lam_rl.models.config import ModelConfig
     from lam_rl.models.corpus import project_corpus
 
     examples = wordsim_examples(n_tasks)

@@ -85,8 +85,8 @@ def main() -> None:
     subprocess.run(cmd, cwd=ROOT, check=True)
     minutes = (time.time() - t0) / 60
 
+    from jobs.config import Config
     from lam_rl.config import load_config
-    from lam_rl.job_configs import Config
 
     cfg = load_config(Config, [*common, *PPO, *args.overrides], configs_dir=ROOT / "jobs" / "configs")
     run_dir = cfg.run_dir

@@ -22,8 +22,8 @@ from common import SMOKE_HELP, emit  # noqa: E402
 
 
 def config(root: Path, *overrides: str):
+    from jobs.config import Config
     from lam_rl.config import load_config
-    from lam_rl.job_configs import Config
 
     return load_config(
         Config,

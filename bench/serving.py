@@ -22,16 +22,16 @@ from common import ROOT, SMOKE_HELP, concurrent_throughput, emit, tiny_checkpoin
 
 def tiny_pairs(n_tasks: int = 30) -> list[tuple[str, str]]:
     """(prompt, action) pairs as the tiny config builds them, from WordSim reference runs."""
+    from jobs.config import Config
     from lam_rl.config import load_config
-    from lam_rl.job_configs import Config
 
     cfg = load_config(Config, ["config=tiny"], configs_dir=ROOT / "jobs" / "configs")
     return [(e.prompt, e.target) for e in wordsim_examples(n_tasks, agent_cfg=cfg.agent)]
 
 
 def reward_throughput(rm_path: Path, batch: int, callers: int, calls: int, pairs) -> float:
+    from cluster.config import RewardServeConfig
     from cluster.reward_server import deploy
-    from lam_rl.algos.config import RewardServeConfig
 
     app = f"rm-b{batch}"
     h = deploy(
@@ -52,8 +52,8 @@ def reward_throughput(rm_path: Path, batch: int, callers: int, calls: int, pairs
 
 
 def policy_throughput(path: Path, batch: int, callers: int, calls: int, pairs) -> float:
+    from cluster.config import PolicyServeConfig
     from cluster.policy_server import deploy, shutdown
-    from lam_rl.agent.config import PolicyServeConfig
 
     app = f"policy-b{batch}"
     h = deploy(

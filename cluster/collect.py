@@ -9,15 +9,17 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ray
 
 from cluster.fleet import start_fleet
 from cluster.rollout import RolloutWorker, TaskQueue, WorkItem
 from lam_rl.config import ConfigError
-from lam_rl.job_configs import Config
 from lam_rl.logs import progress
+
+if TYPE_CHECKING:
+    from jobs.config import Config
 
 log = logging.getLogger(__name__)
 

@@ -10,15 +10,17 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cluster import policy_server
 from cluster.collect import checkpoint_spec, expert_spec, run_rollouts
 from cluster.rollout import WorkItem
 from lam_rl.checkpoints import CheckpointRegistry, is_complete_hf
 from lam_rl.config import ConfigError
-from lam_rl.job_configs import Config
 from lam_rl.store import TrajectoryStore
+
+if TYPE_CHECKING:
+    from jobs.config import Config
 
 log = logging.getLogger(__name__)
 APP = "policy-eval"

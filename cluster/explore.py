@@ -6,14 +6,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from typing import TYPE_CHECKING
 
 from cluster import policy_server
 from cluster.collect import RolloutSummary, checkpoint_spec, run_rollouts
 from cluster.rollout import WorkItem
 from lam_rl.checkpoints import CheckpointRegistry
 from lam_rl.config import ConfigError
-from lam_rl.job_configs import Config
 from lam_rl.store import TrajectoryStore
+
+if TYPE_CHECKING:
+    from jobs.config import Config
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import ray
 
-from lam_rl.agent.config import FleetConfig
+from cluster.config import FleetConfig
 from lam_rl.config import ConfigError
 from lam_rl.env.config import EnvConfig
 

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ray import serve
 
 from cluster.batching import Batcher
+from cluster.config import PolicyServeConfig
 from cluster.serving import (
     ApiError,
     Text,
@@ -45,7 +46,6 @@ from cluster.serving import (
     swap,
     version_board,
 )
-from lam_rl.agent.config import PolicyServeConfig
 from lam_rl.agent.generation import ContextError, Generation, Generator, Request, derive_seed
 
 log = logging.getLogger(__name__)

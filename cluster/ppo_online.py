@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.distributed as dist
@@ -25,8 +25,10 @@ from cluster.rollout import WorkItem
 from lam_rl.algos import engine as eng
 from lam_rl.algos import ppo_math as pm
 from lam_rl.checkpoints import CheckpointRegistry
-from lam_rl.job_configs import Config
 from lam_rl.logs import StepProgress
+
+if TYPE_CHECKING:
+    from jobs.config import Config
 
 log = logging.getLogger(__name__)
 APP = "policy-ppo"

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 
 from cluster.batching import Batcher
+from cluster.config import RewardServeConfig
 from cluster.serving import (
     ApiError,
     Text,
@@ -37,7 +38,6 @@ from cluster.serving import (
     version_board,
 )
 from lam_rl.agent.generation import context_length
-from lam_rl.algos.config import RewardServeConfig
 from lam_rl.algos.reward import RewardScorer
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,8 @@ from typing import Any
 
 import ray
 
-from lam_rl.agent.config import AgentConfig, FleetConfig, RolloutConfig
+from cluster.config import FleetConfig, RolloutConfig
+from lam_rl.agent.config import AgentConfig
 from lam_rl.agent.episode import EpisodeLimits, infra_failure, run_episode
 from lam_rl.agent.policy import PolicyError
 from lam_rl.env.config import EnvConfig

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from cluster import noise
-from lam_rl.config import ConfigError, RayConfig, describe, load_config, to_yaml
+from cluster.config import RayConfig
+from lam_rl.config import ConfigError, describe, load_config, to_yaml
 from lam_rl.logs import setup_logging
 
 log = logging.getLogger(__name__)

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from cluster.train import report_result, run_workers, worker_info
+from jobs.config import Config, config_from_dict
 from lam_rl.checkpoints import PHASE_IO, CheckpointRegistry, resolve_checkpoint
 from lam_rl.config import ConfigError, to_dict
-from lam_rl.job_configs import Config, config_from_dict
 
 log = logging.getLogger(__name__)
 

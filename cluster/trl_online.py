@@ -20,9 +20,9 @@ from typing import Any
 
 from cluster.sft import _publish
 from cluster.train import report_result, run_workers, worker_info
+from jobs.config import Config, config_from_dict
 from lam_rl.checkpoints import CheckpointRegistry, resolve_checkpoint
 from lam_rl.config import ConfigError, to_dict
-from lam_rl.job_configs import Config, config_from_dict
 
 log = logging.getLogger(__name__)
 

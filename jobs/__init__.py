@@ -17,18 +17,18 @@ CONFIGS_DIR = resources.files(__name__) / "configs"
 
 # The config class of each job ("module:Class"), for the jobs whose class is not the shared Config
 # (they add top-level switches such as `phase=`). The job list itself is the modules of this package.
-DEFAULT_SCHEMA = "lam_rl.job_configs:Config"
+DEFAULT_SCHEMA = "jobs.config:Config"
 SCHEMAS: dict[str, str] = {
-    "pipeline": "lam_rl.job_configs:PipelineConfig",
-    "ppo": "lam_rl.job_configs:PPOJobConfig",
-    "sft": "lam_rl.job_configs:SFTJobConfig",
+    "pipeline": "jobs.config:PipelineConfig",
+    "ppo": "jobs.config:PPOJobConfig",
+    "sft": "jobs.config:SFTJobConfig",
 }
 
 # job name -> "module:Class" of its config, for every job module (jobs.<name>) of this package
 JOBS: dict[str, str] = {
     m.name: SCHEMAS.get(m.name, DEFAULT_SCHEMA)
     for m in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name)
-    if not m.ispkg and not m.name.startswith("_")
+    if not m.ispkg and not m.name.startswith("_") and m.name != "config"  # config: the classes, not a job
 }
 
 

@@ -17,9 +17,9 @@ import logging
 from cluster.collect import expert_spec, run_rollouts
 from cluster.rollout import WorkItem
 from jobs import run_job
+from jobs.config import Config
 from lam_rl.config import to_dict
 from lam_rl.env.tasks import sample_tasks
-from lam_rl.job_configs import Config
 from lam_rl.store import TrajectoryStore
 from lam_rl.tracking import Tracker
 

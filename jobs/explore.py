@@ -13,8 +13,8 @@ import logging
 
 from cluster.explore import explore
 from jobs import run_job
+from jobs.config import Config
 from lam_rl.config import to_dict
-from lam_rl.job_configs import Config
 from lam_rl.store import TrajectoryStore
 from lam_rl.tracking import Tracker
 

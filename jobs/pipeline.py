@@ -17,8 +17,8 @@ from cluster.ppo import train_ppo
 from cluster.sft import SFT_PHASES, sft_done, train_sft
 from cluster.sft import check_inputs as check_sft_inputs
 from jobs import collect, evaluate, explore, ppo, reward, run_job, taskplan
+from jobs.config import PipelineConfig
 from lam_rl.config import ConfigError
-from lam_rl.job_configs import PipelineConfig
 
 log = logging.getLogger("jobs.pipeline")
 

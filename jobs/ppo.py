@@ -14,8 +14,8 @@ import logging
 
 from cluster.ppo import train_ppo
 from jobs import run_job
+from jobs.config import Config, PPOJobConfig
 from lam_rl.checkpoints import CheckpointRegistry
-from lam_rl.job_configs import Config, PPOJobConfig
 
 log = logging.getLogger("jobs.ppo")
 

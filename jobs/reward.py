@@ -14,9 +14,9 @@ import logging
 
 from cluster.reward import score_store, train_reward
 from jobs import run_job
+from jobs.config import Config
 from lam_rl.checkpoints import CheckpointRegistry
 from lam_rl.config import to_dict
-from lam_rl.job_configs import Config
 from lam_rl.store import TrajectoryStore
 from lam_rl.tracking import Tracker
 

@@ -14,7 +14,7 @@ import logging
 
 from cluster.sft import check_inputs, train_sft
 from jobs import run_job
-from lam_rl.job_configs import SFTJobConfig
+from jobs.config import SFTJobConfig
 
 log = logging.getLogger("jobs.sft")
 

@@ -13,9 +13,9 @@ import logging
 from dataclasses import asdict
 
 from jobs import run_job
+from jobs.config import Config
 from lam_rl.config import to_dict
 from lam_rl.data.taskplan import build_corpus, tokenizer_texts
-from lam_rl.job_configs import Config
 from lam_rl.models.bootstrap import ensure_base_model
 from lam_rl.store import TrajectoryStore
 from lam_rl.tracking import Tracker

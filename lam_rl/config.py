@@ -5,12 +5,15 @@ help text (``opt(default, "help")``). A job's config is resolved in three layers
 
 1. the dataclass defaults,
 2. a YAML file (``config=tiny`` picks ``jobs/configs/tiny.yaml``; ``config=path.yaml`` any file),
-3. dotlist overrides from the command line (``model.hidden=64 sft.lr=1e-4``).
+3. dotlist overrides from the command line (``model.hidden=64 sft.optim.lr=1e-4``).
 
 An unknown or mistyped key raises :class:`ConfigError` naming the key and listing the valid
 ones, before anything runs; so does a number outside its key's declared range (``opt(..., ge=0,
-le=1)``), a NaN or an infinity, naming the key, the value and the range. Section classes live next to the code they configure; this module
-holds the loader and the sections every job shares.
+le=1)``), a NaN or an infinity, naming the key, the value and the range.
+
+This module is the loader only. A section class lives next to the code that reads it (``ModelConfig``
+in ``lam_rl/models/config.py``, ``TrackingConfig`` in ``lam_rl/tracking.py``, the Ray-side sections
+in ``cluster/config.py``); the job-level ``Config`` that composes them is ``jobs/config.py``.
 """
 
 from __future__ import annotations
@@ -40,11 +43,6 @@ __all__ = [
     "load_config",
     "to_dict",
     "describe",
-    "RunConfig",
-    "ModelConfig",
-    "TokenizerConfig",
-    "TrackingConfig",
-    "RayConfig",
 ]
 
 
@@ -201,92 +199,6 @@ def check_choice(section: str, name: str, value: Any, choices: Sequence[Any]) ->
     if value not in choices:
         key = f"{section}.{name}" if section else name
         raise ConfigError(f"config key '{key}' must be one of {list(choices)}, got {value!r}")
-
-
-# --------------------------------------------------------------------------- shared sections
-
-
-@dataclass
-class RunConfig:
-    name: str = opt("tiny", "Run name: outputs go to <root>/<name> and it names the W&B group.")
-    root: str = opt("runs", "Directory (or URI for the store) under which run directories are created.")
-    seed: int = opt(0, "Global random seed (task sampling, model init, data order).", ge=0, le=SEED_MAX)
-    log_level: str = opt("INFO", "Python logging level for the driver and workers.")
-
-    @property
-    def dir(self) -> Path:
-        return Path(self.root) / self.name
-
-
-@dataclass
-class ModelConfig:
-    name_or_path: str | None = opt(
-        None,
-        "A Hugging Face model to start from instead of building a fresh Llama-architecture model from the "
-        "fields below: a local save_pretrained folder or a hub id (org/name; from the local HF cache when "
-        "HF_HUB_OFFLINE=1, else downloaded).",
-    )
-    hidden: int = opt(128, "Hidden size of the Llama model built from config.", ge=1)
-    layers: int = opt(4, "Number of transformer layers.", ge=1)
-    heads: int = opt(4, "Number of attention heads.", ge=1)
-    kv_heads: int = opt(4, "Number of key/value heads (grouped-query attention when < heads).", ge=1)
-    intermediate: int = opt(352, "MLP intermediate size.", ge=1)
-    max_seq_len: int = opt(512, "Maximum sequence length (positions) of the model.", ge=1)
-    tie_embeddings: bool = opt(True, "Tie input and output embeddings (saves parameters in tiny models).")
-    rope_theta: float = opt(10000.0, "RoPE base frequency.", gt=0)
-    dtype: str = opt("float32", "Weights dtype when loading for inference: float32, bfloat16 or float16.")
-
-    def __post_init__(self) -> None:
-        check_choice("model", "dtype", self.dtype, ["float32", "bfloat16", "float16"])
-        if self.hidden % self.heads:
-            raise ConfigError(
-                f"config key 'model.hidden' ({self.hidden}) must be divisible by model.heads ({self.heads})"
-            )
-        if self.heads % self.kv_heads:
-            raise ConfigError(
-                f"config key 'model.heads' ({self.heads}) must be divisible by model.kv_heads ({self.kv_heads})"
-            )
-
-
-@dataclass
-class TokenizerConfig:
-    path: str | None = opt(
-        None,
-        "A tokenizer to use as is: a local folder or a hub id (as model.name_or_path). When unset a "
-        "byte-level BPE tokenizer is trained on the project's own text and saved in the run directory (or "
-        "taken from model.name_or_path if set).",
-    )
-    vocab_size: int = opt(2048, "Vocabulary size of the locally trained byte-level BPE tokenizer.", ge=256)
-    min_frequency: int = opt(2, "Minimum pair frequency for a BPE merge.", ge=0)
-
-
-@dataclass
-class TrackingConfig:
-    project: str = opt("lam-rl", "W&B project.")
-    entity: str | None = opt(None, "W&B entity (team); None uses the account default.")
-    mode: str = opt(
-        "auto",
-        "W&B mode: auto (WANDB_MODE if set, else online when this process has W&B credentials: "
-        "WANDB_API_KEY, `wandb login`, an api_key in wandb's settings; else offline), online, offline "
-        "or disabled.",
-    )
-    group: str | None = opt(None, "W&B group; defaults to the run name so one pipeline run is one group.")
-    tags: list[str] = opt([], "Extra W&B tags.")
-
-    def __post_init__(self) -> None:
-        check_choice("tracking", "mode", self.mode, ["auto", "online", "offline", "disabled"])
-
-
-@dataclass
-class RayConfig:
-    address: str | None = opt(
-        None,
-        "Ray cluster address. None: connect to RAY_ADDRESS when set (ray job submit sets it), else start "
-        "an embedded single-node Ray in-process.",
-    )
-    num_cpus: int | None = opt(None, "CPUs for an embedded Ray (None: all). Ignored when connecting.", ge=1)
-    namespace: str = opt("lam-rl", "Ray namespace for named actors and Serve apps.")
-    include_dashboard: bool = opt(False, "Start the Ray dashboard with an embedded Ray.")
 
 
 # --------------------------------------------------------------------------- loading

@@ -32,10 +32,28 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from lam_rl.config import ConfigError, TrackingConfig
+from lam_rl.config import ConfigError, check_choice, opt
 
 if TYPE_CHECKING:
     from lam_rl.checkpoints import CheckpointEntry, CheckpointRegistry
+
+
+@dataclass
+class TrackingConfig:
+    project: str = opt("lam-rl", "W&B project.")
+    entity: str | None = opt(None, "W&B entity (team); None uses the account default.")
+    mode: str = opt(
+        "auto",
+        "W&B mode: auto (WANDB_MODE if set, else online when this process has W&B credentials: "
+        "WANDB_API_KEY, `wandb login`, an api_key in wandb's settings; else offline), online, offline "
+        "or disabled.",
+    )
+    group: str | None = opt(None, "W&B group; defaults to the run name so one pipeline run is one group.")
+    tags: list[str] = opt([], "Extra W&B tags.")
+
+    def __post_init__(self) -> None:
+        check_choice("tracking", "mode", self.mode, ["auto", "online", "offline", "disabled"])
+
 
 log = logging.getLogger(__name__)
 

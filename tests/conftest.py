@@ -60,8 +60,8 @@ def ray_session():
 def tiny_lam3(tmp_path_factory):
     """A tiny untrained policy (hidden 64, 2 layers, its own 512-token tokenizer) as an HF folder,
     standing in for LAM3 where a test needs a loadable checkpoint, not a trained one."""
-    from lam_rl.config import ModelConfig
     from lam_rl.models import build_model, save_pretrained, train_tokenizer
+    from lam_rl.models.config import ModelConfig
     from lam_rl.models.corpus import project_corpus
 
     tok = train_tokenizer(project_corpus(), 512)

@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from jobs.config import Config, PipelineConfig
 from lam_rl.config import ConfigError, iter_fields, load_config, opt
-from lam_rl.job_configs import Config, PipelineConfig
 
 
 def test_every_field_has_help():
@@ -100,7 +100,7 @@ def test_job_help_lists_keys(repo_root, subprocess_env):
 def test_a_job_makes_a_relative_run_root_absolute(tmp_path, monkeypatch, repo_root):
     """Ray workers do not share the driver's working directory: `make demo` runs with run.root=runs."""
     from cluster.runtime import job_main
-    from lam_rl.job_configs import Config
+    from jobs.config import Config
 
     monkeypatch.chdir(tmp_path)
     seen = []
@@ -123,7 +123,7 @@ def job_schemas(repo_root) -> dict[str, type]:
     """Every job's config class, found in jobs/*.py (``run_job(Schema, ...)``), so a new job is covered."""
     import ast
 
-    import lam_rl.job_configs as jc
+    import jobs.config as jc
 
     found = {}
     for path in sorted((repo_root / "jobs").glob("*.py")):

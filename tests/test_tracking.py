@@ -11,11 +11,11 @@ import threading
 import pytest
 
 from lam_rl.checkpoints import CheckpointRegistry
-from lam_rl.config import TrackingConfig
 from lam_rl.store import TrajectoryStore
 from lam_rl.store.synthetic import make_trajectory
 from lam_rl.tracking import (
     Tracker,
+    TrackingConfig,
     find_offline_runs,
     read_jsonl_metrics,
     read_offline_history,

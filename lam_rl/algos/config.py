@@ -112,23 +112,6 @@ class RewardConfig:
 
 
 @dataclass
-class RewardServeConfig:
-    max_batch_size: int = opt(32, "Largest batch of scoring requests (1: no batching).", ge=1)
-    batch_wait_ms: float = opt(5.0, "How long a batch waits to fill.", ge=0)
-    num_replicas: int = opt(1, "Reward server replicas.", ge=1)
-    cpus_per_replica: float = opt(1.0, "CPUs per replica.", ge=0)
-    gpus_per_replica: float = opt(0.0, "GPUs per replica.", ge=0)
-    max_len: int = opt(512, "Longest (state, action) sequence scored, in tokens.", ge=1)
-    max_items: int = opt(256, "Most items accepted in one HTTP request.", ge=1)
-    http_host: str = opt("127.0.0.1", "Host of the Serve HTTP proxy.")
-    http_port: int = opt(
-        8000, "Port of the Serve HTTP proxy (shared with the policy server).", ge=1, le=65535
-    )
-    token_env: str = opt("LAM_REWARD_TOKEN", "Environment variable holding the API token for HTTP callers.")
-    token_file: str | None = opt(None, "File holding the API token (used when the variable is unset).")
-
-
-@dataclass
 class PPOConfig:
     mode: str = opt(
         "offline", "offline: PPO on recorded failed states (the paper); online: act in VMs each iteration."

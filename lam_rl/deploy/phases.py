@@ -37,7 +37,7 @@ class Phase:
             return self.schema
         from jobs.cli import JOBS
 
-        return JOBS.get(self.job, "lam_rl.job_configs:Config")
+        return JOBS.get(self.job, "jobs.config:Config")
 
     @property
     def argv(self) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from transformers import PreTrainedTokenizerBase
 
-from lam_rl.config import ModelConfig, TokenizerConfig
+from lam_rl.models.config import ModelConfig, TokenizerConfig
 from lam_rl.models.corpus import project_corpus
 from lam_rl.models.factory import build_model, count_parameters, load_tokenizer, save_pretrained
 from lam_rl.models.tokenizer import train_tokenizer

@@ -23,7 +23,8 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from lam_rl.config import ConfigError, ModelConfig
+from lam_rl.config import ConfigError
+from lam_rl.models.config import ModelConfig
 from lam_rl.models.hub import resolve_pretrained
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}

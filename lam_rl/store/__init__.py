@@ -9,11 +9,14 @@
     table = store.steps(tag="collect-expert", success=True, columns=["traj_id", "step", "function"])
 
 ``lam_rl.store.torch_data`` (a torch ``IterableDataset``) is imported only when used: this package
-needs neither torch nor Ray. See docs/store.md.
+needs neither torch nor Ray. The names that need Lance or pyarrow are imported on first use, so
+``lam_rl.store.config`` (read by every job's config loader) stays light. See docs/store.md.
 """
 
+from typing import TYPE_CHECKING
+
+from lam_rl.lazy import lazy_exports
 from lam_rl.store.config import StoreConfig
-from lam_rl.store.encode import EncodedTrajectories
 from lam_rl.store.errors import (
     EmptySelection,
     InvalidRecord,
@@ -25,11 +28,14 @@ from lam_rl.store.errors import (
     TagNotFound,
     TagScopeError,
 )
-from lam_rl.store.records import Outcome, StepRecord, TaskPlanRecord, Trajectory, new_traj_id
-from lam_rl.store.schemas import SCHEMA_VERSION
-from lam_rl.store.store import Snapshot, TrajectoryStore, WriteResult
-from lam_rl.store.tags import TagInfo
-from lam_rl.store.writer import StoreWriter
+
+if TYPE_CHECKING:
+    from lam_rl.store.encode import EncodedTrajectories
+    from lam_rl.store.records import Outcome, StepRecord, TaskPlanRecord, Trajectory, new_traj_id
+    from lam_rl.store.schemas import SCHEMA_VERSION
+    from lam_rl.store.store import Snapshot, TrajectoryStore, WriteResult
+    from lam_rl.store.tags import TagInfo
+    from lam_rl.store.writer import StoreWriter
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -55,3 +61,15 @@ __all__ = [
     "WriteResult",
     "new_traj_id",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "EncodedTrajectories": "encode",
+        **dict.fromkeys(["Outcome", "StepRecord", "TaskPlanRecord", "Trajectory", "new_traj_id"], "records"),
+        "SCHEMA_VERSION": "schemas",
+        **dict.fromkeys(["Snapshot", "TrajectoryStore", "WriteResult"], "store"),
+        "TagInfo": "tags",
+        "StoreWriter": "writer",
+    },
+)

@@ -9,9 +9,9 @@ from lam_rl.algos.config import LearnerConfig, OptimConfig
 from lam_rl.algos.learner import Learner
 from lam_rl.algos.ppo import PPOConfig, PPOLearner
 from lam_rl.algos.sft import SFTObjective
-from lam_rl.config import ModelConfig
 from lam_rl.data.sft import Example, encode
 from lam_rl.models import build_model, train_tokenizer
+from lam_rl.models.config import ModelConfig
 from lam_rl.models.corpus import project_corpus
 
 PROMPT = "Which button?"

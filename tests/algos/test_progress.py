@@ -54,9 +54,9 @@ def test_learner_progress_on_rank_0_only_and_collectives_on_the_engine_device(tm
     from lam_rl.algos.config import LearnerConfig, OptimConfig
     from lam_rl.algos.learner import Learner
     from lam_rl.algos.sft import SFTObjective
-    from lam_rl.config import ModelConfig
     from lam_rl.data.sft import Example, encode
     from lam_rl.models import build_model, train_tokenizer
+    from lam_rl.models.config import ModelConfig
     from lam_rl.models.corpus import project_corpus
 
     tok = train_tokenizer(project_corpus(["Click Bold on the Home tab."] * 20), 400)

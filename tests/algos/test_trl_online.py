@@ -83,8 +83,8 @@ def test_reward_orders_correct_wrong_and_invalid_answers(bold_rows):
 
 def test_grpo_offline_is_a_config_error(tmp_path, repo_root):
     from cluster.ppo import train_ppo
+    from jobs.config import PPOJobConfig
     from lam_rl.config import load_config
-    from lam_rl.job_configs import PPOJobConfig
 
     cfg = load_config(
         PPOJobConfig,
@@ -147,9 +147,9 @@ def test_grpo_online_tiny_run_registers_a_loadable_checkpoint(ray_local, tiny_la
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from cluster.ppo import train_ppo
+    from jobs.config import PPOJobConfig
     from lam_rl.checkpoints import CheckpointRegistry
     from lam_rl.config import load_config
-    from lam_rl.job_configs import PPOJobConfig
     from lam_rl.models import load_tokenizer
     from lam_rl.tracking import read_jsonl_metrics
 

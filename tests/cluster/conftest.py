@@ -3,8 +3,8 @@ import pytest
 
 @pytest.fixture
 def cfg_factory(tmp_path, repo_root):
+    from jobs.config import Config
     from lam_rl.config import load_config
-    from lam_rl.job_configs import Config
 
     def make(*overrides, schema=Config):
         return load_config(

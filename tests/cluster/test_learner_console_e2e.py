@@ -48,8 +48,8 @@ PROGRESS = re.compile(
 
 def test_sft_job_console_shows_rank_0_progress_and_no_library_noise(tmp_path, repo_root, subprocess_env):
     from jobs import taskplan
+    from jobs.config import Config
     from lam_rl.config import load_config
-    from lam_rl.job_configs import Config
 
     taskplan.main(
         load_config(Config, [*SIZES, f"run.root={tmp_path}"], configs_dir=repo_root / "jobs" / "configs")

@@ -9,8 +9,8 @@ import pytest
 
 from cluster import policy_server
 from cluster.collect import checkpoint_spec, run_rollouts
+from cluster.config import PolicyServeConfig
 from cluster.rollout import WorkItem
-from lam_rl.agent.config import PolicyServeConfig
 from lam_rl.env.tasks import sample_tasks
 from lam_rl.store import TrajectoryStore
 
@@ -19,8 +19,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory):
-    from lam_rl.config import ModelConfig
     from lam_rl.models import build_model, save_pretrained, train_tokenizer
+    from lam_rl.models.config import ModelConfig
     from lam_rl.models.corpus import project_corpus
 
     root = tmp_path_factory.mktemp("ckpt")

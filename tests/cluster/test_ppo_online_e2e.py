@@ -13,8 +13,8 @@ def test_online_ppo_swaps_each_iterations_weights_into_the_rollouts(ray_session,
     from transformers import AutoModelForCausalLM
 
     from cluster.ppo import train_ppo
+    from jobs.config import PPOJobConfig
     from lam_rl.checkpoints import CheckpointRegistry
-    from lam_rl.job_configs import PPOJobConfig
     from lam_rl.store import TrajectoryStore
     from lam_rl.tracking import read_jsonl_metrics
 

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.e2e
 def rm_run(ray_session, tmp_path_factory, repo_root):
     """A store with the expert's trajectories (successes and failures) and a weak policy's failures."""
     from jobs import collect, taskplan
+    from jobs.config import Config
     from lam_rl.agent.episode import run_episode
     from lam_rl.agent.generation import Generator
     from lam_rl.agent.policy import LMPolicy
@@ -27,7 +28,6 @@ def rm_run(ray_session, tmp_path_factory, repo_root):
     from lam_rl.env.client import VMClient
     from lam_rl.env.tasks import sample_tasks
     from lam_rl.env.wordsim import WordSim
-    from lam_rl.job_configs import Config
     from lam_rl.store import TrajectoryStore
 
     root = tmp_path_factory.mktemp("rm")
@@ -93,7 +93,7 @@ def test_reward_model_separates_success_from_failure(rm_run):
 
 
 def test_reward_server_http_token_and_bad_requests(rm_run):
-    from lam_rl.algos.config import RewardServeConfig
+    from cluster.config import RewardServeConfig
 
     registry = CheckpointRegistry(rm_run.run_dir / "checkpoints")
     if registry.latest("rm") is None:  # run alone: train it here (in a full run the first test did)

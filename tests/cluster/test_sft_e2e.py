@@ -40,8 +40,8 @@ SMALL = [
 def run(ray_session, tmp_path_factory, repo_root):
     """A run directory with the task-plan corpus, base model and expert trajectories."""
     from jobs import collect, taskplan
+    from jobs.config import Config
     from lam_rl.config import load_config
-    from lam_rl.job_configs import Config
 
     root = tmp_path_factory.mktemp("sft")
 

@@ -12,7 +12,6 @@ from click.testing import CliRunner
 
 from lam_rl.agent.episode import EpisodeLimits, run_episode
 from lam_rl.agent.policy import ExpertAdapter, LMPolicy
-from lam_rl.config import TrackingConfig
 from lam_rl.data.sft import agent_builder
 from lam_rl.env.client import VMClient
 from lam_rl.env.config import ExpertConfig
@@ -24,7 +23,7 @@ from lam_rl.eval.offline import evaluate_policy_offline
 from lam_rl.eval.online import online_report
 from lam_rl.eval.report import ReportError, read_metrics, write_report
 from lam_rl.store import TrajectoryStore
-from lam_rl.tracking import Tracker
+from lam_rl.tracking import Tracker, TrackingConfig
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 GARBAGE = '<script>alert("x")</script> not an action'

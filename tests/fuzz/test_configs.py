@@ -24,7 +24,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-import lam_rl.job_configs as jc
+import jobs.config as jc
 from lam_rl.config import ConfigError, load_config, numeric_type, range_problem, to_yaml
 from tests.fuzz.common import examples
 

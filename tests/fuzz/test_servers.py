@@ -32,9 +32,8 @@ def servers(ray_session, tiny_lam3, tmp_path_factory):
     from ray import serve
 
     from cluster import policy_server, reward_server
+    from cluster.config import PolicyServeConfig, RewardServeConfig
     from cluster.serving import http_base
-    from lam_rl.agent.config import PolicyServeConfig
-    from lam_rl.algos.config import RewardServeConfig
     from lam_rl.algos.reward import build_reward_model
     from lam_rl.models import save_pretrained
     from lam_rl.models.factory import load_tokenizer

@@ -25,7 +25,11 @@ render_cluster = partial(render.render_cluster, configs_dir=CONFIGS_DIR)
 render_all = partial(render.render_all, configs_dir=CONFIGS_DIR)
 
 ROOT = Path(__file__).resolve().parents[2]
-JOB_MODULES = sorted(f"jobs.{p.stem}" for p in (ROOT / "jobs").glob("*.py") if p.stem != "__init__")
+JOB_MODULES = sorted(
+    f"jobs.{p.stem}"
+    for p in (ROOT / "jobs").glob("*.py")
+    if p.stem != "__init__" and "run_job(" in p.read_text()
+)
 CONFIGS = sorted(p.stem for p in CONFIGS_DIR.glob("*.yaml"))
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from jobs.config import PipelineConfig
 from jobs.pipeline import STAGES, fresh_start, main
 from lam_rl.config import ConfigError, load_config
-from lam_rl.job_configs import PipelineConfig
 
 
 def _cfg(repo_root, tmp_path, *extra):

@@ -44,8 +44,8 @@ def save_to_hub_cache(folder: Path, hub_cache: Path, repo_id: str) -> Path:
 @pytest.fixture(scope="module")
 def hf_home(tmp_path_factory):
     """A temporary HF_HOME whose hub cache holds REPO_ID (a tiny Llama with its own tokenizer)."""
-    from lam_rl.config import ModelConfig
     from lam_rl.models import build_model, save_pretrained, train_tokenizer
+    from lam_rl.models.config import ModelConfig
     from lam_rl.models.corpus import project_corpus
 
     root = tmp_path_factory.mktemp("hf")
@@ -185,8 +185,8 @@ def test_a_hub_id_is_trained_by_sft_and_served(hf_home, tmp_path, repo_root, sub
         import json
         from cluster import policy_server
         from cluster.runtime import ray_session
-        from lam_rl.agent.config import PolicyServeConfig
-        from lam_rl.config import RayConfig
+        from cluster.config import PolicyServeConfig
+        from cluster.config import RayConfig
 
         with ray_session(RayConfig(num_cpus=2)):
             handle = policy_server.deploy(PolicyServeConfig(max_new_tokens=6), {REPO_ID!r}, 1)

@@ -3,8 +3,8 @@ import subprocess
 import sys
 import textwrap
 
-from lam_rl.config import ModelConfig
 from lam_rl.models import build_model, count_parameters, save_pretrained, train_tokenizer
+from lam_rl.models.config import ModelConfig
 from lam_rl.models.corpus import project_corpus
 
 

@@ -109,9 +109,9 @@ def test_opening_and_reading_a_missing_store_creates_nothing(tmp_path):
 def test_the_pipeline_done_checks_create_no_store(repo_root, tmp_path):
     """Every stage's done(cfg) on a fresh run: each says no, and no store appears (the old checks of
     taskplan, collect, explore and reward each created an empty store)."""
+    from jobs.config import PipelineConfig
     from jobs.pipeline import STAGES
     from lam_rl.config import load_config
-    from lam_rl.job_configs import PipelineConfig
 
     cfg = load_config(
         PipelineConfig, ["config=tiny", f"run.root={tmp_path}"], configs_dir=repo_root / "jobs/configs"

@@ -1,7 +1,14 @@
-"""The config class of every job: shared sections plus each job's own.
+"""The job-level config: every section, composed, plus each job's own top-level switches.
 
 ``Config`` holds every section, so one YAML file (``jobs/configs/tiny.yaml``) configures the whole
-pipeline and every job; a job's class adds the top-level switches it needs (``phase=`` for SFT).
+pipeline and every job; a job's class adds the top-level switches it needs (``phase=`` for SFT,
+``stages=``/``force=`` for the pipeline). Each section class lives beside the code that reads it:
+
+- ``lam_rl/<package>/config.py`` and ``lam_rl/tracking.py``, ``lam_rl/models/config.py`` for the
+  sections the library reads (agent, env, store, data phases, learners, eval, model, tracking),
+- ``lam_rl/deploy/config.py`` for the deployment,
+- ``cluster/config.py`` for the sections only the Ray side reads (serving, fleet, rollout, ray),
+- this module for ``run`` (name, output folder, seed), which every job reads.
 """
 
 from __future__ import annotations
@@ -9,14 +16,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from lam_rl.agent.config import AgentConfig, FleetConfig, PolicyServeConfig, RolloutConfig
-from lam_rl.algos.config import LearnerConfig, PPOConfig, RewardConfig, RewardServeConfig, SFTConfig
-from lam_rl.config import ModelConfig, RayConfig, RunConfig, TokenizerConfig, TrackingConfig, opt
+from lam_rl.phases import sft_phases
+
+from cluster.config import FleetConfig, PolicyServeConfig, RayConfig, RewardServeConfig, RolloutConfig
+from lam_rl.agent.config import AgentConfig
+from lam_rl.algos.config import LearnerConfig, PPOConfig, RewardConfig, SFTConfig
+from lam_rl.config import SEED_MAX, check_choice, opt
 from lam_rl.data.config import CollectConfig, ExploreConfig, TaskPlanConfig
 from lam_rl.deploy.config import DeployConfig
 from lam_rl.env.config import EnvConfig, ExpertConfig
 from lam_rl.eval.config import EvalConfig
+from lam_rl.models.config import ModelConfig, TokenizerConfig
 from lam_rl.store.config import StoreConfig
+from lam_rl.tracking import TrackingConfig
+
+
+@dataclass
+class RunConfig:
+    name: str = opt("tiny", "Run name: outputs go to <root>/<name> and it names the W&B group.")
+    root: str = opt("runs", "Directory (or URI for the store) under which run directories are created.")
+    seed: int = opt(0, "Global random seed (task sampling, model init, data order).", ge=0, le=SEED_MAX)
+    log_level: str = opt("INFO", "Python logging level for the driver and workers.")
+
+    @property
+    def dir(self) -> Path:
+        return Path(self.root) / self.name
 
 
 @dataclass
@@ -76,9 +100,7 @@ class SFTJobConfig(Config):
     phase: str = opt("imitate", "SFT phase: plan (LAM1, task -> plan), imitate (LAM2) or boost (LAM3).")
 
     def __post_init__(self) -> None:
-        from lam_rl.config import check_choice
-
-        check_choice("", "phase", self.phase, ["plan", "imitate", "boost"])
+        check_choice("", "phase", self.phase, list(sft_phases()))  # the phase table's SFT rows
 
 
 def config_from_dict(values: dict, schema: type = Config):
@@ -103,8 +125,6 @@ class PPOJobConfig(Config):
     )
 
     def __post_init__(self) -> None:
-        from lam_rl.config import check_choice
-
         if self.mode:
             check_choice("", "mode", self.mode, ["offline", "online"])
             self.ppo.mode = self.mode

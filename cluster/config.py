@@ -1,0 +1,101 @@
+"""The config sections only the Ray side reads: serving, the VM fleet, rollout workers, the Ray connection.
+
+Each is a section of the job-level ``Config`` (``jobs/config.py``): ``policy`` and ``reward_serve`` for
+the Serve deployments (``cluster/policy_server.py``, ``cluster/reward_server.py``), ``fleet`` and
+``rollout`` for the rollout workers (``cluster/fleet.py``, ``cluster/rollout.py``), ``ray`` for
+``cluster/runtime.py``. This module imports neither Ray nor ``jobs``, so loading a config stays light.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lam_rl.config import ConfigError, opt
+
+
+@dataclass
+class RayConfig:
+    address: str | None = opt(
+        None,
+        "Ray cluster address. None: connect to RAY_ADDRESS when set (ray job submit sets it), else start "
+        "an embedded single-node Ray in-process.",
+    )
+    num_cpus: int | None = opt(None, "CPUs for an embedded Ray (None: all). Ignored when connecting.", ge=1)
+    namespace: str = opt("lam-rl", "Ray namespace for named actors and Serve apps.")
+    include_dashboard: bool = opt(False, "Start the Ray dashboard with an embedded Ray.")
+
+
+@dataclass
+class PolicyServeConfig:
+    max_new_tokens: int = opt(96, "Tokens generated per action at most.", ge=1)
+    temperature: float = opt(0.0, "Sampling temperature (0: greedy decoding).", ge=0)
+    top_p: float = opt(1.0, "Nucleus sampling threshold when temperature > 0.", gt=0, le=1)
+    max_batch_size: int = opt(
+        32, "Largest batch of generation requests served at once (1: no batching).", ge=1
+    )
+    batch_wait_ms: float = opt(5.0, "How long a batch waits to fill before it runs.", ge=0)
+    num_replicas: int = opt(1, "Policy server replicas.", ge=1)
+    cpus_per_replica: float = opt(1.0, "CPUs reserved per replica.", ge=0)
+    gpus_per_replica: float = opt(0.0, "GPUs per replica (0 on CPU machines).", ge=0)
+    dtype: str = opt("float32", "Inference dtype: float32, bfloat16 or float16 (GPU).")
+    http_host: str = opt("127.0.0.1", "Host the Serve HTTP proxy binds (OpenAI-compatible API).")
+    http_port: int = opt(8000, "Port of the Serve HTTP proxy.", ge=1, le=65535)
+    token_env: str = opt("LAM_POLICY_TOKEN", "Environment variable holding the API token for HTTP callers.")
+    token_file: str | None = opt(None, "File holding the API token (used when the variable is unset).")
+    keep_versions: int = opt(
+        2, "Checkpoint versions kept loaded so episodes pinned to the previous one finish.", ge=1
+    )
+
+
+@dataclass
+class RewardServeConfig:
+    max_batch_size: int = opt(32, "Largest batch of scoring requests (1: no batching).", ge=1)
+    batch_wait_ms: float = opt(5.0, "How long a batch waits to fill.", ge=0)
+    num_replicas: int = opt(1, "Reward server replicas.", ge=1)
+    cpus_per_replica: float = opt(1.0, "CPUs per replica.", ge=0)
+    gpus_per_replica: float = opt(0.0, "GPUs per replica.", ge=0)
+    max_len: int = opt(512, "Longest (state, action) sequence scored, in tokens.", ge=1)
+    max_items: int = opt(256, "Most items accepted in one HTTP request.", ge=1)
+    http_host: str = opt("127.0.0.1", "Host of the Serve HTTP proxy.")
+    http_port: int = opt(
+        8000, "Port of the Serve HTTP proxy (shared with the policy server).", ge=1, le=65535
+    )
+    token_env: str = opt("LAM_REWARD_TOKEN", "Environment variable holding the API token for HTTP callers.")
+    token_file: str | None = opt(None, "File holding the API token (used when the variable is unset).")
+
+
+@dataclass
+class FleetConfig:
+    vms: list[str] = opt(
+        [], "URLs of running VM agents (real Windows VMs). Empty: start `local` WordSim VMs."
+    )
+    token_env: str = opt("LAM_VM_TOKEN", "Environment variable holding the VMs' bearer token.")
+    token_file: str | None = opt(
+        None, "File holding the VMs' bearer token (used when the variable is unset)."
+    )
+    local: int = opt(4, "WordSim VM agents started locally (loopback HTTP) when `vms` is empty.", ge=0)
+    local_base_port: int = opt(0, "First port of the local VM agents (0: any free ports).", ge=0, le=65535)
+    max_vm_failures: int = opt(
+        3,
+        "Consecutive failed health checks after which a remote VM is retired (client timeouts: env.*).",
+        ge=1,
+    )
+
+    def __post_init__(self) -> None:
+        if not self.vms and self.local < 1:
+            raise ConfigError("config key 'fleet.local' must be >= 1 when fleet.vms is empty")
+
+
+@dataclass
+class RolloutConfig:
+    max_steps: int = opt(12, "Step limit of an episode.", ge=1)
+    max_invalid: int = opt(3, "Consecutive invalid model answers that end an episode.", ge=1)
+    max_retries: int = opt(
+        3, "Times a task is retried after infrastructure failures before it is recorded as one.", ge=0
+    )
+    lease_timeout_s: float = opt(
+        120.0, "A leased task not finished within this is handed to another worker.", gt=0
+    )
+    progress_every_s: float = opt(
+        1.0, "How often the driver refreshes progress and logs rollout metrics.", gt=0
+    )
