@@ -31,7 +31,8 @@ import ray
 
 from lam_rl.store import EncodedTrajectories, StoreConfig, Trajectory, TrajectoryStore, schemas
 from lam_rl.store import filters as F
-from lam_rl.store.errors import EmptySelection, StoreError
+from lam_rl.store.core import nothing_matches
+from lam_rl.store.errors import StoreError
 from lam_rl.store.reading import columns_of, fill_missing
 from lam_rl.store.rewards import reward_lookup
 
@@ -172,10 +173,7 @@ def read_dataset(
     cols = columns_of(table, columns)
     plans = s.resolve(table, **query)
     parts: list[ray.data.Dataset] = []
-    emitted: list[pa.Array] = []
-    for plan in plans:
-        sel = s.core.select(plan, pa.concat_arrays(emitted) if emitted else None)
-        emitted.append(sel.traj_ids)
+    for plan, sel in s.core.selected(plans):
         if len(sel.write_ids) == 0:
             continue
         need = list(cols) + [c for c in ("write_id",) if c not in cols]
@@ -199,6 +197,5 @@ def read_dataset(
     if not parts:
         if allow_empty:
             return ray.data.from_arrow(schemas.SCHEMAS[table].empty_table().select(cols))
-        sels = "; ".join(F.describe(p.selection, p.where) for p in plans)
-        raise EmptySelection(f"no {table} match {sels} in {s.uri}; {plans[0].hint}")
+        raise nothing_matches(table, plans, s.uri)
     return parts[0] if len(parts) == 1 else parts[0].union(*parts[1:])

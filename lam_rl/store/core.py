@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from lam_rl.store import filters as F
 from lam_rl.store import schemas
 from lam_rl.store.errors import (
+    EmptySelection,
     SchemaMismatch,
     StoreCorrupt,
     StoreError,
@@ -213,7 +214,16 @@ class Selected:
     traj_ids: pa.Array
     num_steps: int
     exact: bool  # a pushed-down steps filter alone gives exactly these trajectories' steps
-    extra: dict[str, Any] = field(default_factory=dict)
+    alone: bool = True  # no trajectory of an earlier plan had to be left out
+
+
+def nothing_matches(what: str, plans: Sequence[Plan], uri: str, *, reader: str = "") -> EmptySelection:
+    """The error of a read that selected nothing: the selections and snapshots it read, and which job
+    produces such data (``reader`` names a reader other than the store's own, e.g. ``StoreDataset``)."""
+    sels = "; ".join(F.describe(p.selection, p.where) for p in plans)
+    labels = " + ".join(p.label for p in plans)
+    prefix = f"{reader}: " if reader else ""
+    return EmptySelection(f"{prefix}no {what} match {sels} in {labels} of {uri}; {plans[0].hint}")
 
 
 class StoreCore:
@@ -562,15 +572,26 @@ class StoreCore:
         if not winners.dup_free:
             t = t.filter(pc.is_in(t.column("write_id"), value_set=winners.write_ids))
             t = first_per(t, "write_id")
-        if exclude_traj_ids is not None and len(exclude_traj_ids):
+        alone = exclude_traj_ids is None or len(exclude_traj_ids) == 0
+        if not alone:
             t = t.filter(pc.invert(pc.is_in(t.column("traj_id"), value_set=exclude_traj_ids)))
         steps_count = self.dataset("steps", plan.versions["steps"]).count_rows()
         clean = winners.dup_free and steps_count == winners.total_steps
         outcome_only = any(k not in F.TRAJ_KEYS_IN_STEPS for k in traj_sel)
-        exact = clean and not outcome_only and exclude_traj_ids is None
+        exact = clean and not outcome_only and alone
         return Selected(
             t.column("write_id").combine_chunks(),
             t.column("traj_id").combine_chunks(),
             int(pc.sum(t.column("num_steps")).as_py() or 0),
             exact,
+            alone,
         )
+
+    def selected(self, plans: Sequence[Plan]) -> Iterator[tuple[Plan, Selected]]:
+        """Each plan with the winning outcomes it selects, less the trajectories an earlier plan
+        selected: a read of several tags gives each trajectory once."""
+        emitted: list[pa.Array] = []
+        for plan in plans:
+            sel = self.select(plan, pa.concat_arrays(emitted) if emitted else None)
+            emitted.append(sel.traj_ids)
+            yield plan, sel

@@ -18,9 +18,8 @@ import pyarrow.compute as pc
 
 from lam_rl.store import filters as F
 from lam_rl.store import schemas
-from lam_rl.store.core import Plan, Query, Selected, StoreCore, first_per
+from lam_rl.store.core import Plan, Query, Selected, StoreCore, first_per, nothing_matches
 from lam_rl.store.errors import (
-    EmptySelection,
     StoreError,
     corrupt,
     guarded,
@@ -192,10 +191,7 @@ class Reader:
         """Lance row addresses of the selected rows of ``table`` (``steps``/``outcomes``), one array per
         plan, in storage order; a trajectory selected by an earlier plan is left out of later ones."""
         out: list[np.ndarray] = []
-        emitted: list[pa.Array] = []
-        for plan in plans:
-            sel = self.core.select(plan, pa.concat_arrays(emitted) if emitted else None)
-            emitted.append(sel.traj_ids)
+        for plan, sel in self.core.selected(plans):
             if len(sel.write_ids) == 0:
                 out.append(np.zeros(0, dtype=np.uint64))
                 continue
@@ -287,34 +283,21 @@ class Reader:
                 raise corrupt(self.uri, e, f"reading {what}") from None
             raise
         if n == 0 and not allow_empty:
-            p = plans[0]
-            sels = "; ".join(F.describe(q.selection, q.where) for q in plans)
-            raise EmptySelection(
-                f"no {what} match {sels} in {' + '.join(q.label for q in plans)} of {self.uri}; {p.hint}"
-            )
+            raise nothing_matches(what, plans, self.uri)
 
     def _scan(
         self, table: str, plans: list[Plan], cols: list[str], batch_rows: int
     ) -> Iterator[pa.RecordBatch]:
-        emitted: list[pa.Array] = []
-        for plan in plans:
-            exclude = pa.concat_arrays(emitted) if emitted else None
-            if table == "taskplans":
-                yield from self._scan_taskplans(plan, cols, batch_rows, exclude)
-                t = self.core.dataset("taskplans", plan.versions["taskplans"])
-                ids = t.to_table(columns=["task_id"], filter=F.to_sql(plan.selection, plan.where)).column(
-                    "task_id"
-                )
-                emitted.append(ids.combine_chunks())
-                continue
-            sel = self.core.select(plan, exclude)
+        if table == "taskplans":
+            yield from self._scan_taskplans(plans, cols, batch_rows)
+            return
+        for plan, sel in self.core.selected(plans):
             if len(sel.write_ids) == 0:
                 continue
             if table == "steps":
                 yield from self._scan_steps(plan, sel, cols, batch_rows)
             else:
-                yield from self._scan_outcomes(plan, sel, cols, batch_rows, exact=exclude is None)
-            emitted.append(sel.traj_ids)
+                yield from self._scan_outcomes(plan, sel, cols, batch_rows)
 
     def _scan_steps(
         self, plan: Plan, sel: Selected, cols: list[str], batch_rows: int
@@ -339,10 +322,10 @@ class Reader:
             yield fill_missing(b, "steps", cols)
 
     def _scan_outcomes(
-        self, plan: Plan, sel: Selected, cols: list[str], batch_rows: int, exact: bool
+        self, plan: Plan, sel: Selected, cols: list[str], batch_rows: int
     ) -> Iterator[pa.RecordBatch]:
         winners = self.core.winners(plan.versions["outcomes"])
-        filter_ids = not (winners.dup_free and exact)
+        filter_ids = not (winners.dup_free and sel.alone)
         need = _with(list(cols), "write_id") if filter_ids else list(cols)
         ds = self.core.dataset("outcomes", plan.versions["outcomes"])
         seen: set[str] = set()
@@ -356,27 +339,22 @@ class Reader:
                 yield fill_missing(b, "outcomes", cols)
 
     def _scan_taskplans(
-        self, plan: Plan, cols: list[str], batch_rows: int, exclude: pa.Array | None
+        self, plans: list[Plan], cols: list[str], batch_rows: int
     ) -> Iterator[pa.RecordBatch]:
-        ds = self.core.dataset("taskplans", plan.versions["taskplans"])
-        sel = F.restrict(plan.selection, F.TASKPLAN_KEYS)
         need = _with(list(cols), "task_id")
-        seen: set[str] = set()
-        sql = F.to_sql(sel, plan.where)
-        for b in ds.to_batches(columns=_present(ds, need), filter=sql, batch_size=batch_rows):
-            if exclude is not None and len(exclude):
-                b = b.filter(pc.invert(pc.is_in(b.column("task_id"), value_set=exclude)))
-            b = _unseen(b, "task_id", seen)
-            if b.num_rows:
-                yield fill_missing(b, "taskplans", cols)
+        seen: set[str] = set()  # task ids given already, by this plan or an earlier one
+        for plan in plans:
+            ds = self.core.dataset("taskplans", plan.versions["taskplans"])
+            sql = F.to_sql(F.restrict(plan.selection, F.TASKPLAN_KEYS), plan.where)
+            for b in ds.to_batches(columns=_present(ds, need), filter=sql, batch_size=batch_rows):
+                b = _unseen(b, "task_id", seen)
+                if b.num_rows:
+                    yield fill_missing(b, "taskplans", cols)
 
     def _iter_trajectories(self, plans: list[Plan]) -> Iterator[Trajectory]:
-        emitted: list[pa.Array] = []
-        for plan in plans:
-            sel = self.core.select(plan, pa.concat_arrays(emitted) if emitted else None)
+        for plan, sel in self.core.selected(plans):
             if len(sel.write_ids) == 0:
                 continue
-            emitted.append(sel.traj_ids)
             ods = self.core.dataset("outcomes", plan.versions["outcomes"])
             sql = F.to_sql(F.restrict(plan.selection, F.TRAJ_KEYS), plan.where)
             outs = ods.to_table(filter=sql)

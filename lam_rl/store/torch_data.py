@@ -37,7 +37,8 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from lam_rl.store.errors import EmptySelection, StoreError
+from lam_rl.store.core import nothing_matches
+from lam_rl.store.errors import StoreError
 from lam_rl.store.store import TrajectoryStore
 
 TABLES = ("steps", "outcomes", "trajectories")
@@ -134,12 +135,7 @@ class StoreDataset(IterableDataset):
                     for p, a in zip(self.plans, per_plan, strict=True)
                 ]
             if len(self._units) == 0 and not self.allow_empty:
-                from lam_rl.store import filters as F
-
-                sels = "; ".join(F.describe(p.selection, p.where) for p in self.plans)
-                raise EmptySelection(
-                    f"StoreDataset: no {self.table} match {sels} in {self.store.uri}; {self.plans[0].hint}"
-                )
+                raise nothing_matches(self.table, self.plans, self.store.uri, reader="StoreDataset")
         return self._units
 
     def __len__(self) -> int:

@@ -118,6 +118,19 @@ def test_taskplan_tags_are_scoped_to_taskplans(two_phases):
         store.steps(tag="plans-evolved")
 
 
+def test_overlapping_taskplan_tags_read_each_plan_once(two_phases):
+    store, _, _ = two_phases
+    store.add_taskplans([TaskPlanRecord(f"t{i}", "x", ["1. y"], source="evolved" if i < 3 else "seed")
+                         for i in range(6)])  # fmt: skip
+    store.tag("plans-evolved", source="evolved")
+    store.tag("plans-all-early", task_id=["t0", "t1", "t3"])
+    store.add_taskplans([TaskPlanRecord("t9", "x", ["1. y"], source="evolved")])  # after both tags
+    got = store.taskplans(tag=["plans-evolved", "plans-all-early"], columns=["task_id"]).column("task_id")
+    assert sorted(got.to_pylist()) == ["t0", "t1", "t2", "t3"]
+    again = store.taskplans(tag=["plans-all-early", "plans-evolved"], source="evolved", columns=["task_id"])
+    assert sorted(again.column("task_id").to_pylist()) == ["t0", "t1", "t2"]
+
+
 def test_rewards_are_a_new_version_and_never_touch_the_steps(two_phases):
     store, expert, _ = two_phases
     scored = [t for t in expert if t.steps][:5]
