@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from lam_rl.deploy.kuberay.model import Cluster, _rule
+from lam_rl.deploy.kuberay.model import Cluster, _auth, _k8s_auth, _rule
 from lam_rl.deploy.kuberay.values import (
     _DNS1123_LABEL,
     COLLECTOR_CONTAINER,
@@ -126,14 +126,6 @@ def _history_container_name(c: Cluster) -> Iterator[tuple[str, str]]:
                     f"{where}.template.spec.containers[{i}].name",
                     f"{COLLECTOR_CONTAINER!r} is the name of the collector KubeRay adds ({name} group)",
                 )
-
-
-def _auth(c: Cluster) -> dict[str, Any]:
-    return _obj(c.spec.get("authOptions"))
-
-
-def _k8s_auth(c: Cluster) -> bool:
-    return _auth(c).get("enableK8sTokenAuth") is True
 
 
 @_rule("cluster/auth-ray-version", "token authentication needs rayVersion 2.52.0 or later")

@@ -8,8 +8,7 @@ from typing import Any
 
 import yaml
 
-from lam_rl.deploy.kuberay.cluster_features import _k8s_auth
-from lam_rl.deploy.kuberay.model import CronJob, Job, Service, _rule
+from lam_rl.deploy.kuberay.model import CronJob, Job, Service, _k8s_auth, _rule
 from lam_rl.deploy.kuberay.values import (
     CLUSTER_SELECTOR_KEY,
     _int,

@@ -145,6 +145,17 @@ class Cluster:
         return go_version(_str(self.spec.get("rayVersion")))
 
 
+# what the auth rules of a cluster and of the RayJob/RayService holding it read
+
+
+def _auth(c: Cluster) -> dict[str, Any]:
+    return _obj(c.spec.get("authOptions"))
+
+
+def _k8s_auth(c: Cluster) -> bool:
+    return _auth(c).get("enableK8sTokenAuth") is True
+
+
 @dataclass
 class Job:
     """A RayJobSpec (scope 'rayjob'): a RayJob's spec or a RayCronJob's jobTemplate."""
