@@ -14,14 +14,16 @@ from __future__ import annotations
 import logging
 import math
 import random
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cluster.sft import _publish, open_store
-from cluster.train import report_result, run_workers, worker_info
-from jobs.config import Config, config_from_dict
+from cluster.sft import open_store
+from cluster.train import WorkerRun, run_learner
 from lam_rl.checkpoints import CheckpointRegistry, resolve_checkpoint
-from lam_rl.config import ConfigError, to_dict
+from lam_rl.config import ConfigError
+from lam_rl.phases import PHASES
+
+if TYPE_CHECKING:
+    from jobs.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -81,18 +83,15 @@ def progress_figures(metrics: dict[str, float]) -> dict[str, float]:
     }
 
 
-def _worker(config: dict[str, Any]) -> None:
+def _worker(run: WorkerRun) -> dict[str, Any]:
     from lam_rl.agent.parse import parse_decision
     from lam_rl.algos import engine as eng
     from lam_rl.algos.ppo import PPOLearner
     from lam_rl.algos.reward import RewardScorer
     from lam_rl.models.factory import load_tokenizer
     from lam_rl.store import TrajectoryStore
-    from lam_rl.tracking import Tracker
 
-    info = worker_info()
-    cfg: Config = config_from_dict(config["cfg"])
-    inputs = config["inputs"]
+    info, cfg, inputs = run.info, run.cfg, run.inputs
     tok = load_tokenizer(inputs["init"])
     scorer = RewardScorer(inputs["rm"]) if inputs["rm"] else None
 
@@ -106,24 +105,17 @@ def _worker(config: dict[str, Any]) -> None:
         cfg.ppo,
         cfg.learner,
         score,
-        use_gpu=config["_use_gpu"],
+        use_gpu=run.use_gpu,
         seed=cfg.run.seed,
         is_valid=lambda text: parse_decision(text).valid,
     )
-    tracker = None
-    if info.rank == 0:
-        tracker = Tracker(
-            cfg.tracking,
-            run_dir=cfg.run_dir,
-            name=f"ppo-{cfg.ppo.mode}",
-            job_type="ppo",
-            config={**config["cfg"], "inputs": inputs},
-        )
+    tracker = run.tracker
+    if tracker is not None:
         offline = cfg.ppo.mode == "offline"
         store = TrajectoryStore.from_config(cfg.store, cfg.run_dir, create=False) if offline else None
         tracker.use_inputs(  # W&B lineage: LAM3, the RM, and (offline) the tags of the states it re-answers
             checkpoints=[inputs["init"], inputs["rm"]],
-            registry=CheckpointRegistry(cfg.run_dir / "checkpoints"),
+            registry=run.registry,
             store=store,
             tags=inputs["tags"] if offline else [],
         )
@@ -145,19 +137,11 @@ def _worker(config: dict[str, Any]) -> None:
         from cluster.ppo_online import online_loop
 
         online_loop(cfg, learner, tok, scorer, info, tracker)
-    out = cfg.run_dir / "train" / cfg.ppo.output / "final"
+    out = PHASES["ppo"].learner_dir(cfg) / "final"
     learner.export_hf(out)
     if info.rank == 0:
-        dest = cfg.run_dir / "checkpoints" / cfg.ppo.output
-        _publish(out, dest)
-        CheckpointRegistry(cfg.run_dir / "checkpoints").register(
-            cfg.ppo.output, dest, phase="ppo", step=learner.iteration, mode=cfg.ppo.mode, **inputs
-        )
-    summary = {"iterations": learner.iteration, "kl_coef": learner.kl_ctl.value}
-    if tracker is not None:
-        tracker.summary(**summary)
-        tracker.finish()
-    report_result(summary)
+        run.publish(out, cfg.ppo.output, phase="ppo", step=learner.iteration, mode=cfg.ppo.mode, **inputs)
+    return {"iterations": learner.iteration, "kl_coef": learner.kl_ctl.value}
 
 
 def train_ppo(cfg: Config) -> dict[str, Any]:
@@ -168,12 +152,12 @@ def train_ppo(cfg: Config) -> dict[str, Any]:
     inputs = check_inputs(cfg)
     online = cfg.ppo.mode == "online"
     log.info("ppo %s: %s -> %s with RM %s", cfg.ppo.mode, inputs["init"], cfg.ppo.output, inputs["rm"])
-    return run_workers(
+    return run_learner(
         _worker,
-        {"cfg": to_dict(cfg), "inputs": inputs},
-        cfg.learner,
+        cfg,
+        inputs,
         name=f"ppo-{cfg.ppo.mode}",
-        storage_path=Path(cfg.run_dir) / "ray_train",
+        job_type="ppo",
         # online: the policy server the workers start needs its CPUs (and GPUs)
         reserve_cpus=cfg.policy.cpus_per_replica * cfg.policy.num_replicas if online else 0.0,
         reserve_gpus=cfg.policy.gpus_per_replica * cfg.policy.num_replicas if online else 0.0,

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cluster.sft import _publish, open_store
-from cluster.train import report_result, run_workers, worker_info
-from jobs.config import Config, config_from_dict
+from cluster.sft import open_store
+from cluster.train import WorkerRun, run_learner
 from lam_rl.checkpoints import CheckpointRegistry, resolve_checkpoint
-from lam_rl.config import ConfigError, to_dict
+from lam_rl.config import ConfigError
+from lam_rl.phases import PHASES
+
+if TYPE_CHECKING:
+    from jobs.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -43,21 +46,21 @@ def check_inputs(cfg: Config) -> tuple[Path, dict[str, Any]]:
     }
 
 
-def _worker(config: dict[str, Any]) -> None:
+def _worker(run: WorkerRun) -> dict[str, Any]:
     from lam_rl.algos.learner import Learner
     from lam_rl.algos.reward import RewardObjective, build_reward_model, encode_scored
     from lam_rl.data import selection as sel
     from lam_rl.data.sft import agent_builder, scored_examples
     from lam_rl.models.factory import load_tokenizer
     from lam_rl.store import TrajectoryStore
-    from lam_rl.tracking import Tracker
 
-    info = worker_info()
-    cfg: Config = config_from_dict(config["cfg"])
-    init = Path(config["init"])
+    info, cfg = run.info, run.cfg
+    init = Path(run.args["init"])
     tok = load_tokenizer(init)
     store = TrajectoryStore.from_config(cfg.store, cfg.run_dir, create=False)
     tags = cfg.reward.tags
+    if run.tracker is not None:  # W&B lineage
+        run.tracker.use_inputs(checkpoints=[init], registry=run.registry, store=store, tags=tags)
     shard = sel.shard_ids(
         sel.select_trajectories(store, tags, success=None), info.rank, info.world, cfg.reward.eval_fraction
     )
@@ -68,19 +71,9 @@ def _worker(config: dict[str, Any]) -> None:
         return encode_scored(tok, [e for e, _ in pairs], [y for _, y in pairs], cfg.reward.max_seq_len)
 
     train, evaluation = encoded(shard.train_ids), encoded(shard.eval_ids)
-    registry = CheckpointRegistry(cfg.run_dir / "checkpoints")
-    tracker = None
-    if info.rank == 0:
-        tracker = Tracker(
-            cfg.tracking,
-            run_dir=cfg.run_dir,
-            name="reward",
-            job_type="reward",
-            config={**config["cfg"], "inputs": config["inputs"]},
-        )
-        tracker.use_inputs(checkpoints=[init], registry=registry, store=store, tags=tags)  # W&B lineage
+    if run.tracker is not None:
         pos = sum(1 for x in train if x["label"] > 0)
-        tracker.log(
+        run.tracker.log(
             {
                 "data/train_steps": len(train),
                 "data/positive_fraction": pos / max(len(train), 1),
@@ -91,9 +84,7 @@ def _worker(config: dict[str, Any]) -> None:
 
     def on_checkpoint(hf: Path, step: int, final: bool) -> None:
         if final:
-            dest = cfg.run_dir / "checkpoints" / cfg.reward.output
-            _publish(hf, dest)
-            registry.register(cfg.reward.output, dest, phase="reward", step=step, **config["inputs"])
+            run.publish(hf, cfg.reward.output, phase="reward", step=step, **run.inputs)
 
     learner = Learner(
         build_reward_model(init, tok),
@@ -101,25 +92,21 @@ def _worker(config: dict[str, Any]) -> None:
         RewardObjective(tok.pad_token_id),
         cfg.learner,
         cfg.reward.optim,
-        cfg.run_dir / "train" / cfg.reward.output,
+        PHASES["reward"].learner_dir(cfg),
         lora=cfg.reward.lora,
         lora_task="SEQ_CLS",
-        use_gpu=config["_use_gpu"],
+        use_gpu=run.use_gpu,
         seed=cfg.run.seed,
-        report=tracker.log if tracker else None,
+        report=run.report,
         on_checkpoint=on_checkpoint,
         name="reward",
     )
     result = learner.fit(train, evaluation)
-    summary = {
+    return {
         "steps": result.steps,
         "final_loss": result.final_loss,
         **{f"eval_{k}": v for k, v in result.eval_metrics.items()},
     }
-    if tracker is not None:
-        tracker.summary(**summary)
-        tracker.finish()
-    report_result(summary)
 
 
 def train_reward(cfg: Config) -> dict[str, Any]:
@@ -127,13 +114,7 @@ def train_reward(cfg: Config) -> dict[str, Any]:
     log.info(
         "reward model from %s on %d successes / %d failures", init, inputs["successes"], inputs["failures"]
     )
-    return run_workers(
-        _worker,
-        {"cfg": to_dict(cfg), "init": str(init), "inputs": inputs},
-        cfg.learner,
-        name="reward",
-        storage_path=cfg.run_dir / "ray_train",
-    )
+    return run_learner(_worker, cfg, inputs, args={"init": str(init)}, name="reward", job_type="reward")
 
 
 def score_store(cfg: Config, tracker=None) -> dict[str, Any]:

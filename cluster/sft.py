@@ -7,21 +7,21 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cluster.train import report_result, run_workers, worker_info
-from jobs.config import Config, config_from_dict
+from cluster.train import WorkerRun, run_learner
+from lam_rl import phases
 from lam_rl.checkpoints import PHASE_IO, CheckpointRegistry, resolve_checkpoint
-from lam_rl.config import ConfigError, to_dict
+from lam_rl.config import ConfigError
+from lam_rl.phases import sft_phases
+
+if TYPE_CHECKING:
+    from jobs.config import Config
 
 log = logging.getLogger(__name__)
 
-SFT_PHASES = {"plan": "lam1", "imitate": "lam2", "boost": "lam3"}
-WHAT_TO_RUN = {
-    "plan": "jobs.taskplan (phase 0a)",
-    "imitate": "jobs.collect (phase 0b) and jobs.sft phase=plan",
-    "boost": "jobs.explore (phase 3) and jobs.sft phase=imitate",
-}
+# jobs.sft phase=<key> -> its row of the phase table (plan: LAM1, imitate: LAM2, boost: LAM3)
+SFT_PHASES = sft_phases()
 
 
 def phase_tags(cfg: Config, phase: str) -> list[str]:
@@ -50,42 +50,38 @@ def check_inputs(cfg: Config, phase: str) -> tuple[Path, dict[str, Any]]:
         raise ConfigError(f"phase={phase!r} is not an SFT phase; use one of {', '.join(SFT_PHASES)}")
     registry = CheckpointRegistry(cfg.run_dir / "checkpoints")
     init_name = PHASE_IO[phase][0]
-    init = resolve_checkpoint(init_name, registry, WHAT_TO_RUN[phase].split(" and ")[-1])
-    store = open_store(cfg, WHAT_TO_RUN[phase])
+    what_to_run = phases.what_to_run(SFT_PHASES[phase].name)
+    writer = phases.command(phases.writers([f"checkpoint:{init_name}"])[0])
+    init = resolve_checkpoint(init_name, registry, writer)
+    store = open_store(cfg, what_to_run)
     tags = phase_tags(cfg, phase)
     for t in tags:
         if not store.has_tag(t):
-            raise ConfigError(
-                f"store tag '{t}' does not exist in {cfg.store_uri}; run {WHAT_TO_RUN[phase]} first"
-            )
+            raise ConfigError(f"store tag '{t}' does not exist in {cfg.store_uri}; run {what_to_run} first")
     if phase == "plan":
         n = store.count("taskplans", tag=tags[0], split="train")
     else:
         n = len(select_trajectories(store, tags))
-    require_rows(
-        n, f"phase {phase} (tags {tags}, successful train trajectories)", f"run {WHAT_TO_RUN[phase]} first"
-    )
+    require_rows(n, f"phase {phase} (tags {tags}, successful train trajectories)", f"run {what_to_run} first")
     return init, {"rows": n, "tags": tags, "store_snapshot": store.snapshot().to_dict()}
 
 
-def _worker(config: dict[str, Any]) -> None:
-    """One Ray Train worker: shard -> examples -> Learner.fit; rank 0 tracks and registers."""
-    from lam_rl.agent.config import AgentConfig
+def _worker(run: WorkerRun) -> dict[str, Any]:
+    """One Ray Train worker: shard -> examples -> Learner.fit (rank 0 tracks, see rank0_scaffold)."""
     from lam_rl.algos.learner import Learner
     from lam_rl.algos.sft import SFTObjective
     from lam_rl.data import selection as sel
     from lam_rl.data.sft import EncodeStats, action_examples, agent_builder, encode, plan_examples
     from lam_rl.models.factory import load_model, load_tokenizer
     from lam_rl.store import TrajectoryStore
-    from lam_rl.tracking import Tracker
 
-    info = worker_info()
-    cfg: Config = config_from_dict(config["cfg"])
-    phase, init = config["phase"], Path(config["init"])
+    info, cfg = run.info, run.cfg
+    phase, init = run.args["phase"], Path(run.args["init"])
     tok = load_tokenizer(init)
     store = TrajectoryStore.from_config(cfg.store, cfg.run_dir, create=False)
     tags = phase_tags(cfg, phase)
-    agent: AgentConfig = cfg.agent
+    if run.tracker is not None:  # W&B lineage
+        run.tracker.use_inputs(checkpoints=[init], registry=run.registry, store=store, tags=tags)
     if phase == "plan":
         recs = sel.read_taskplans(store, tags[0])
         shard = sel.shard_ids([r["task_id"] for r in recs], info.rank, info.world, cfg.sft.eval_fraction)
@@ -96,7 +92,7 @@ def _worker(config: dict[str, Any]) -> None:
         shard = sel.shard_ids(
             sel.select_trajectories(store, tags), info.rank, info.world, cfg.sft.eval_fraction
         )
-        builder = agent_builder(agent, tok)
+        builder = agent_builder(cfg.agent, tok)
         train_ex = action_examples(sel.read_steps(store, shard.train_ids, tags), builder)
         eval_ex = action_examples(sel.read_steps(store, shard.eval_ids, tags), builder)
     if cfg.sft.max_examples:
@@ -104,23 +100,11 @@ def _worker(config: dict[str, Any]) -> None:
     stats = EncodeStats()
     train = encode(tok, train_ex, cfg.sft.max_seq_len, stats)
     evaluation = encode(tok, eval_ex, cfg.sft.max_seq_len)
-    optim = cfg.sft.optim
     if phase == "plan" and cfg.sft.plan_epochs:
-        optim.epochs = cfg.sft.plan_epochs
-    out_name = SFT_PHASES[phase]
-    out_dir = cfg.run_dir / "train" / out_name
-    registry = CheckpointRegistry(cfg.run_dir / "checkpoints")
-    tracker = None
-    if info.rank == 0:
-        tracker = Tracker(
-            cfg.tracking,
-            run_dir=cfg.run_dir,
-            name=f"sft-{phase}",
-            job_type=f"sft-{phase}",
-            config={**config["cfg"], "phase": phase, "inputs": config["inputs"]},
-        )
-        tracker.use_inputs(checkpoints=[init], registry=registry, store=store, tags=tags)  # W&B lineage
-        tracker.log(
+        cfg.sft.optim.epochs = cfg.sft.plan_epochs
+    out_name = PHASE_IO[phase][1]
+    if run.tracker is not None:
+        run.tracker.log(
             {
                 "data/train_examples": len(train) * info.world,
                 "data/eval_examples": len(evaluation),
@@ -132,28 +116,26 @@ def _worker(config: dict[str, Any]) -> None:
 
     def on_checkpoint(hf: Path, step: int, final: bool) -> None:
         if final:
-            dest = cfg.run_dir / "checkpoints" / out_name
-            _publish(hf, dest)
-            registry.register(out_name, dest, phase=phase, step=step, final=True, **config["inputs"])
+            run.publish(hf, out_name, phase=phase, step=step, **run.inputs)
         else:
-            registry.register(out_name, hf, phase=phase, step=step, final=False)
+            run.registry.register(out_name, hf, phase=phase, step=step, final=False)
 
     learner = Learner(
         load_model(init),
         tok,
         SFTObjective(tok.pad_token_id),
         cfg.learner,
-        optim,
-        out_dir,
+        cfg.sft.optim,  # sft.optim.lr as loaded: the Learner hands it to DeepSpeed's optimizer
+        SFT_PHASES[phase].learner_dir(cfg),
         lora=cfg.sft.lora,
-        use_gpu=config["_use_gpu"],
+        use_gpu=run.use_gpu,
         seed=cfg.run.seed,
-        report=(tracker.log if tracker else None),
+        report=run.report,
         on_checkpoint=on_checkpoint,
         name=f"sft-{phase}",
     )
     result = learner.fit(train, evaluation)
-    summary = {
+    return {
         "steps": result.steps,
         "final_loss": result.final_loss,
         "resumed_from": result.resumed_from,
@@ -161,40 +143,24 @@ def _worker(config: dict[str, Any]) -> None:
         "seconds": result.seconds,
         **{f"eval_{k}": v for k, v in result.eval_metrics.items()},
     }
-    if tracker is not None:
-        tracker.summary(**summary)
-        tracker.finish()
-    report_result(summary)
-
-
-def _publish(src: Path, dest: Path) -> None:
-    """Copy a finished HF folder to its registry place atomically."""
-    import os
-    import shutil
-    import tempfile
-
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
-    shutil.copytree(src, tmp, dirs_exist_ok=True)
-    if dest.exists():
-        shutil.rmtree(dest)
-    os.replace(tmp, dest)
 
 
 def train_sft(cfg: Config, phase: str) -> dict[str, Any]:
     """Run one SFT phase; returns rank 0's summary (steps, losses, throughput)."""
     init, inputs = check_inputs(cfg, phase)
     log.info(
-        "sft %s: %s from %s on %d rows of %s", phase, SFT_PHASES[phase], init, inputs["rows"], inputs["tags"]
+        "sft %s: %s from %s on %d rows of %s", phase, PHASE_IO[phase][1], init, inputs["rows"], inputs["tags"]
     )
-    return run_workers(
+    return run_learner(
         _worker,
-        {"cfg": to_dict(cfg), "phase": phase, "init": str(init), "inputs": inputs},
-        cfg.learner,
+        cfg,
+        inputs,
+        args={"phase": phase, "init": str(init)},
         name=f"sft-{phase}",
-        storage_path=cfg.run_dir / "ray_train",
+        job_type=f"sft-{phase}",
+        wandb_extra={"phase": phase},
     )
 
 
 def sft_done(cfg: Config, phase: str) -> bool:
-    return CheckpointRegistry(cfg.run_dir / "checkpoints").latest(SFT_PHASES[phase]) is not None
+    return CheckpointRegistry(cfg.run_dir / "checkpoints").latest(PHASE_IO[phase][1]) is not None

@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ray
 from ray.train import FailureConfig, LoggingConfig, RunConfig, ScalingConfig
@@ -22,7 +22,11 @@ from ray.train.torch import TorchConfig, TorchTrainer
 from cluster import noise
 from lam_rl.algos.config import LearnerConfig
 from lam_rl.algos.engine import backend_for, check_hardware, resolve_use_gpu
+from lam_rl.checkpoints import CheckpointRegistry
 from lam_rl.config import ConfigError
+
+if TYPE_CHECKING:
+    from lam_rl.tracking import Tracker
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +109,89 @@ def report_result(metrics: dict[str, Any]) -> None:
         ray.train.report({})
 
 
+def publish(src: Path, dest: Path) -> None:
+    """Copy a finished HF folder to its registry place atomically."""
+    import shutil
+    import tempfile
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    shutil.copytree(src, tmp, dirs_exist_ok=True)
+    if dest.exists():
+        shutil.rmtree(dest)
+    os.replace(tmp, dest)
+
+
+@dataclass
+class WorkerRun:
+    """What a learner's worker body gets from :func:`rank0_scaffold`: who it is, the run's config
+    (the dataclass the driver loaded, pickled by Ray), the job's inputs, the checkpoint registry and,
+    on rank 0 only, the W&B Tracker of the run."""
+
+    info: WorkerInfo
+    cfg: Any
+    inputs: dict[str, Any]  # what the job read (W&B config "inputs", registry metadata)
+    args: dict[str, Any]  # the body's own arguments (the SFT phase, the starting checkpoint)
+    use_gpu: bool
+    registry: CheckpointRegistry
+    tracker: Tracker | None
+
+    @property
+    def report(self) -> Callable[[dict[str, Any], int], None] | None:
+        """The Tracker's ``log`` on rank 0 (a learner's ``report=``), else None."""
+        return self.tracker.log if self.tracker is not None else None
+
+    def publish(self, hf: Path, name: str, **meta: Any) -> None:
+        """Copy the final HF folder ``hf`` to ``<run dir>/checkpoints/<name>`` and register it there."""
+        dest = Path(self.cfg.run_dir) / "checkpoints" / name
+        publish(hf, dest)
+        self.registry.register(name, dest, final=True, **meta)
+
+
+def rank0_scaffold(
+    body: Callable[[WorkerRun], dict[str, Any]],
+) -> Callable[[dict[str, Any]], None]:
+    """A Ray Train worker function around ``body``: worker info, the config, rank 0's Tracker
+    (opened before ``body`` and finished after it with ``body``'s summary), the result reported.
+
+    :func:`run_learner` runs it.
+    """
+
+    def worker(config: dict[str, Any]) -> None:
+        from lam_rl.config import to_dict
+        from lam_rl.tracking import Tracker
+
+        info = worker_info()
+        cfg = config["cfg"]
+        name, job_type, extra = config["tracking"]
+        tracker = None
+        if info.rank == 0:
+            wb_config = {**to_dict(cfg), **extra, "inputs": config["inputs"]}
+            tracker = Tracker(
+                cfg.tracking, run_dir=cfg.run_dir, name=name, job_type=job_type, config=wb_config
+            )
+        run = WorkerRun(
+            info,
+            cfg,
+            config["inputs"],
+            config["args"],
+            config["_use_gpu"],
+            CheckpointRegistry(Path(cfg.run_dir) / "checkpoints"),
+            tracker,
+        )
+        try:
+            summary = body(run)
+            if tracker is not None:
+                tracker.summary(**summary)
+        finally:
+            if tracker is not None:
+                tracker.finish()
+        report_result(summary)
+
+    worker.__name__ = worker.__qualname__ = getattr(body, "__name__", "worker")
+    return worker
+
+
 class Trainer(TorchTrainer):
     """``TorchTrainer`` without Ray Train's placement-group cleaner where the cluster has no State API
     (``cluster.noise.drop_placement_group_cleaner``: lam-rl's embedded Ray has no dashboard)."""
@@ -174,3 +261,37 @@ def run_workers(
     if result.error is not None:
         raise result.error
     return dict(result.metrics or {})
+
+
+def run_learner(
+    body: Callable[[WorkerRun], dict[str, Any]],
+    cfg: Any,
+    inputs: dict[str, Any],
+    *,
+    args: dict[str, Any] | None = None,
+    name: str,
+    job_type: str,
+    wandb_extra: dict[str, Any] | None = None,
+    learner: LearnerConfig | None = None,
+    reserve_cpus: float = 0.0,
+    reserve_gpus: float = 0.0,
+) -> dict[str, Any]:
+    """Run a job's learner: ``body`` through :func:`rank0_scaffold` on ``learner`` (default
+    ``cfg.learner``) workers; returns rank 0's summary. ``cfg`` crosses to the workers as it is (Ray
+    pickles the dataclass); ``args`` are the body's own. Rank 0's W&B run is ``name`` (``job_type``),
+    its config the job's config plus ``wandb_extra`` and ``inputs``."""
+    config = {
+        "cfg": cfg,
+        "inputs": inputs,
+        "args": dict(args or {}),
+        "tracking": (name, job_type, dict(wandb_extra or {})),
+    }
+    return run_workers(
+        rank0_scaffold(body),
+        config,
+        learner or cfg.learner,
+        name=name,
+        storage_path=Path(cfg.run_dir) / "ray_train",
+        reserve_cpus=reserve_cpus,
+        reserve_gpus=reserve_gpus,
+    )

@@ -4,7 +4,7 @@ The trainer is TRL's own (``GRPOTrainer`` / ``RLOOTrainer``); what lam-rl adds i
 side (``lam_rl.algos.trl_online``: prompts of the expert's states on the training tasks, a reward
 that executes each sampled decision in WordSim and asks the verifier) and the run plumbing here.
 
-It runs inside one Ray Train worker (``cluster.train.run_workers`` with ``num_workers=1``): the worker
+It runs inside one Ray Train worker (``cluster.train.run_learner`` with ``num_workers=1``): the worker
 gets its CPUs/GPU from Ray, TRL's accelerate finds a single-process group and trains without DDP.
 Rank 0 logs TRL's metrics (reward mean/std, KL, entropy, clip ratios, completion lengths, and the
 WordSim validity/success rates) through ``lam_rl.tracking.Tracker`` and registers the final HF folder
@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from pathlib import Path
 from typing import Any
 
-from cluster.sft import _publish
-from cluster.train import report_result, run_workers, worker_info
-from jobs.config import Config, config_from_dict
+from cluster.train import WorkerRun, run_learner
+from jobs.config import Config
 from lam_rl.checkpoints import CheckpointRegistry, resolve_checkpoint
-from lam_rl.config import ConfigError, to_dict
+from lam_rl.config import ConfigError
+from lam_rl.phases import PHASES
 
 log = logging.getLogger(__name__)
 
@@ -47,35 +46,23 @@ def check_inputs(cfg: Config) -> dict[str, Any]:
     return {"init": str(init), "algo": algo, "families": list(cfg.collect.families)}
 
 
-def _worker(config: dict[str, Any]) -> None:
+def _worker(run: WorkerRun) -> dict[str, Any]:
     from lam_rl.algos import trl_online as T
     from lam_rl.data.sft import agent_builder
     from lam_rl.env.tasks import sample_tasks
     from lam_rl.models import load_tokenizer, save_pretrained
-    from lam_rl.tracking import Tracker
 
-    info = worker_info()
-    cfg: Config = config_from_dict(config["cfg"])
-    inputs = config["inputs"]
+    info, cfg, inputs = run.info, run.cfg, run.inputs
     algo = inputs["algo"]
     tok = load_tokenizer(inputs["init"])
     tasks = sample_tasks(
         cfg.ppo.online_tasks, cfg.run.seed + 11, split="train", families=inputs["families"] or None
     )
     rows = T.expert_states(tasks, agent_builder(cfg.agent, tok), cfg.ppo.max_states)
-    tracker = None
-    if info.rank == 0:
-        tracker = Tracker(
-            cfg.tracking,
-            run_dir=cfg.run_dir,
-            name=f"ppo-online-{algo}",
-            job_type="ppo",
-            config={**config["cfg"], "inputs": inputs},
-        )
-        registry = CheckpointRegistry(cfg.run_dir / "checkpoints")
-        tracker.use_inputs(checkpoints=[inputs["init"]], registry=registry)  # W&B lineage
+    if run.tracker is not None:  # W&B lineage
+        run.tracker.use_inputs(checkpoints=[inputs["init"]], registry=run.registry)
     reward = T.WordSimReward(cfg.ppo.invalid_score, cfg.ppo.expert_finish, cfg.rollout.max_steps)
-    logs = T.tracker_callback(tracker, algo)
+    logs = T.tracker_callback(run.tracker, algo)
     trainer = T.build_trainer(
         algo,
         inputs["init"],
@@ -85,7 +72,7 @@ def _worker(config: dict[str, Any]) -> None:
         cfg.ppo,
         cfg.run_dir / "train" / f"{cfg.ppo.output}-{algo}",
         seed=cfg.run.seed,
-        use_cpu=not config["_use_gpu"],
+        use_cpu=not run.use_gpu,
         precision=cfg.learner.precision,
         callbacks=[logs],
     )
@@ -96,26 +83,20 @@ def _worker(config: dict[str, Any]) -> None:
     summary = {"algo": algo, "iterations": steps, **T.task_summary(rows)}
     summary.update({k: v for k, v in logs.last.items() if k in ("reward", "kl", "entropy")})
     if info.rank == 0:
-        out = save_pretrained(trainer.model, tok, cfg.run_dir / "train" / cfg.ppo.output / "final")
-        dest = cfg.run_dir / "checkpoints" / cfg.ppo.output
-        _publish(out, dest)
-        CheckpointRegistry(cfg.run_dir / "checkpoints").register(
-            cfg.ppo.output, dest, phase="ppo", step=steps, mode="online", **inputs
-        )
-    if tracker is not None:
-        tracker.summary(**summary)
-        tracker.finish()
-    report_result(summary)
+        out = save_pretrained(trainer.model, tok, PHASES["ppo-online"].learner_dir(cfg) / "final")
+        run.publish(out, cfg.ppo.output, phase="ppo", step=steps, mode="online", **inputs)
+    return summary
 
 
 def train_trl_online(cfg: Config) -> dict[str, Any]:
     """Run TRL's GRPO or RLOO (``ppo.algo``) online on WordSim; returns rank 0's summary."""
     inputs = check_inputs(cfg)
     log.info("ppo online %s (TRL): %s -> %s", inputs["algo"], inputs["init"], cfg.ppo.output)
-    return run_workers(
+    return run_learner(
         _worker,
-        {"cfg": to_dict(cfg), "inputs": inputs},
-        dataclasses.replace(cfg.learner, num_workers=1),
+        cfg,
+        inputs,
         name=f"ppo-online-{inputs['algo']}",
-        storage_path=Path(cfg.run_dir) / "ray_train",
+        job_type="ppo",
+        learner=dataclasses.replace(cfg.learner, num_workers=1),
     )

@@ -7,49 +7,67 @@ This package ships in the wheel with its YAML configs (``jobs/configs/``, found 
 
 from __future__ import annotations
 
-import pkgutil
 from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
+from lam_rl.phases import TABLE, PhaseSpec, job_schemas
+
 # The packaged configs (tiny.yaml, small.yaml): `config=NAME` looks here first, then at files.
 CONFIGS_DIR = resources.files(__name__) / "configs"
 
-# The config class of each job ("module:Class"), for the jobs whose class is not the shared Config
-# (they add top-level switches such as `phase=`). The job list itself is the modules of this package.
-DEFAULT_SCHEMA = "jobs.config:Config"
-SCHEMAS: dict[str, str] = {
-    "pipeline": "jobs.config:PipelineConfig",
-    "ppo": "jobs.config:PPOJobConfig",
-    "sft": "jobs.config:SFTJobConfig",
-}
-
-# job name -> "module:Class" of its config, for every job module (jobs.<name>) of this package
-JOBS: dict[str, str] = {
-    m.name: SCHEMAS.get(m.name, DEFAULT_SCHEMA)
-    for m in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name)
-    if not m.ispkg and not m.name.startswith("_") and m.name != "config"  # config: the classes, not a job
-}
+# job name -> "module:Class" of its config, for every job the phase table (lam_rl/phases.py) runs
+JOBS: dict[str, str] = job_schemas()
 
 
 def schema_path(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
+def run_main(
+    main: Callable[..., Any], cfg: Any, spec: PhaseSpec, prepare: Callable[[Any], Any] | None = None
+) -> Any:
+    """Run a job's work on ``cfg``, as ``run_job`` and the pipeline both do: ``prepare(cfg)`` first
+    (work that tracks itself, e.g. the reward model's Ray Train workers), then ``main(cfg, tracker)``
+    inside the job's one W&B run (``spec.run``), or ``main(cfg)`` when the job has none."""
+    if prepare is not None:
+        prepare(cfg)
+    if spec.run is None:
+        return main(cfg)
+    from lam_rl.config import to_dict
+    from lam_rl.tracking import Tracker
+
+    with Tracker(
+        cfg.tracking, run_dir=cfg.run_dir, name=spec.run, job_type=spec.job_type, config=to_dict(cfg)
+    ) as tracker:
+        return main(cfg, tracker)
+
+
 def run_job(
     schema: type,
-    fn: Callable[[Any], Any],
+    fn: Callable[..., Any],
     name: str,
     doc: str | None = None,
     needs_ray: bool = True,
     check: Callable[[Any], Any] | None = None,
+    prepare: Callable[[Any], Any] | None = None,
 ) -> None:
-    """Run a job; ``check(cfg)`` checks its inputs (raising ConfigError) before anything is written."""
+    """Run a job; ``check(cfg)`` checks its inputs (raising ConfigError) before anything is written.
+    ``fn`` is called as :func:`run_main` calls it (with the Tracker when the job's phase has a run)."""
     if JOBS.get(name) != schema_path(schema):
         raise RuntimeError(
             f"job {name!r} runs with {schema_path(schema)} but jobs.JOBS says {JOBS.get(name)}: "
-            "add the job's config class to jobs.SCHEMAS"
+            "set the schema of its rows in lam_rl/phases.py"
         )
     from cluster.runtime import job_main
 
-    job_main(schema, fn, name=name, configs_dir=CONFIGS_DIR, doc=doc, needs_ray=needs_ray, check=check)
+    spec = next(p for p in TABLE if p.job == name)
+    job_main(
+        schema,
+        lambda cfg: run_main(fn, cfg, spec, prepare),
+        name=name,
+        configs_dir=CONFIGS_DIR,
+        doc=doc,
+        needs_ray=needs_ray,
+        check=check,
+    )

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from typing import TYPE_CHECKING
 
 from cluster.collect import expert_spec, run_rollouts
 from cluster.rollout import WorkItem
 from jobs import run_job
 from jobs.config import Config
-from lam_rl.config import to_dict
 from lam_rl.env.tasks import sample_tasks
 from lam_rl.store import TrajectoryStore
-from lam_rl.tracking import Tracker
+
+if TYPE_CHECKING:
+    from lam_rl.tracking import Tracker
 
 log = logging.getLogger("jobs.collect")
 
@@ -70,44 +72,39 @@ def play(
     store.tag(tag, phase=phase, split=split, replace=True)
 
 
-def main(cfg: Config) -> None:
+def main(cfg: Config, tr: Tracker) -> None:
     c = cfg.collect
     store = TrajectoryStore.from_config(cfg.store, cfg.run_dir)
-    with Tracker(
-        cfg.tracking, run_dir=cfg.run_dir, name="collect", job_type="collect", config=to_dict(cfg)
-    ) as tr:
-        fams = list(c.families) or None
-        train = sample_tasks(
-            c.num_tasks, c.seed, split="train", composite_fraction=c.composite_fraction, families=fams
-        )
-        play(
-            cfg,
-            store,
-            train,
-            phase="collect",
-            split="train",
-            tag=c.tag,
-            spec=expert_spec(cfg, cfg.run.seed),
-            tracker=tr,
-        )
-        held_out = sample_tasks(  # held-out instances of the same families (the eval split's seeds)
-            c.eval_tasks, c.seed + 1, split="eval", composite_fraction=c.composite_fraction, families=fams
-        )
-        noiseless = dataclasses.replace(cfg, expert=dataclasses.replace(cfg.expert, noise=False))
-        play(
-            cfg,
-            store,
-            held_out,
-            phase="reference",
-            split="eval",
-            tag=c.eval_tag,
-            spec=expert_spec(noiseless, cfg.run.seed),
-            tracker=tr,
-        )
-        stats = store.stats(tag=c.tag)
-        tr.summary(
-            trajectories=stats["trajectories"], steps=stats["steps"], success_rate=stats["success_rate"]
-        )
+    fams = list(c.families) or None
+    train = sample_tasks(
+        c.num_tasks, c.seed, split="train", composite_fraction=c.composite_fraction, families=fams
+    )
+    play(
+        cfg,
+        store,
+        train,
+        phase="collect",
+        split="train",
+        tag=c.tag,
+        spec=expert_spec(cfg, cfg.run.seed),
+        tracker=tr,
+    )
+    held_out = sample_tasks(  # held-out instances of the same families (the eval split's seeds)
+        c.eval_tasks, c.seed + 1, split="eval", composite_fraction=c.composite_fraction, families=fams
+    )
+    noiseless = dataclasses.replace(cfg, expert=dataclasses.replace(cfg.expert, noise=False))
+    play(
+        cfg,
+        store,
+        held_out,
+        phase="reference",
+        split="eval",
+        tag=c.eval_tag,
+        spec=expert_spec(noiseless, cfg.run.seed),
+        tracker=tr,
+    )
+    stats = store.stats(tag=c.tag)
+    tr.summary(trajectories=stats["trajectories"], steps=stats["steps"], success_rate=stats["success_rate"])
 
 
 if __name__ == "__main__":

@@ -16,17 +16,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from lam_rl.phases import sft_phases
-
 from cluster.config import FleetConfig, PolicyServeConfig, RayConfig, RewardServeConfig, RolloutConfig
 from lam_rl.agent.config import AgentConfig
 from lam_rl.algos.config import LearnerConfig, PPOConfig, RewardConfig, SFTConfig
-from lam_rl.config import SEED_MAX, check_choice, opt
+from lam_rl.config import SEED_MAX, ConfigError, check_choice, opt
 from lam_rl.data.config import CollectConfig, ExploreConfig, TaskPlanConfig
 from lam_rl.deploy.config import DeployConfig
 from lam_rl.env.config import EnvConfig, ExpertConfig
 from lam_rl.eval.config import EvalConfig
 from lam_rl.models.config import ModelConfig, TokenizerConfig
+from lam_rl.phases import sft_phases, stages
 from lam_rl.store.config import StoreConfig
 from lam_rl.tracking import TrackingConfig
 
@@ -93,6 +92,15 @@ class PipelineConfig(Config):
         [], "Run only these pipeline stages (empty: all). Stages whose output exists are skipped anyway."
     )
     force: list[str] = opt([], "Stages to re-run even when their output exists.")
+
+    def __post_init__(self) -> None:
+        known = [p.name for p in stages()]
+        for key in ("stages", "force"):
+            for name in getattr(self, key):
+                if name not in known:
+                    raise ConfigError(
+                        f"config key '{key}' names an unknown pipeline stage '{name}'. Stages: {', '.join(known)}"
+                    )
 
 
 @dataclass

@@ -10,12 +10,14 @@ Writes <run dir>/eval/results.json and W&B tables; ``lam-rl report`` turns them 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from cluster.evaluate import evaluate
 from jobs import run_job
 from jobs.config import Config
-from lam_rl.config import to_dict
-from lam_rl.tracking import Tracker
+
+if TYPE_CHECKING:
+    from lam_rl.tracking import Tracker
 
 log = logging.getLogger("jobs.evaluate")
 
@@ -38,16 +40,13 @@ def check(cfg: Config) -> None:
     models_to_evaluate(cfg)
 
 
-def main(cfg: Config) -> None:
-    with Tracker(
-        cfg.tracking, run_dir=cfg.run_dir, name="evaluate", job_type="evaluate", config=to_dict(cfg)
-    ) as tr:
-        results = evaluate(cfg, tr)
-        log.info(
-            "evaluation written to %s (%d models)",
-            cfg.run_dir / "eval" / "results.json",
-            len(results["models"]),
-        )
+def main(cfg: Config, tr: Tracker) -> None:
+    results = evaluate(cfg, tr)
+    log.info(
+        "evaluation written to %s (%d models)",
+        cfg.run_dir / "eval" / "results.json",
+        len(results["models"]),
+    )
 
 
 if __name__ == "__main__":

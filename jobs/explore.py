@@ -10,13 +10,15 @@ act with it; every attempt's trajectory lands in the store under ``explore.tag``
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from cluster.explore import explore
 from jobs import run_job
 from jobs.config import Config
-from lam_rl.config import to_dict
 from lam_rl.store import TrajectoryStore
-from lam_rl.tracking import Tracker
+
+if TYPE_CHECKING:
+    from lam_rl.tracking import Tracker
 
 log = logging.getLogger("jobs.explore")
 
@@ -44,13 +46,10 @@ def check(cfg: Config) -> None:
         raise ConfigError(f"tag '{e.source_tag}' has no failed training trajectories to retry")
 
 
-def main(cfg: Config) -> None:
-    with Tracker(
-        cfg.tracking, run_dir=cfg.run_dir, name="explore", job_type="explore", config=to_dict(cfg)
-    ) as tr:
-        s = explore(cfg, tr)
-        log.info("explore: %d attempts, %d successes (%.1f%%)", s.done, s.successes, 100 * s.success_rate)
-        tr.summary(attempts=s.done, successes=s.successes, success_rate=s.success_rate)
+def main(cfg: Config, tr: Tracker) -> None:
+    s = explore(cfg, tr)
+    log.info("explore: %d attempts, %d successes (%.1f%%)", s.done, s.successes, 100 * s.success_rate)
+    tr.summary(attempts=s.done, successes=s.successes, success_rate=s.success_rate)
 
 
 if __name__ == "__main__":

@@ -9,29 +9,23 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import time
 from collections.abc import Callable
 
-from cluster.ppo import train_ppo
-from cluster.sft import SFT_PHASES, sft_done, train_sft
-from cluster.sft import check_inputs as check_sft_inputs
-from jobs import collect, evaluate, explore, ppo, reward, run_job, taskplan
+from jobs import run_job, run_main
 from jobs.config import PipelineConfig
-from lam_rl.config import ConfigError
+from lam_rl import phases
+from lam_rl.phases import PhaseSpec
 
 log = logging.getLogger("jobs.pipeline")
 
 
-def write_report(cfg: PipelineConfig) -> None:
-    from lam_rl.config import to_dict
+def write_report(cfg: PipelineConfig, tracker) -> None:
     from lam_rl.eval.report import write_report as report
-    from lam_rl.tracking import Tracker
 
-    with Tracker(
-        cfg.tracking, run_dir=cfg.run_dir, name="report", job_type="report", config=to_dict(cfg)
-    ) as tr:
-        path = report(cfg.run_dir, tracker=tr)
+    path = report(cfg.run_dir, tracker=tracker)
     log.info("report: %s", path)
 
 
@@ -39,65 +33,58 @@ def report_done(cfg: PipelineConfig) -> bool:
     return False  # cheap, and always reflects the latest results
 
 
-# the learner's resumable DeepSpeed state per training stage (run_dir/train/<name>/ds)
-TRAIN_DIRS = {f"sft-{phase}": name for phase, name in SFT_PHASES.items()}
-
-
 def fresh_start(cfg: PipelineConfig, stage: str) -> None:
     """A forced training stage starts over: drop its resumable learner state, which may come from
     another config (a crash-restart inside the stage still resumes from what this run writes)."""
     import shutil
 
-    out = {**TRAIN_DIRS, "ppo": cfg.ppo.output, "reward": cfg.reward.output}.get(stage)
-    if out is None:
-        return
-    ds = cfg.run_dir / "train" / out / "ds"
-    if ds.is_dir():
+    spec = phases.PHASES.get(stage)
+    ds = spec.state_dir(cfg) if spec is not None else None
+    if ds is not None and ds.is_dir():
         log.info("stage %s: forced, removing its resumable state %s", stage, ds)
         shutil.rmtree(ds)
 
 
-Stage = tuple[str, Callable[[PipelineConfig], object], Callable[[PipelineConfig], bool]]
-STAGES: list[Stage] = [
-    ("taskplan", taskplan.main, taskplan.done),
-    ("collect", collect.main, collect.done),
-    ("sft-plan", lambda c: train_sft(c, "plan"), lambda c: sft_done(c, "plan")),
-    ("sft-imitate", lambda c: train_sft(c, "imitate"), lambda c: sft_done(c, "imitate")),
-    ("explore", explore.main, explore.done),
-    ("sft-boost", lambda c: train_sft(c, "boost"), lambda c: sft_done(c, "boost")),
-    ("reward", reward.main, reward.done),
-    ("ppo", train_ppo, ppo.done),
-    ("evaluate", evaluate.main, evaluate.done),
-    ("report", write_report, report_done),
-]
+Run = Callable[[PipelineConfig], object]
+Done = Callable[[PipelineConfig], bool]
+
+
+def _stage(spec: PhaseSpec) -> tuple[Run, Done, Run | None]:
+    """(run, done, check) of a row of the phase table: its job module's, run as ``run_job`` runs it
+    (``prepare``, then ``main`` in the job's W&B run). A job with one module for several phases
+    (``jobs.sft``) gives the functions of each phase with ``for_phase(key)``."""
+    if not spec.module:  # the report: a pipeline step of its own
+        return lambda c: run_main(write_report, c, spec), report_done, None
+    job = importlib.import_module(spec.module)
+    if hasattr(job, "for_phase"):
+        return job.for_phase(spec.key)
+    prepare = getattr(job, "prepare", None)
+    return (
+        lambda c: run_main(job.main, c, spec, prepare=prepare),
+        job.done,
+        getattr(job, "check", None),
+    )
+
+
+Stage = tuple[str, Run, Done]
+_ROWS = {spec.name: _stage(spec) for spec in phases.stages()}
+# (name, run, done) in the phase table's order; the pipeline skips a stage when done is true
+STAGES: list[Stage] = [(name, run, done) for name, (run, done, _) in _ROWS.items()]
+
+
+def run_stage(name: str, cfg: PipelineConfig) -> object:
+    """Run one stage on ``cfg`` as the pipeline does (its job's work, in its W&B run), done or not."""
+    return _ROWS[name][0](cfg)
 
 
 # The input check of each stage that has inputs of its own (outputs of earlier stages or given paths).
-CHECKS: dict[str, Callable[[PipelineConfig], object]] = {
-    "taskplan": taskplan.check,
-    "collect": collect.check,
-    "sft-plan": lambda c: check_sft_inputs(c, "plan"),
-    "sft-imitate": lambda c: check_sft_inputs(c, "imitate"),
-    "explore": explore.check,
-    "sft-boost": lambda c: check_sft_inputs(c, "boost"),
-    "reward": reward.check,
-    "ppo": ppo.check,
-    "evaluate": evaluate.check,
-}
-
-
-def check_stages(cfg: PipelineConfig) -> None:
-    known = [name for name, _, _ in STAGES]
-    for s in [*cfg.stages, *cfg.force]:
-        if s not in known:
-            raise ConfigError(f"unknown pipeline stage '{s}'. Stages: {', '.join(known)}")
+CHECKS: dict[str, Run] = {name: check for name, (_, _, check) in _ROWS.items() if check is not None}
 
 
 def check(cfg: PipelineConfig) -> None:
-    """Stage names, then the inputs of the first stage that will run: later stages read what earlier
-    ones write, so only the first can be checked before anything runs (each checks again when it starts).
-    """
-    check_stages(cfg)
+    """The inputs of the first stage that will run (the stage names are checked when the config
+    loads): later stages read what earlier ones write, so only the first can be checked before
+    anything runs (each checks again when it starts)."""
     for name, _, done in STAGES:
         if cfg.stages and name not in cfg.stages:
             continue
@@ -108,7 +95,6 @@ def check(cfg: PipelineConfig) -> None:
 
 
 def main(cfg: PipelineConfig) -> None:
-    check_stages(cfg)
     t_all = time.time()
     for name, run, done in STAGES:
         if cfg.stages and name not in cfg.stages:

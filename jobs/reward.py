@@ -11,14 +11,16 @@ Ray Serve) to score the steps of ``reward.tags`` and writes the rewards back as 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from cluster.reward import score_store, train_reward
 from jobs import run_job
 from jobs.config import Config
 from lam_rl.checkpoints import CheckpointRegistry
-from lam_rl.config import to_dict
 from lam_rl.store import TrajectoryStore
-from lam_rl.tracking import Tracker
+
+if TYPE_CHECKING:
+    from lam_rl.tracking import Tracker
 
 log = logging.getLogger("jobs.reward")
 
@@ -51,17 +53,19 @@ def check(cfg: Config) -> None:
             )
 
 
-def main(cfg: Config) -> None:
+def prepare(cfg: Config) -> None:
+    """Train the reward model when it does not exist yet (its Ray Train workers track themselves)."""
     if CheckpointRegistry(cfg.run_dir / "checkpoints").latest(cfg.reward.output) is None:
         summary = train_reward(cfg)
         log.info("reward model: %s", summary)
-    with Tracker(
-        cfg.tracking, run_dir=cfg.run_dir, name="reward-scoring", job_type="reward", config=to_dict(cfg)
-    ) as tr:
-        out = score_store(cfg, tr)
-        log.info("rewards written: %s", out)
-        tr.summary(**out)
+
+
+def main(cfg: Config, tr: Tracker) -> None:
+    """Score the steps of reward.tags with the reward model, in the job's W&B run."""
+    out = score_store(cfg, tr)
+    log.info("rewards written: %s", out)
+    tr.summary(**out)
 
 
 if __name__ == "__main__":
-    run_job(Config, main, name="reward", doc=__doc__, check=check)
+    run_job(Config, main, name="reward", doc=__doc__, check=check, prepare=prepare)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from cluster.sft import check_inputs, train_sft
+from cluster.sft import check_inputs, sft_done, train_sft
 from jobs import run_job
 from jobs.config import SFTJobConfig
 
@@ -30,6 +30,15 @@ def main(cfg: SFTJobConfig) -> None:
         "sft %s finished: %s",
         cfg.phase,
         {k: round(v, 4) if isinstance(v, float) else v for k, v in summary.items()},
+    )
+
+
+def for_phase(phase: str):
+    """(run, done, check) of one SFT phase, for the pipeline (whose config has no ``phase=``)."""
+    return (
+        lambda cfg: train_sft(cfg, phase),
+        lambda cfg: sft_done(cfg, phase),
+        lambda cfg: check_inputs(cfg, phase),
     )
 
 

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from jobs import run_job
 from jobs.config import Config
-from lam_rl.config import to_dict
 from lam_rl.data.taskplan import build_corpus, tokenizer_texts
 from lam_rl.models.bootstrap import ensure_base_model
 from lam_rl.store import TrajectoryStore
-from lam_rl.tracking import Tracker
+
+if TYPE_CHECKING:
+    from lam_rl.tracking import Tracker
 
 log = logging.getLogger("jobs.taskplan")
 
@@ -44,25 +46,20 @@ def check(cfg: Config) -> None:
         check_local_folder(cfg.tokenizer.path, "tokenizer")
 
 
-def main(cfg: Config) -> None:
-    with Tracker(
-        cfg.tracking, run_dir=cfg.run_dir, name="taskplan", job_type="taskplan", config=to_dict(cfg)
-    ) as tr:
-        store = TrajectoryStore.from_config(cfg.store, cfg.run_dir)
-        if not store.has_tag(cfg.taskplan.tag):
-            records, stats = build_corpus(cfg.taskplan, cfg.run.seed)
-            store.add_taskplans(records)
-            store.tag(cfg.taskplan.tag, source=sorted({r.source for r in records}), replace=True)
-            tr.log(
-                {f"taskplan/{k}": v for k, v in asdict(stats).items()} | {"taskplan/records": len(records)}
-            )
-            log.info("task-plan corpus: %d records (%s)", len(records), stats)
-        plans = store.taskplans(tag=cfg.taskplan.tag, columns=["task", "plan"]).to_pylist()
-        texts = [r["task"] + "\n" + "\n".join(r["plan"]) for r in plans]
-        texts += list(tokenizer_texts(cfg.taskplan.tokenizer_samples, cfg.run.seed, cfg.agent))
-        path, params = ensure_base_model(cfg.model, cfg.tokenizer, cfg.run_dir, cfg.run.seed, texts)
-        tr.log({"model/parameters": params})
-        tr.summary(records=len(plans), base_checkpoint=str(path), parameters=params)
+def main(cfg: Config, tr: Tracker) -> None:
+    store = TrajectoryStore.from_config(cfg.store, cfg.run_dir)
+    if not store.has_tag(cfg.taskplan.tag):
+        records, stats = build_corpus(cfg.taskplan, cfg.run.seed)
+        store.add_taskplans(records)
+        store.tag(cfg.taskplan.tag, source=sorted({r.source for r in records}), replace=True)
+        tr.log({f"taskplan/{k}": v for k, v in asdict(stats).items()} | {"taskplan/records": len(records)})
+        log.info("task-plan corpus: %d records (%s)", len(records), stats)
+    plans = store.taskplans(tag=cfg.taskplan.tag, columns=["task", "plan"]).to_pylist()
+    texts = [r["task"] + "\n" + "\n".join(r["plan"]) for r in plans]
+    texts += list(tokenizer_texts(cfg.taskplan.tokenizer_samples, cfg.run.seed, cfg.agent))
+    path, params = ensure_base_model(cfg.model, cfg.tokenizer, cfg.run_dir, cfg.run.seed, texts)
+    tr.log({"model/parameters": params})
+    tr.summary(records=len(plans), base_checkpoint=str(path), parameters=params)
 
 
 if __name__ == "__main__":

@@ -20,17 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from lam_rl.config import ConfigError
+from lam_rl.phases import phase_io
 
 log = logging.getLogger(__name__)
 
-# Which checkpoint each training phase starts from and produces (PAPER.md: LAM_i from LAM_(i-1)).
-PHASE_IO = {
-    "plan": ("base", "lam1"),
-    "imitate": ("lam1", "lam2"),
-    "boost": ("lam2", "lam3"),
-    "reward": ("lam3", "rm"),
-    "ppo": ("lam3", "lam4"),
-}
+# Which checkpoint each training phase starts from and produces (LAM_i from LAM_(i-1)), from the
+# phase table (lam_rl/phases.py).
+PHASE_IO: dict[str, tuple[str, str]] = phase_io()
 
 
 @dataclass

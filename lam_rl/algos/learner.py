@@ -149,10 +149,11 @@ class Learner:
 
     # ------------------------------------------------------------------ the loop
     def fit(self, train: Sequence[dict[str, Any]], evaluation: Sequence[dict[str, Any]] = ()) -> FitResult:
-        lc, oc = self.learner, self.optim
         n_local = eng.all_reduce_min(len(train))  # every rank must take the same number of steps
         train = list(train)[:n_local]
-        micro, accum, effective = eng.batch_layout(oc.batch_size, lc.micro_batch, self.world)
+        micro, accum, effective = eng.batch_layout(
+            self.optim.batch_size, self.learner.micro_batch, self.world
+        )
         micro_per_epoch = n_local // micro
         steps_per_epoch = micro_per_epoch // accum
         if steps_per_epoch == 0:
@@ -162,8 +163,8 @@ class Learner:
                 f"{n_local} examples per rank are fewer than one optimizer step needs ({micro * accum}); "
                 "collect more data or lower optim.batch_size"
             )
-        total_steps = oc.max_steps or max(1, math.ceil(oc.epochs * steps_per_epoch))
-        config = eng.ds_config(lc, oc, self.world, total_steps, self.use_gpu)
+        total_steps = self.optim.max_steps or max(1, math.ceil(self.optim.epochs * steps_per_epoch))
+        config = eng.ds_config(self.learner, self.optim, self.world, total_steps, self.use_gpu)
         engine = eng.build_engine(self.model, config)
 
         start_step, resumed_from = 0, 0
@@ -175,7 +176,7 @@ class Learner:
 
         lengths = [len(x["input_ids"]) for x in train]
         micro_i = start_step * accum
-        stream = micro_batch_stream(lengths, micro, self.seed, lc.bucket_size, start=micro_i)
+        stream = micro_batch_stream(lengths, micro, self.seed, self.learner.bucket_size, start=micro_i)
         step, epoch, t0 = start_step, 0, time.time()
         # the window's loss stays on the device: reading it every micro-batch would wait for the GPU
         window = {"loss": torch.zeros((), device=self.device), "steps": 0, "tokens": 0, "t": time.time()}
@@ -199,7 +200,7 @@ class Learner:
             step = micro_i // accum
             assert engine.global_steps == step, (engine.global_steps, step)
             window["steps"] += 1
-            if step % lc.log_every == 0 or step == total_steps:
+            if step % self.learner.log_every == 0 or step == total_steps:
                 dt = max(time.time() - window["t"], 1e-9)
                 loss_mean, tps = eng.all_reduce_mean(
                     [float(window["loss"]) / window["steps"], window["tokens"] / dt]
@@ -224,7 +225,7 @@ class Learner:
                     "t": time.time(),
                 }
             last_step = step == total_steps
-            if (lc.checkpoint_every and step % lc.checkpoint_every == 0) or last_step:
+            if (self.learner.checkpoint_every and step % self.learner.checkpoint_every == 0) or last_step:
                 if evaluation:
                     eval_metrics = self.evaluate(engine, evaluation)
                     if eval_metrics:

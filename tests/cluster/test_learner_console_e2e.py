@@ -47,12 +47,13 @@ PROGRESS = re.compile(
 
 
 def test_sft_job_console_shows_rank_0_progress_and_no_library_noise(tmp_path, repo_root, subprocess_env):
-    from jobs import taskplan
     from jobs.config import Config
+    from jobs.pipeline import run_stage
     from lam_rl.config import load_config
 
-    taskplan.main(
-        load_config(Config, [*SIZES, f"run.root={tmp_path}"], configs_dir=repo_root / "jobs" / "configs")
+    run_stage(
+        "taskplan",
+        load_config(Config, [*SIZES, f"run.root={tmp_path}"], configs_dir=repo_root / "jobs" / "configs"),
     )
     env = dict(subprocess_env, PYTHONUNBUFFERED="1")
     env.pop("WANDB_MODE", None)  # as a user runs it (tracking.mode=offline): transformers prints a line per

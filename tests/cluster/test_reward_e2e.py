@@ -18,8 +18,8 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def rm_run(ray_session, tmp_path_factory, repo_root):
     """A store with the expert's trajectories (successes and failures) and a weak policy's failures."""
-    from jobs import collect, taskplan
     from jobs.config import Config
+    from jobs.pipeline import run_stage
     from lam_rl.agent.episode import run_episode
     from lam_rl.agent.generation import Generator
     from lam_rl.agent.policy import LMPolicy
@@ -56,8 +56,8 @@ def rm_run(ray_session, tmp_path_factory, repo_root):
         ],
         configs_dir=repo_root / "jobs" / "configs",
     )
-    taskplan.main(cfg)
-    collect.main(cfg)
+    run_stage("taskplan", cfg)
+    run_stage("collect", cfg)
     base = CheckpointRegistry(cfg.run_dir / "checkpoints").latest("base").path
     gen = Generator(base)  # the untrained base model stands in for a weak policy exploring
     policy = LMPolicy(

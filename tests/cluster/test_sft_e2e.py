@@ -39,8 +39,8 @@ SMALL = [
 @pytest.fixture(scope="module")
 def run(ray_session, tmp_path_factory, repo_root):
     """A run directory with the task-plan corpus, base model and expert trajectories."""
-    from jobs import collect, taskplan
     from jobs.config import Config
+    from jobs.pipeline import run_stage
     from lam_rl.config import load_config
 
     root = tmp_path_factory.mktemp("sft")
@@ -53,8 +53,8 @@ def run(ray_session, tmp_path_factory, repo_root):
         )
 
     base = cfg()
-    taskplan.main(base)
-    collect.main(base)
+    run_stage("taskplan", base)
+    run_stage("collect", base)
     return cfg
 
 

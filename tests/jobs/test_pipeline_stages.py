@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jobs.config import PipelineConfig
-from jobs.pipeline import STAGES, fresh_start, main
+from jobs.pipeline import STAGES, fresh_start
 from lam_rl.config import ConfigError, load_config
 
 
@@ -32,7 +32,8 @@ def test_forced_training_stage_drops_only_its_own_resumable_state(repo_root, tmp
 
 
 def test_unknown_stage_is_a_config_error(repo_root, tmp_path):
-    cfg = _cfg(repo_root, tmp_path, "force=[sft-imitat]")
     with pytest.raises(ConfigError, match="unknown pipeline stage 'sft-imitat'"):
-        main(cfg)
+        _cfg(repo_root, tmp_path, "force=[sft-imitat]")
+    with pytest.raises(ConfigError, match="unknown pipeline stage 'nope'"):
+        _cfg(repo_root, tmp_path, "stages=[collect,nope]")
     assert [s[0] for s in STAGES][:2] == ["taskplan", "collect"]
