@@ -111,19 +111,6 @@ class SFTJobConfig(Config):
         check_choice("", "phase", self.phase, list(sft_phases()))  # the phase table's SFT rows
 
 
-def config_from_dict(values: dict, schema: type = Config):
-    """Rebuild a config (e.g. inside a Ray worker) from ``to_dict`` output; keys ``schema`` lacks
-    (a job's own switches such as ``phase``) are dropped."""
-    from dataclasses import fields
-
-    from omegaconf import OmegaConf
-
-    names = {f.name for f in fields(schema)}
-    return OmegaConf.to_object(
-        OmegaConf.merge(OmegaConf.structured(schema), {k: v for k, v in values.items() if k in names})
-    )
-
-
 @dataclass
 class PPOJobConfig(Config):
     mode: str = opt(
