@@ -1,8 +1,8 @@
 """Ground a decision's control against the live observation.
 
 Labels are renumbered on every observation and tiny models copy names far better than numbers
-(STACK.md), so, as UFO's executor matches control text: a label whose control carries the
-predicted name wins; otherwise the name is matched (exact, then case-insensitive, then fuzzy);
+(docs/rollouts.md, "Grounding"), so, as UFO's executor matches control text: a label whose control
+carries the predicted name wins; otherwise the name is matched (exact, then case-insensitive, then fuzzy);
 a bare label is used only when no name was given.
 """
 

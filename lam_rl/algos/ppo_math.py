@@ -52,7 +52,7 @@ def entropy_from_logits(logits: torch.Tensor) -> torch.Tensor:
 
 
 def normalize_scores(sigmoid_scores: torch.Tensor) -> torch.Tensor:
-    """Reward-model scores in [0, 1] (sigmoid) -> rewards in [-0.5, 0.5] (PAPER.md)."""
+    """Reward-model scores in [0, 1] (sigmoid) -> rewards in [-0.5, 0.5] (docs/paper.md, phase 4)."""
     return sigmoid_scores.clamp(0.0, 1.0) - 0.5
 
 

@@ -1,7 +1,7 @@
 """The reward model (phase 4): the LAM3 backbone with a scalar head, trained by MSE.
 
 Every step of a successful trajectory is labelled +1 and every step of a failed one -1
-(PAPER.md); the head regresses that label with a mean-squared error, and the reward given to
+(docs/paper.md, phase 4); the head regresses that label with a mean-squared error, and the reward given to
 PPO is ``sigmoid(score)`` in [0, 1]. Inputs are the step's Appendix C prompt (user turn) and the
 action JSON (assistant turn), so the RM judges an action in its state. LoRA (r=8, alpha=32,
 dropout 0.1) through PEFT is the paper's setting (``reward.lora``).

@@ -173,7 +173,7 @@ def agent_builder(cfg: AgentConfig, tokenizer=None) -> PromptBuilder:
 
 def scored_examples(steps: Iterable[dict[str, Any]], builder: PromptBuilder) -> list[tuple[Example, float]]:
     """Reward-model examples: every step's (prompt, action) labelled +1 if its trajectory succeeded,
-    -1 if it failed (PAPER.md). An invalid model answer is scored as its raw text."""
+    -1 if it failed (docs/paper.md, phase 4). An invalid model answer is scored as its raw text."""
     by_traj: dict[str, list[dict[str, Any]]] = {}
     for row in steps:
         by_traj.setdefault(row["traj_id"], []).append(row)

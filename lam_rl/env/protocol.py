@@ -152,7 +152,7 @@ FUNCTIONS = (
     "select_table",
     "insert_table",
 )
-"""UFO's function set (PAPER.md); ``""`` in a Decision means "no action" (e.g. a bare FINISH)."""
+"""UFO's function set (docs/paper.md, "Controls and actions"); ``""`` in a Decision means "no action" (e.g. a bare FINISH)."""
 
 CONTROL_TYPES = (
     "Button",
@@ -169,7 +169,7 @@ CONTROL_TYPES = (
     "DataItem",
     "Spinner",
 )
-"""The control types UFO's dataflow keeps (PAPER.md)."""
+"""The control types UFO's dataflow keeps (docs/paper.md, "Controls and actions")."""
 
 
 class _Model(BaseModel):

@@ -1,4 +1,4 @@
-"""Offline evaluation on held-out reference trajectories (PAPER.md section 5.3.1).
+"""Offline evaluation on held-out reference trajectories (docs/paper.md, "Metrics"; the paper's section 5.3.1).
 
 Each reference step is judged with the reference history in the prompt (teacher forcing):
 

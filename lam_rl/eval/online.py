@@ -1,4 +1,4 @@
-"""Online evaluation metrics (PAPER.md Table 4) from the trajectories a policy produced in VMs.
+"""Online evaluation metrics (docs/paper.md, "Metrics"; the paper's Table 4) from the trajectories a policy produced in VMs.
 
 Task success rate by the verifier, completion time and steps per task, average step latency
 (policy + VM time per step), invalid-action rate; overall and per task family. Infrastructure

@@ -5,40 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 
-# The fixed parts of every prompt and answer (PAPER.md, Appendix C) and UFO's function set.
+from lam_rl.env.protocol import CONTROL_TYPES, FUNCTIONS
+
+# The fixed parts of every prompt (docs/paper.md, "Prompt and answer format"); the function set
+# and control types come from the VM protocol.
 PROMPT_SKELETON = [
     "<Available Control Item:>",
     "<User Request:>",
     "<Previous Actions:>",
     "<Previous Plans:>",
     "<Document:>",
-]
-FUNCTIONS = [
-    "click_input",
-    "set_edit_text",
-    "keyboard_input",
-    "wheel_mouse_input",
-    "texts",
-    "summary",
-    "select_text",
-    "select_table",
-    "insert_table",
-]
-ACTION_KEYS = ["thought", "control_label", "control_name", "function", "args", "status", "plan"]
-CONTROL_TYPES = [
-    "Button",
-    "Edit",
-    "TabItem",
-    "Document",
-    "ListItem",
-    "MenuItem",
-    "ScrollBar",
-    "TreeItem",
-    "Hyperlink",
-    "ComboBox",
-    "RadioButton",
-    "DataItem",
-    "Spinner",
 ]
 
 

@@ -1,7 +1,7 @@
 """Labelling, filtering and matching controls in a UI Automation tree, as UFO does.
 
 ``collect(roots, cfg)`` walks the application's windows depth-first in UIA's child order and keeps
-the elements whose control type is in UFO's kept set (PAPER.md: Button, Edit, TabItem, Document,
+the elements whose control type is in UFO's kept set (docs/paper.md: Button, Edit, TabItem, Document,
 ListItem, MenuItem, ScrollBar, TreeItem, Hyperlink, ComboBox, RadioButton, DataItem, Spinner) and
 that are visible and enabled (UFO's ``find_control_elements_in_descendants`` defaults). Labels are
 1..n in that order (``order="traversal"``, as WordSim numbers its controls); ``order="ufo"`` lists
