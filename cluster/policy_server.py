@@ -39,6 +39,7 @@ from cluster.config import PolicyServeConfig
 from cluster.serving import (
     ApiError,
     Text,
+    follow_version_board,
     install_http_guards,
     quote,
     read_token,
@@ -227,7 +228,7 @@ class PolicyServer:
         self.board = version_board(app_name)
         target = ray.get(self.board.get.remote())
         self._load(*target)
-        threading.Thread(target=self._follow, name="policy-version-follower", daemon=True).start()
+        follow_version_board(self.board, lambda: self.current, self._load, every_s=0.25, role="policy")
 
     def _configure_batching(self) -> None:
         self.batcher = Batcher(self._generate_batch, self.cfg.max_batch_size, self.cfg.batch_wait_ms / 1000.0)
@@ -248,16 +249,6 @@ class PolicyServer:
         replica = serve.get_replica_context().replica_id.unique_id
         self.board.ack.remote(replica, version)
         log.info("policy server replica %s serves %s (version %d)", replica, path, version)
-
-    def _follow(self) -> None:
-        while True:
-            time.sleep(0.25)
-            try:
-                target = ray.get(self.board.get.remote())
-                if target is not None and target[1] != self.current:
-                    self._load(*target)
-            except Exception:  # noqa: BLE001 - keep serving the current version; retry next tick
-                log.exception("policy server could not follow the version board")
 
     def _pick(self, version: int | None) -> Generator:
         if self.current is None:

@@ -16,7 +16,6 @@
 import asyncio
 import logging
 import threading
-import time
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -30,6 +29,7 @@ from cluster.config import RewardServeConfig
 from cluster.serving import (
     ApiError,
     Text,
+    follow_version_board,
     install_http_guards,
     read_token,
     require_token,
@@ -75,7 +75,7 @@ class RewardServer:
         self.batcher = Batcher(self._score_items, self.cfg.max_batch_size, self.cfg.batch_wait_ms / 1000.0)
         self.board = version_board(app_name)
         self._load(*ray.get(self.board.get.remote()))
-        threading.Thread(target=self._follow, name="reward-version-follower", daemon=True).start()
+        follow_version_board(self.board, lambda: self.version, self._load, every_s=0.5, role="reward")
 
     def _load(self, path: str, version: int) -> None:
         # no GPU asked for: the CPU, even where Ray leaves the node's GPUs visible
@@ -84,16 +84,6 @@ class RewardServer:
         with self._lock:
             self.scorer, self.version, self.path, self.max_len = scorer, version, path, max_len
         self.board.ack.remote(serve.get_replica_context().replica_id.unique_id, version)
-
-    def _follow(self) -> None:
-        while True:
-            time.sleep(0.5)
-            try:
-                target = ray.get(self.board.get.remote())
-                if target is not None and target[1] != self.version:
-                    self._load(*target)
-            except Exception:  # noqa: BLE001 - keep scoring with the current model
-                log.exception("reward server could not follow the version board")
 
     def _run(self, prompts: list[str], actions: list[str]) -> tuple[list[float], int]:
         with self._lock:

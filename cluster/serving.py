@@ -5,8 +5,11 @@ answers with short messages, valid-Unicode strings, a body size limit)."""
 from __future__ import annotations
 
 import hmac
+import logging
 import os
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +21,8 @@ from pydantic import AfterValidator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lam_rl.config import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 def read_token(token_env: str, token_file: str | None) -> str | None:
@@ -67,12 +72,37 @@ def version_board(app_name: str):
     return VersionBoard.options(name=f"{app_name}-versions", lifetime="detached", get_if_exists=True).remote()
 
 
+def follow_version_board(
+    board: Any,
+    current: Callable[[], int | None],
+    load: Callable[[str, int], None],
+    *,
+    every_s: float,
+    role: str,
+) -> threading.Thread:
+    """Start a replica's follower: a daemon thread that every ``every_s`` seconds reads ``board``'s
+    target and calls ``load(path, version)`` when its version differs from ``current()``. A failure
+    is logged and retried on the next tick; the replica keeps serving what it has."""
+
+    def follow() -> None:
+        while True:
+            time.sleep(every_s)
+            try:
+                target = ray.get(board.get.remote())
+                if target is not None and target[1] != current():
+                    load(*target)
+            except Exception:  # noqa: BLE001 - keep serving the current version; retry next tick
+                log.exception("%s server could not follow the version board", role)
+
+    thread = threading.Thread(target=follow, name=f"{role}-version-follower", daemon=True)
+    thread.start()
+    return thread
+
+
 def swap(
     app_name: str, checkpoint: str, version: int, *, replicas: int = 1, timeout_s: float = 120.0
 ) -> None:
     """Post a new checkpoint on an app's version board and wait until ``replicas`` serve it."""
-    import time
-
     board = version_board(app_name)
     ray.get(board.set.remote(str(checkpoint), int(version)))
     deadline = time.time() + timeout_s
