@@ -89,11 +89,14 @@ def episode_experience(
 
 
 def online_loop(cfg: Config, learner, tok, scorer, info, tracker) -> None:
-    from lam_rl.env.tasks import sample_tasks
+    from lam_rl.env.tasks import sample_tasks, stream_seed
 
     registry = CheckpointRegistry(cfg.run_dir / "checkpoints")
     tasks = sample_tasks(
-        cfg.ppo.online_tasks, cfg.run.seed + 11, split="train", families=list(cfg.collect.families) or None
+        cfg.ppo.online_tasks,
+        stream_seed(cfg.run.seed, "online"),
+        split="train",
+        families=list(cfg.collect.families) or None,
     )
     serve_cfg = dataclasses.replace(cfg.policy, temperature=cfg.ppo.temperature)  # on-policy: sample
     iterations = cfg.ppo.iterations or 4

@@ -49,14 +49,17 @@ def check_inputs(cfg: Config) -> dict[str, Any]:
 def _worker(run: WorkerRun) -> dict[str, Any]:
     from lam_rl.algos import trl_online as T
     from lam_rl.data.sft import agent_builder
-    from lam_rl.env.tasks import sample_tasks
+    from lam_rl.env.tasks import sample_tasks, stream_seed
     from lam_rl.models import load_tokenizer, save_pretrained
 
     info, cfg, inputs = run.info, run.cfg, run.inputs
     algo = inputs["algo"]
     tok = load_tokenizer(inputs["init"])
     tasks = sample_tasks(
-        cfg.ppo.online_tasks, cfg.run.seed + 11, split="train", families=inputs["families"] or None
+        cfg.ppo.online_tasks,
+        stream_seed(cfg.run.seed, "online"),
+        split="train",
+        families=inputs["families"] or None,
     )
     rows = T.expert_states(tasks, agent_builder(cfg.agent, tok), cfg.ppo.max_states)
     if run.tracker is not None:  # W&B lineage

@@ -19,7 +19,7 @@ from cluster.collect import expert_spec, run_rollouts
 from cluster.rollout import WorkItem
 from jobs import run_job
 from jobs.config import Config
-from lam_rl.env.tasks import sample_tasks
+from lam_rl.env.tasks import sample_tasks, stream_seed
 from lam_rl.store import TrajectoryStore
 
 if TYPE_CHECKING:
@@ -90,7 +90,11 @@ def main(cfg: Config, tr: Tracker) -> None:
         tracker=tr,
     )
     held_out = sample_tasks(  # held-out instances of the same families (the eval split's seeds)
-        c.eval_tasks, c.seed + 1, split="eval", composite_fraction=c.composite_fraction, families=fams
+        c.eval_tasks,
+        stream_seed(c.seed, "held_out"),
+        split="eval",
+        composite_fraction=c.composite_fraction,
+        families=fams,
     )
     noiseless = dataclasses.replace(cfg, expert=dataclasses.replace(cfg.expert, noise=False))
     play(

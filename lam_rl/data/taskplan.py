@@ -18,7 +18,14 @@ from dataclasses import dataclass
 
 from lam_rl.data.config import TaskPlanConfig
 from lam_rl.env.protocol import TaskSpec
-from lam_rl.env.tasks import list_families, make_composite, reference_actions, sample_tasks, task_split
+from lam_rl.env.tasks import (
+    list_families,
+    make_composite,
+    reference_actions,
+    sample_tasks,
+    stream_seed,
+    task_split,
+)
 from lam_rl.store.records import TaskPlanRecord
 
 log = logging.getLogger(__name__)
@@ -166,7 +173,7 @@ def tokenizer_texts(n: int, seed: int, agent_cfg) -> Iterator[str]:
 
     builder = PromptBuilder(agent_cfg)
     vm = VMClient.in_process(WordSim("corpus"))
-    for task in sample_tasks(n, seed + 7, split="train", composite_fraction=0.2):
+    for task in sample_tasks(n, stream_seed(seed, "tokenizer"), split="train", composite_fraction=0.2):
         obs = vm.reset(task)
         yield task.request + "\n" + "\n".join(task.plan)
         history: list[HistoryItem] = []

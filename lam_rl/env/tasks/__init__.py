@@ -201,6 +201,16 @@ def task_split(task: TaskSpec) -> str:
     return "eval" if h % 10_000 < EVAL_FRACTION * 10_000 else "train"
 
 
+# Each use of a run's seed draws its own task sample: collection uses the seed itself; the other
+# streams add a fixed offset so that they never repeat collection's draw.
+SEED_OFFSETS = {"collect": 0, "held_out": 1, "tokenizer": 7, "online": 11}
+
+
+def stream_seed(seed: int, stream: str) -> int:
+    """The ``sample_tasks`` seed of ``stream`` (a key of ``SEED_OFFSETS``) for the run seed ``seed``."""
+    return seed + SEED_OFFSETS[stream]
+
+
 def sample_tasks(
     n: int,
     seed: int,
