@@ -165,19 +165,6 @@ class LeaseQueue:
         elif event == "vm_restart":
             self.stats.vm_restarts += 1
 
-    def requeue(self, traj_ids: list[str]) -> int:
-        """Put done tasks back (their outcome was lost before it reached the store)."""
-        n = 0
-        for key in traj_ids:
-            e = self.entries.get(key)
-            if e is not None and e.state == "done":
-                e.state = "pending"
-                self.order.append(key)
-                self.stats.done -= 1
-                self.stats.pending += 1
-                n += 1
-        return n
-
     def get_stats(self) -> QueueStats:
         self._expire()
         return self.stats

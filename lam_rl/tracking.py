@@ -190,13 +190,6 @@ class Tracker:
             for k, v in values.items():
                 self._run.summary[k] = v
 
-    @property
-    def run_path(self) -> str | None:
-        """The directory W&B writes this run to (``.../wandb/offline-run-*``), if any."""
-        if self._run is None:
-            return None
-        return str(Path(self._run.dir).parent)
-
     # ------------------------------------------------------------------ lineage
     def produce(
         self, kind: str, name: str, uri: str | os.PathLike, *, key: Mapping[str, Any], **meta: Any

@@ -47,14 +47,3 @@ def test_expired_lease_is_handed_out_again_and_the_late_worker_is_refused():
     assert q.complete(fast, {"success": True})
     assert not q.complete(slow, {"success": True})
     assert q.finished() and q.get_stats().done == 1
-
-
-def test_requeue_lost_outcomes():
-    q = LeaseQueue(items(2), max_retries=1, lease_timeout_s=60)
-    for _ in range(2):
-        lease, _, _ = q.lease("w")
-        q.complete(lease, {})
-    assert q.requeue(["t1", "unknown"]) == 1
-    assert not q.finished()
-    lease, item, _ = q.lease("w")
-    assert item.traj_id == "t1" and q.complete(lease, {})

@@ -268,29 +268,6 @@ def family(**kw: Any) -> Family:
     return register(Family(**kw))
 
 
-def swap_step(steps: list[Decision], index: int, new: Decision) -> list[Decision]:
-    out = list(steps)
-    out[index] = new
-    return out
-
-
-def replace_click(
-    steps: list[Decision], name: str, new_name: str, ctype: str | None = None
-) -> list[Decision]:
-    """The same steps with the click on ``name`` aimed at ``new_name`` instead (a near miss)."""
-    out = []
-    done = False
-    for d in steps:
-        if not done and d.function == "click_input" and d.control_name == name:
-            out.append(click(new_name, ctype or d.control_type or "Button"))
-            done = True
-        else:
-            out.append(d)
-    if not done:
-        raise ValueError(f"no click on {name!r} in the steps")
-    return out
-
-
 def neighbour(seq: Sequence[Any], value: Any, rng_key: str = "") -> Any:
     """The entry next to ``value`` in ``seq`` (a near-miss choice)."""
     i = list(seq).index(value)

@@ -13,7 +13,6 @@ from lam_rl.env.wordsim.state import AppState
 
 TEXT_TEMPLATES = ("line", "essay", "list", "table", "comments", "shape", "textbox", "report")
 PROSE_TEMPLATES = ("line", "essay", "table", "comments", "shape", "textbox", "report")
-WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 
 
 def body_paragraphs(doc: Document, styles: tuple[str, ...] | None = None) -> list[Paragraph]:
@@ -43,16 +42,6 @@ def pick_phrase(
     raise ValueError("no unique phrase in the template")
 
 
-def pick_word(rng: random.Random, state: AppState, min_len: int = 4) -> str:
-    doc = state.doc
-    words = [w for p in body_paragraphs(doc) for w in WORD.findall(p.text) if len(w) >= min_len]
-    rng.shuffle(words)
-    for w in words:
-        if unique(doc, w) and re.search(rf"\b{re.escape(w)}\b", doc.text()):
-            return w
-    raise ValueError("no unique word in the template")
-
-
 def opening(p: Paragraph, doc: Document, words: int = 3) -> str:
     """The first words of a paragraph, enough to be unique in the document."""
     ws = p.text.split(" ")
@@ -71,15 +60,6 @@ def pick_paragraph(
         raise ValueError("no suitable paragraph in the template")
     p = rng.choice(paras)
     return p, opening(p, state.doc)
-
-
-def para_with(doc: Document, text: str) -> tuple[int, Paragraph] | None:
-    """(index among paragraphs, paragraph) of the first paragraph containing ``text``."""
-    low = text.lower()
-    for k, (_, p) in enumerate(doc.paragraphs()):
-        if low in p.text.lower():
-            return k, p
-    return None
 
 
 def _flat(doc: Document, attr: str) -> tuple[str, list[Any]]:

@@ -10,8 +10,6 @@ from lam_rl.env.tasks.common import TEXT_TEMPLATES, check_text_intact, doc_field
 from lam_rl.env.wordsim.ribbon import MARGIN_PRESETS, PAPER_SIZES, STANDARD_COLORS, WATERMARKS
 from lam_rl.env.wordsim.state import AppState
 
-WM_WORDS = {"diagonal": "diagonal", "horizontal": "horizontal"}
-
 
 def _wm_verify(p: dict[str, Any], before: AppState, after: AppState, ck: Checks) -> None:
     check_text_intact(before, after, ck)

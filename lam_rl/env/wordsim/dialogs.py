@@ -345,7 +345,6 @@ DIALOGS: dict[str, DialogSpec] = {
     ),
     "message": DialogSpec("message", "Microsoft Word", (Field("OK", "Button", "cancel"),), width=360),
 }
-DIALOG_TITLES = {d.title: d.id for d in DIALOGS.values()}
 
 
 def visible_fields(spec: DialogSpec, page: str | None, values: dict[str, Any]) -> list[Field]:

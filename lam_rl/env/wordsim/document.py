@@ -10,7 +10,7 @@ and ``check_invariants`` (the property tests' notion of a consistent state).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 FMT_ATTRS = (
@@ -312,19 +312,6 @@ def effective_fmt(p: Paragraph, r: Run) -> Fmt:
     return r.fmt.over(style_fmt(p.style))
 
 
-def char_attrs(doc: Document, attr: str) -> list[tuple[str, Any]]:
-    """(char, effective value of ``attr``) for every body character, paragraphs separated by '\\n'."""
-    out: list[tuple[str, Any]] = []
-    for _, p in doc.paragraphs():
-        base = style_fmt(p.style)
-        for r in p.runs:
-            v = getattr(r.fmt, attr)
-            v = getattr(base, attr) if v is None else v
-            out.extend((ch, v) for ch in r.text)
-        out.append(("\n", None))
-    return out
-
-
 def normalize(p: Paragraph) -> None:
     """Drop empty runs and merge neighbours with identical formatting and revision."""
     merged: list[Run] = []
@@ -463,14 +450,6 @@ def word_at(p: Paragraph, offset: int) -> tuple[int, int]:
     return a, b
 
 
-def caret_paragraph(doc: Document) -> int | None:
-    """Block index of the paragraph holding the caret/selection start (None if the body has none)."""
-    if doc.sel.kind == "text" and 0 <= doc.sel.a[0] < len(doc.blocks):
-        return doc.sel.a[0]
-    paras = doc.paragraphs()
-    return paras[0][0] if paras else None
-
-
 def first_position(doc: Document) -> tuple[int, int]:
     paras = doc.paragraphs()
     return (paras[0][0], 0) if paras else (0, 0)
@@ -558,7 +537,3 @@ def fix_anchors(doc: Document) -> None:
         note.offset = min(note.offset, len(doc.blocks[idx].text))  # type: ignore[union-attr]
         keep_n.append(note)
     doc.notes = keep_n
-
-
-def fmt_fields() -> tuple[str, ...]:
-    return tuple(f.name for f in fields(Fmt))

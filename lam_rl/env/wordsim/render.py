@@ -50,14 +50,6 @@ COLORS = {
     "Gray-50%": (128, 128, 128),
     "Gray-25%": (192, 192, 192),
 }
-LIGHT = {
-    "Blue": (221, 235, 247),
-    "Yellow": (255, 242, 204),
-    "Green": (226, 239, 218),
-    "Red": (251, 228, 213),
-    "Orange": (252, 228, 214),
-    "Purple": (234, 222, 244),
-}
 
 
 def rgb(name: str | None, default: tuple[int, int, int] = (0, 0, 0)) -> tuple[int, int, int]:

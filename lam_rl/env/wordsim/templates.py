@@ -322,16 +322,6 @@ TOPICS: tuple[Topic, ...] = (
 )
 REVIEWERS = ("Alice Chen", "Bob Smith", "Carol Diaz", "David Kim", "Emma Novak", "Farid Haddad")
 TEMPLATES = ("line", "essay", "list", "table", "comments", "shape", "textbox", "report")
-TEMPLATE_DESCRIPTIONS = {
-    "line": "a doc with a line of text",
-    "essay": "a doc with an unstyled title, a section line and paragraphs",
-    "list": "a doc with a list of items",
-    "table": "a doc with a table",
-    "comments": "a doc with comments and a reviewer (tracked changes)",
-    "shape": "a doc with a rectangle shape",
-    "textbox": "a doc with a text box",
-    "report": "a doc with a chart and headings",
-}
 
 
 class _Builder:
