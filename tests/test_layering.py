@@ -5,8 +5,12 @@ import json
 import subprocess
 import sys
 
+import pytest
 
-def test_lam_rl_never_imports_ray(repo_root, subprocess_env):
+
+@pytest.fixture(scope="module")
+def imported(repo_root, subprocess_env) -> dict[str, list[str]]:
+    """Every lam_rl module imported in a fresh interpreter: their names and what got loaded."""
     code = r"""
 import importlib, json, pkgutil, sys
 import lam_rl
@@ -14,7 +18,7 @@ names = []
 for m in pkgutil.walk_packages(lam_rl.__path__, "lam_rl."):
     importlib.import_module(m.name)
     names.append(m.name)
-print(json.dumps({"modules": names, "ray": sorted(k for k in sys.modules if k == "ray" or k.startswith("ray."))}))
+print(json.dumps({"modules": names, "loaded": sorted(sys.modules)}))
 """
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -24,34 +28,25 @@ print(json.dumps({"modules": names, "ray": sorted(k for k in sys.modules if k ==
         text=True,
         check=True,
     )
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert len(result["modules"]) >= 5, result["modules"]
-    assert result["ray"] == [], f"lam_rl imported Ray modules: {result['ray'][:5]}"
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_lam_rl_never_imports_jobs(repo_root, subprocess_env):
+def _package(loaded: list[str], name: str) -> list[str]:
+    return [k for k in loaded if k == name or k.startswith(name + ".")]
+
+
+def test_lam_rl_never_imports_ray(imported):
+    assert len(imported["modules"]) >= 5, imported["modules"]
+    ray = _package(imported["loaded"], "ray")
+    assert ray == [], f"lam_rl imported Ray modules: {ray[:5]}"
+
+
+def test_lam_rl_never_imports_jobs(repo_root, imported):
     """`jobs` sits on top of lam_rl (the CLI and the job entry points): importing any lam_rl module
     loads none of it, and no lam_rl source imports it, not even inside a function body."""
-    code = r"""
-import importlib, json, pkgutil, sys
-import lam_rl
-names = []
-for m in pkgutil.walk_packages(lam_rl.__path__, "lam_rl."):
-    importlib.import_module(m.name)
-    names.append(m.name)
-print(json.dumps({"modules": names, "jobs": sorted(k for k in sys.modules if k == "jobs" or k.startswith("jobs."))}))
-"""
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=repo_root,
-        env=subprocess_env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert "lam_rl.deploy.render" in result["modules"], result["modules"]
-    assert result["jobs"] == [], f"importing lam_rl loaded: {result['jobs'][:5]}"
+    assert "lam_rl.deploy.render" in imported["modules"], imported["modules"]
+    jobs = _package(imported["loaded"], "jobs")
+    assert jobs == [], f"importing lam_rl loaded: {jobs[:5]}"
     lazy = []
     for path in sorted((repo_root / "lam_rl").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
@@ -63,3 +58,4 @@ print(json.dumps({"modules": names, "jobs": sorted(k for k in sys.modules if k =
             if any(n == "jobs" or n.startswith("jobs.") for n in names):
                 lazy.append(f"{path.relative_to(repo_root)}:{node.lineno}")
     assert lazy == [], f"lam_rl modules import jobs: {lazy}"
+
