@@ -221,12 +221,14 @@ def test_rendered_pods_match_terraform_pools_and_the_chart():
 
 
 def test_job_specific_keys_are_validated_with_the_jobs_own_config():
-    """A phase validates with the config class `lam-rl config` uses for its job (jobs.cli.JOBS),
+    """A phase validates with its row's config class (the one `lam-rl config` uses for its job),
     else with the root Config: pipeline knows `stages`, a job without its own class does not."""
-    job = render_phase("pipeline", "tiny", ["stages=[base]"])
-    assert job.config.stages == ["base"] and "'stages=[base]'" in job.entrypoint
+    job = render_phase("pipeline", "tiny", ["stages=[collect]"])
+    assert job.config.stages == ["collect"] and "'stages=[collect]'" in job.entrypoint
     with pytest.raises(ConfigError, match="unknown config key 'stages'"):
-        render_phase("collect", "tiny", ["stages=[base]"])
+        render_phase("collect", "tiny", ["stages=[collect]"])
+    with pytest.raises(ConfigError, match="unknown pipeline stage 'base'"):
+        render_phase("pipeline", "tiny", ["stages=[base]"])
 
 
 def test_pod_policy_covers_custom_resource_pod_templates(validator):
