@@ -154,6 +154,25 @@ FUNCTIONS = (
 )
 """UFO's function set (docs/paper.md, "Controls and actions"); ``""`` in a Decision means "no action" (e.g. a bare FINISH)."""
 
+ARGS: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
+    "click_input": {"button": ((str,), "left"), "double": ((bool,), False)},
+    "set_edit_text": {"text": ((str,), ...)},
+    "keyboard_input": {"keys": ((str,), ...), "control_focus": ((bool,), True)},
+    "wheel_mouse_input": {"wheel_dist": ((int,), ...)},
+    "texts": {},
+    "summary": {"text": ((str,), ...)},
+    "select_text": {"text": ((str,), ...)},
+    "select_table": {"number": ((int,), ...)},
+    "insert_table": {"rows": ((int,), ...), "columns": ((int,), ...)},
+}
+"""Each function's arguments: name -> (accepted types, default); a default of ``...`` means required."""
+
+EDITABLE = ("Edit", "ComboBox", "Spinner", "Document")
+"""The control types ``set_edit_text`` applies to."""
+
+MAX_TEXT = 20_000
+"""The most characters ``set_edit_text`` and ``summary`` accept."""
+
 CONTROL_TYPES = (
     "Button",
     "Edit",

@@ -241,3 +241,15 @@ def test_screenshot_is_a_png_of_the_window():
     assert img.format == "PNG" and img.size == (W, H)
     sim.step(click("Replace"))
     assert sim.screenshot() != png
+
+
+def test_screenshot_draws_text_with_line_breaks_on_one_line():
+    # a text box, a table cell and a message can hold a typed line break; the renderer fits such
+    # text on one line (a screenshot used to fail with Pillow's "can't measure multiline text")
+    sim, obs = fresh("textbox_bold", 0)
+    box = next(c for c in obs.controls if c.text == "Text Box 1")
+    assert sim.step(click(box.text, "Button")).ok
+    assert sim.step(Action(function="keyboard_input", args={"keys": "one{ENTER}two"})).ok
+    assert any("one\ntwo" in s.text for s in sim.doc.shapes)
+    png = Image.open(io.BytesIO(sim.screenshot()))
+    assert png.size == (W, H)

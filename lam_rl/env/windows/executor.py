@@ -24,25 +24,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from lam_rl.env.protocol import FUNCTIONS, Action
+from lam_rl.env.protocol import ARGS, EDITABLE, FUNCTIONS, MAX_TEXT, Action
 from lam_rl.env.windows.config import WindowsAgentConfig
 from lam_rl.env.windows.controls import Found, active_window
 from lam_rl.env.windows.desktop import Desktop, DesktopError
 
-EDITABLE = ("Edit", "ComboBox", "Spinner", "Document")
 BODY_FUNCTIONS = ("select_text", "select_table", "insert_table")
-MAX_TEXT = 20_000
-SPECS: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
-    "click_input": {"button": ((str,), "left"), "double": ((bool,), False)},
-    "set_edit_text": {"text": ((str,), ...)},
-    "keyboard_input": {"keys": ((str,), ...), "control_focus": ((bool,), True)},
-    "wheel_mouse_input": {"wheel_dist": ((int,), ...)},
-    "texts": {},
-    "summary": {"text": ((str,), ...)},
-    "select_text": {"text": ((str,), ...)},
-    "select_table": {"number": ((int,), ...)},
-    "insert_table": {"rows": ((int,), ...), "columns": ((int,), ...)},
-}
 _EXCEPTION_CODES = {
     "ElementNotEnabled": "disabled",
     "ElementNotVisible": "not_visible",
@@ -66,7 +53,7 @@ def check_args(function: str, args: Any) -> dict[str, Any]:
         )
     if not isinstance(args, dict):
         raise ActionFailure("bad_args", "args must be an object")
-    spec = SPECS[function]
+    spec = ARGS[function]
     unknown = set(args) - set(spec)
     if unknown:
         raise ActionFailure("bad_args", f"unexpected argument(s) {sorted(unknown)}; expected {sorted(spec)}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from lam_rl.env.protocol import ARGS, EDITABLE, MAX_TEXT
 from lam_rl.env.wordsim import commands as cm
 from lam_rl.env.wordsim import commands_insert as ins
 from lam_rl.env.wordsim import keyboard as kb
@@ -17,9 +18,6 @@ from lam_rl.env.wordsim.ui import Target
 if TYPE_CHECKING:
     from lam_rl.env.protocol import Control
     from lam_rl.env.wordsim.app import WordSim
-
-EDITABLE = ("Edit", "ComboBox", "Spinner", "Document")
-MAX_TEXT = 20_000
 
 
 def parse_args(args: dict[str, Any], spec: dict[str, tuple[type | tuple[type, ...], Any]]) -> dict[str, Any]:
@@ -67,7 +65,7 @@ def _leave_menus(sim: WordSim, tg: Target | None) -> None:
 
 
 def click_input(sim: WordSim, hit: tuple[Control, Target] | None, args: dict[str, Any]) -> Any:
-    a = parse_args(args, {"button": (str, "left"), "double": (bool, False)})
+    a = parse_args(args, ARGS["click_input"])
     if a["button"] not in ("left", "right", "middle"):
         raise ActionError("bad_args", f"button must be left, right or middle, got {a['button']!r}")
     if hit is None:
@@ -79,7 +77,7 @@ def click_input(sim: WordSim, hit: tuple[Control, Target] | None, args: dict[str
 
 
 def set_edit_text(sim: WordSim, hit: tuple[Control, Target] | None, args: dict[str, Any]) -> Any:
-    text = parse_args(args, {"text": (str, ...)})["text"]
+    text = parse_args(args, ARGS["set_edit_text"])["text"]
     if len(text) > MAX_TEXT:
         raise ActionError("bad_args", f"text longer than {MAX_TEXT} characters")
     if hit is None:
@@ -95,7 +93,7 @@ def set_edit_text(sim: WordSim, hit: tuple[Control, Target] | None, args: dict[s
 def keyboard_input(sim: WordSim, hit: tuple[Control, Target] | None, args: dict[str, Any]) -> Any:
     from lam_rl.env.wordsim.keys import KeySyntaxError, parse_keys
 
-    a = parse_args(args, {"keys": (str, ...), "control_focus": (bool, True)})
+    a = parse_args(args, ARGS["keyboard_input"])
     try:
         keys = parse_keys(a["keys"])
     except KeySyntaxError as e:
@@ -118,7 +116,7 @@ def _body_target(sim: WordSim, hit: tuple[Control, Target] | None, fn: str) -> N
 
 
 def select_text(sim: WordSim, hit: tuple[Control, Target] | None, args: dict[str, Any]) -> Any:
-    text = parse_args(args, {"text": (str, ...)})["text"]
+    text = parse_args(args, ARGS["select_text"])["text"]
     _body_target(sim, hit, "select_text")
     if not text.strip():
         raise ActionError("bad_args", "select_text needs non-empty text")
@@ -131,7 +129,7 @@ def select_text(sim: WordSim, hit: tuple[Control, Target] | None, args: dict[str
 
 
 def select_table(sim: WordSim, hit: tuple[Control, Target] | None, args: dict[str, Any]) -> Any:
-    n = parse_args(args, {"number": (int, ...)})["number"]
+    n = parse_args(args, ARGS["select_table"])["number"]
     _body_target(sim, hit, "select_table")
     tables = sim.doc.tables()
     if not 1 <= n <= len(tables):
@@ -142,14 +140,14 @@ def select_table(sim: WordSim, hit: tuple[Control, Target] | None, args: dict[st
 
 
 def insert_table(sim: WordSim, hit: tuple[Control, Target] | None, args: dict[str, Any]) -> Any:
-    a = parse_args(args, {"rows": (int, ...), "columns": (int, ...)})
+    a = parse_args(args, ARGS["insert_table"])
     _body_target(sim, hit, "insert_table")
     ins.insert_table(sim, a["rows"], a["columns"])
     return None
 
 
 def wheel_mouse_input(sim: WordSim, hit: tuple[Control, Target] | None, args: dict[str, Any]) -> Any:
-    d = parse_args(args, {"wheel_dist": (int, ...)})["wheel_dist"]
+    d = parse_args(args, ARGS["wheel_mouse_input"])["wheel_dist"]
     if abs(d) > 1000:
         raise ActionError("bad_args", "wheel_dist must be between -1000 and 1000")
     if hit is not None:
@@ -159,14 +157,14 @@ def wheel_mouse_input(sim: WordSim, hit: tuple[Control, Target] | None, args: di
 
 
 def texts(sim: WordSim, hit: tuple[Control, Target] | None, args: dict[str, Any]) -> Any:
-    parse_args(args, {})
+    parse_args(args, ARGS["texts"])
     if hit is None or hit[0].type == "Document":
         return [sim.doc.text()]
     return [cm.control_value(sim, *hit)]
 
 
 def summary(sim: WordSim, hit: tuple[Control, Target] | None, args: dict[str, Any]) -> Any:
-    text = parse_args(args, {"text": (str, ...)})["text"]
+    text = parse_args(args, ARGS["summary"])["text"]
     if len(text) > MAX_TEXT:
         raise ActionError("bad_args", f"text longer than {MAX_TEXT} characters")
     sim.state.summaries.append(text)
