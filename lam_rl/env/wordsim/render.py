@@ -69,6 +69,8 @@ def font(size: int, bold: bool = False, italic: bool = False, serif: bool = Fals
 
 
 def _fit(d: ImageDraw.ImageDraw, text: str, f: Any, width: int) -> str:
+    """``text`` on one line (line breaks drawn as spaces), cut with "..." to fit ``width``."""
+    text = text.replace("\n", " ")
     if d.textlength(text, font=f) <= width:
         return text
     while text and d.textlength(text + "...", font=f) > width:
