@@ -15,7 +15,7 @@ with the JSON line, and the script exits 3):
 2. ``policy``: the policy server (Ray Serve, bf16) answering 32 concurrent callers, batched
    (``max_batch_size=32``) vs unbatched (``1``).
 3. ``reward``: the reward-model server likewise (the goal: batched >= 4x unbatched).
-4. ``ppo``: one online PPO iteration (``jobs.ppo mode=online``: policy server, WordSim rollout
+4. ``ppo``: one online PPO iteration (``jobs.ppo ppo.mode=online``: policy server, WordSim rollout
    workers, reward model, actor/critic/reference engines) with the model of part 1; the learner and the
    policy server share the GPU (``policy.gpus_per_replica=0.5``).
 
@@ -503,7 +503,7 @@ def part_reward(run: Run, args, lm: Path, pairs, work: Path, on_gpu: bool, smoke
 
 def part_ppo(run: Run, args, lm: Path, rm: Path | None, work: Path, on_gpu: bool, smoke: bool) -> None:
     from cluster.ppo import train_ppo
-    from jobs.config import PPOJobConfig
+    from jobs.config import Config
     from lam_rl.checkpoints import CheckpointRegistry
     from lam_rl.config import load_config
 
@@ -512,7 +512,7 @@ def part_ppo(run: Run, args, lm: Path, rm: Path | None, work: Path, on_gpu: bool
         f"run.root={work / 'runs'}",
         "run.name=ppo",
         "tracking.mode=offline",
-        "mode=online",
+        "ppo.mode=online",
         "ppo.iterations=1",
         f"ppo.online_tasks={1 if smoke else 2}",
         f"ppo.online_step_reward={0.5 if rm else 0}",
@@ -538,7 +538,7 @@ def part_ppo(run: Run, args, lm: Path, rm: Path | None, work: Path, on_gpu: bool
         ]
     from jobs import CONFIGS_DIR
 
-    cfg = load_config(PPOJobConfig, ["config=tiny", *overrides], configs_dir=CONFIGS_DIR)
+    cfg = load_config(Config, ["config=tiny", *overrides], configs_dir=CONFIGS_DIR)
     registry = CheckpointRegistry(cfg.run_dir / "checkpoints")
     registry.register("lam3", lm, phase="boost")
     if rm:

@@ -3,7 +3,7 @@
     .venv/bin/python bench/online_ppo.py [--json] [--smoke] [--run-root runs/bench-online] [--iterations 6] [KEY=VALUE ...]
 
 Runs the tiny pipeline up to LAM3 when the run directory has none (resumable, about 9 minutes),
-then ``jobs.ppo mode=online`` from LAM3: each iteration the current weights are served by the policy
+then ``jobs.ppo ppo.mode=online`` from LAM3: each iteration the current weights are served by the policy
 server, rollout workers play the same ``ppo.online_tasks`` training tasks in WordSim VMs (sampling
 at ``ppo.temperature``), the verifier's verdicts are the reward, and the update's weights are
 swapped in for the next iteration. The last pass only measures the final policy.
@@ -76,7 +76,7 @@ def main() -> None:
         "-m",
         "jobs.ppo",
         *common,
-        "mode=online",
+        "ppo.mode=online",
         f"ppo.iterations={args.iterations}",
         *PPO,
         *args.overrides,  # last: the user's KEY=VALUE wins over the bench's settings

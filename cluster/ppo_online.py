@@ -99,7 +99,7 @@ def online_loop(cfg: Config, learner, tok, scorer, info, tracker) -> None:
         families=list(cfg.collect.families) or None,
     )
     serve_cfg = dataclasses.replace(cfg.policy, temperature=cfg.ppo.temperature)  # on-policy: sample
-    iterations = cfg.ppo.iterations or 4
+    iterations = cfg.ppo.iterations  # >= 1 online (PPOConfig's rule)
     deployed = False
     bar = StepProgress("ppo-online", iterations, unit="iteration", enabled=info.rank == 0, logger=log)
     try:

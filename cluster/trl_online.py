@@ -1,4 +1,4 @@
-"""Online GRPO / RLOO (TRL) from LAM3 on WordSim: ``jobs.ppo mode=online ppo.algo=grpo|rloo``.
+"""Online GRPO / RLOO (TRL) from LAM3 on WordSim: ``jobs.ppo ppo.mode=online ppo.algo=grpo|rloo``.
 
 The trainer is TRL's own (``GRPOTrainer`` / ``RLOOTrainer``); what lam-rl adds is the environment
 side (``lam_rl.algos.trl_online``: prompts of the expert's states on the training tasks, a reward
@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cluster.train import WorkerRun, run_learner
-from jobs.config import Config
 from lam_rl.checkpoints import CheckpointRegistry, resolve_checkpoint
 from lam_rl.config import ConfigError
 from lam_rl.phases import PHASES
+
+if TYPE_CHECKING:
+    from jobs.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +32,7 @@ def check_inputs(cfg: Config) -> dict[str, Any]:
     algo = cfg.ppo.algo
     if algo not in ("grpo", "rloo"):
         raise ConfigError(f"cluster.trl_online runs ppo.algo=grpo|rloo, not {algo!r} (use cluster.ppo)")
-    if cfg.ppo.mode != "online":
-        raise ConfigError(
-            f"ppo.algo={algo} is an online algorithm (TRL's {algo.upper()} samples and scores in WordSim): "
-            f"run jobs.ppo mode=online ppo.algo={algo}, or mode=offline with ppo.algo=ppo"
-        )
+    # ppo.mode=online with these algos is PPOConfig's rule: a config that breaks it never loads
     if cfg.learner.num_workers != 1:
         log.warning(
             "ppo.algo=%s trains in one Ray Train worker; learner.num_workers=%d ignored",

@@ -109,17 +109,3 @@ class SFTJobConfig(Config):
 
     def __post_init__(self) -> None:
         check_choice("", "phase", self.phase, list(sft_phases()))  # the phase table's SFT rows
-
-
-@dataclass
-class PPOJobConfig(Config):
-    mode: str = opt(
-        "",
-        "offline: PPO on recorded failed states (the paper); online: act in VMs. Sets ppo.mode; "
-        "empty: keep ppo.mode.",
-    )
-
-    def __post_init__(self) -> None:
-        if self.mode:
-            check_choice("", "mode", self.mode, ["offline", "online"])
-            self.ppo.mode = self.mode

@@ -1,7 +1,7 @@
 """Phase 4b: PPO from LAM3 to LAM4, with the reward model's scores as rewards.
 
-    python -m jobs.ppo mode=offline   # the paper: re-answer the failed trajectories' states, no VMs
-    python -m jobs.ppo mode=online    # beyond it: act in WordSim VMs through the policy server
+    python -m jobs.ppo ppo.mode=offline                   # the paper: re-answer the failed trajectories' states, no VMs
+    python -m jobs.ppo ppo.mode=online ppo.iterations=4   # beyond it: act in WordSim VMs through the policy server
 
 Actor, critic and the frozen reference run as DeepSpeed engines in Ray Train workers; the paper's
 settings are the defaults (lr 1.4e-5, batch 8, minibatch 1, 4 PPO epochs, target KL 0.1, initial KL
@@ -14,7 +14,7 @@ import logging
 
 from cluster.ppo import train_ppo
 from jobs import run_job
-from jobs.config import Config, PPOJobConfig
+from jobs.config import Config
 from lam_rl.checkpoints import CheckpointRegistry
 
 log = logging.getLogger("jobs.ppo")
@@ -33,10 +33,10 @@ def check(cfg: Config) -> None:
     check_inputs(cfg)
 
 
-def main(cfg: PPOJobConfig) -> None:
+def main(cfg: Config) -> None:
     summary = train_ppo(cfg)
     log.info("ppo %s finished: %s", cfg.ppo.mode, summary)
 
 
 if __name__ == "__main__":
-    run_job(PPOJobConfig, main, name="ppo", doc=__doc__, check=check)
+    run_job(Config, main, name="ppo", doc=__doc__, check=check)

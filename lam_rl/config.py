@@ -238,8 +238,12 @@ def _unknown_key_error(schema: type, key: str, where: str) -> ConfigError:
                 break
             cls = typing.get_type_hints(cls)[part]
     valid = sorted(f.name for f in fields(owner)) if owner is not None and is_dataclass(owner) else []
-    near = difflib.get_close_matches(leaf, valid, n=1)
-    hint = f" Did you mean '{(prefix + '.') if prefix else ''}{near[0]}'?" if near else ""
+    # a key of that name in another section (`mode=` for `ppo.mode`) before a near spelling here (`model`)
+    elsewhere = [k for k, _ in iter_fields(schema) if k.rsplit(".", 1)[-1] == leaf and k != key]
+    near = elsewhere or [
+        f"{(prefix + '.') if prefix else ''}{n}" for n in difflib.get_close_matches(leaf, valid, n=1)
+    ]
+    hint = f" Did you mean {' or '.join(repr(k) for k in near)}?" if near else ""
     scope = f"under '{prefix}'" if prefix else "at the top level"
     return ConfigError(f"unknown config key '{key}' ({where}). Valid keys {scope}: {', '.join(valid)}.{hint}")
 

@@ -1,3 +1,5 @@
+import json
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -265,7 +267,7 @@ def test_help_shows_each_range():
     rows = {key: text for key, _, text in describe(PipelineConfig)}
     assert rows["ppo.lr"].endswith("Must be in (0, 1].")
     assert rows["model.hidden"].endswith("Must be >= 1.")
-    assert "Must be" not in rows["model.dtype"]
+    assert "Must be" not in rows["policy.dtype"]
 
 
 def test_a_range_is_checked_where_it_is_declared():
@@ -279,3 +281,146 @@ def test_a_range_is_checked_where_it_is_declared():
 
     with pytest.raises(ConfigError, match="'env.crash_rate' must be in \\[0, 1\\], got 2"):
         EnvConfig(crash_rate=2)  # built in code (lam-rl env serve), not by the loader
+
+
+# ----------------------------------------------------------------------------- one key per switch, rules at load
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        # a switch has one key: the old top-level `mode=` and the never-read `model.dtype` name the one that is
+        (["mode=online"], "unknown config key 'mode'.*'ppo.mode'"),
+        (["mode=online", "ppo.mode=offline"], "unknown config key 'mode'.*'ppo.mode'"),
+        (["model.dtype=bfloat16"], "unknown config key 'model.dtype'.*'policy.dtype'"),
+        (["sft.lr=1e-4"], "unknown config key 'sft.lr'.*'sft.optim.lr'"),
+        # rules that were checked at run time (or not at all) hold when the config loads
+        (
+            ["ppo.mode=offline", "ppo.algo=grpo"],
+            r"'ppo.algo' \(grpo\) is an online algorithm.*ppo.mode=online",
+        ),
+        (["ppo.algo=rloo"], r"'ppo.algo' \(rloo\) is an online algorithm"),
+        (["ppo.mode=online"], "'ppo.iterations' must be >= 1 for online PPO.*ppo.iterations=4"),
+        (["ppo.mode=online", "ppo.iterations=0"], "'ppo.iterations' must be >= 1 for online PPO"),
+        (["stages=[sft]"], "config key 'stages' names an unknown pipeline stage 'sft'. Stages: taskplan, "),
+        (["force=[nope]"], "config key 'force' names an unknown pipeline stage 'nope'"),
+    ],
+)
+def test_one_key_per_switch_and_every_rule_at_load(repo_root, args, needle):
+    with pytest.raises(ConfigError, match=needle):
+        load_config(PipelineConfig, ["config=tiny", *args], configs_dir=repo_root / "jobs/configs")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["ppo.mode=online", "ppo.iterations=1"],
+        ["ppo.mode=online", "ppo.algo=grpo"],  # TRL's trainers: 0 is one pass over the training states
+        ["ppo.mode=offline", "ppo.iterations=0"],  # offline: 0 is one pass over the recorded states
+        ["stages=[sft-imitate,ppo]", "force=[ppo]"],
+    ],
+)
+def test_the_rules_let_valid_pairs_through(repo_root, args):
+    load_config(PipelineConfig, ["config=tiny", *args], configs_dir=repo_root / "jobs/configs")
+
+
+def test_a_bad_pair_exits_2_before_anything_runs(repo_root, subprocess_env, tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "jobs.ppo", f"run.root={tmp_path}", "ppo.mode=offline", "ppo.algo=grpo"],
+        cwd=repo_root,
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert "ppo.algo" in out.stderr and "ppo.mode=online" in out.stderr
+    assert not (tmp_path / "tiny").exists(), "nothing may be written on bad input"
+
+
+# ----------------------------------------------------------------------------- loading is light
+
+
+def test_loading_every_jobs_config_imports_no_heavy_module(repo_root, subprocess_env):
+    """`lam-rl config`, `--help` and the renderer load configs: no lance, pyarrow, torch or ray for that."""
+    code = r"""
+import importlib, json, sys
+from jobs import CONFIGS_DIR, JOBS
+from lam_rl.config import load_config
+loaded = []
+for job, path in sorted(JOBS.items()):
+    module, cls = path.split(":")
+    load_config(getattr(importlib.import_module(module), cls), ["config=tiny"], configs_dir=CONFIGS_DIR)
+    loaded.append(job)
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"lance", "pyarrow", "torch", "ray", "transformers", "wandb"})
+print(json.dumps({"loaded": loaded, "heavy": heavy}))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=repo_root,
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert {"pipeline", "ppo", "sft", "collect"} <= set(result["loaded"]), result
+    assert result["heavy"] == [], f"loading a config imported {result['heavy']}"
+
+
+# ----------------------------------------------------------------------------- the documented examples load
+
+# `python -m jobs.<job> ...` and `lam-rl <job> ...` command lines in the docs, up to the end of the line
+# (a trailing backslash continues it); `...`, `<x>`, `KEY=VALUE` and the like are placeholders.
+COMMAND = re.compile(r"(?:python -m jobs\.(\w+)|lam-rl (?:run |config )?(\w+))((?:[^\n`]|\\\n)*)")
+ASSIGN_ONLY = re.compile(r"(?<![\w.=/-])([a-z_]\w*(?:\.\w+)+=[^\s`]+)")
+ASSIGN = re.compile(r"""(?:"([\w.]+=[^"]*)"|'([\w.]+=[^']*)'|(?<![\w.=/-])([a-z_][\w]*(?:\.\w+)+=\S+))""")
+
+
+def _documented_examples(repo_root) -> list[tuple[str, str, list[str]]]:
+    import lam_rl.config
+
+    texts = {
+        "lam_rl/config.py": lam_rl.config.__doc__ or "",
+        "README.md": (repo_root / "README.md").read_text(),
+    }
+    texts.update({f"docs/{p.name}": p.read_text() for p in sorted((repo_root / "docs").glob("*.md"))})
+    from jobs import JOBS
+
+    # the loader's docstring shows overrides without a command: any job takes them
+    found = [("lam_rl/config.py", "pipeline", ASSIGN_ONLY.findall(texts.pop("lam_rl/config.py")))]
+    for where, text in texts.items():
+        for m in COMMAND.finditer(text):
+            job = m.group(1) or m.group(2)
+            if job not in JOBS:
+                continue
+            line, _, comment = m.group(3).partition("#")
+            if comment.strip().startswith("error"):
+                continue  # a line that shows a rejected input
+            line = line.replace("\\\n", " ")
+            args = [a or b or c for a, b, c in ASSIGN.findall(line)]
+            args = [a for a in args if not re.search(r"<|\.\.\.|KEY|VALUE|\$\{?\w|PATH", a)]
+            if args:
+                found.append((where, job, args))
+    return found
+
+
+def test_every_documented_key_value_example_loads(repo_root):
+    """The dotted `key=value` overrides of the command lines in lam_rl/config.py's docstring, README.md and
+    docs/*.md load with their job's config (a renamed key or a rule the docs break fails here)."""
+    import importlib
+
+    from jobs import JOBS
+
+    examples = _documented_examples(repo_root)
+    assert len(examples) >= 25, examples  # the scan finds the docs' command lines
+    assert any(where == "lam_rl/config.py" for where, _, _ in examples)
+    bad = []
+    for where, job, args in examples:
+        module, cls = JOBS[job].split(":")
+        schema = getattr(importlib.import_module(module), cls)
+        try:
+            load_config(schema, ["config=tiny", *args], configs_dir=repo_root / "jobs/configs")
+        except ConfigError as e:
+            bad.append(f"{where}: jobs.{job} {' '.join(args)}: {e}")
+    assert bad == [], "\n".join(bad)

@@ -59,3 +59,46 @@ def test_lam_rl_never_imports_jobs(repo_root, imported):
                 lazy.append(f"{path.relative_to(repo_root)}:{node.lineno}")
     assert lazy == [], f"lam_rl modules import jobs: {lazy}"
 
+
+def test_cluster_never_imports_jobs_at_run_time(repo_root, subprocess_env):
+    """`jobs` (the entry points and the job-level Config) sits on top of cluster: importing any cluster
+    module loads none of it, and a cluster source names `jobs` only for type hints (`if TYPE_CHECKING:`)."""
+    code = r"""
+import importlib, json, pkgutil, sys
+import cluster
+names = []
+for m in pkgutil.walk_packages(cluster.__path__, "cluster."):
+    importlib.import_module(m.name)
+    names.append(m.name)
+print(json.dumps({"modules": names, "jobs": sorted(k for k in sys.modules if k == "jobs" or k.startswith("jobs."))}))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=repo_root,
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert {"cluster.config", "cluster.sft", "cluster.runtime"} <= set(result["modules"]), result["modules"]
+    assert result["jobs"] == [], f"importing cluster loaded: {result['jobs'][:5]}"
+    runtime = []
+    for path in sorted((repo_root / "cluster").rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        hints = {  # the nodes under `if TYPE_CHECKING:`
+            id(n)
+            for block in ast.walk(tree)
+            if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+            for stmt in block.body
+            for n in ast.walk(stmt)
+        }
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            if any(n == "jobs" or n.startswith("jobs.") for n in names) and id(node) not in hints:
+                runtime.append(f"{path.relative_to(repo_root)}:{node.lineno}")
+    assert runtime == [], f"cluster modules import jobs at run time: {runtime}"

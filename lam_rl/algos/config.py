@@ -122,7 +122,12 @@ class PPOConfig:
     batch_size: int = opt(8, "States per PPO iteration (all ranks).", ge=1)
     minibatch_size: int = opt(1, "Sequences per gradient step in the PPO epochs (per rank).", ge=1)
     ppo_epochs: int = opt(4, "Passes over each batch of experience.", ge=1)
-    iterations: int = opt(0, "PPO iterations (0: one pass over the states, batch_size at a time).", ge=0)
+    iterations: int = opt(
+        0,
+        "PPO iterations (algo=grpo|rloo: trainer steps). 0: one pass over the states, batch_size at a time "
+        "(offline, and grpo/rloo over the training tasks' states); online PPO needs it >= 1.",
+        ge=0,
+    )
     target_kl: float = opt(
         0.1, "Target KL to the reference; the KL coefficient adapts toward it (0: fixed).", ge=0
     )
@@ -161,3 +166,14 @@ class PPOConfig:
             raise ConfigError("ppo.batch_size, ppo.minibatch_size and ppo.ppo_epochs must be >= 1")
         if self.algo != "ppo" and self.num_generations < 2:
             raise ConfigError(f"ppo.num_generations must be >= 2 for algo={self.algo} (a group to compare)")
+        if self.algo != "ppo" and self.mode != "online":
+            raise ConfigError(
+                f"config key 'ppo.algo' ({self.algo}) is an online algorithm (TRL's {self.algo.upper()} samples "
+                f"and scores in WordSim): set ppo.mode=online, or ppo.algo=ppo for offline PPO"
+            )
+        if self.mode == "online" and self.algo == "ppo" and self.iterations == 0:
+            raise ConfigError(
+                "config key 'ppo.iterations' must be >= 1 for online PPO (ppo.mode=online, ppo.algo=ppo): each "
+                "iteration rolls out ppo.online_tasks new tasks, so there is no set of states to make one pass "
+                "over; set e.g. ppo.iterations=4"
+            )

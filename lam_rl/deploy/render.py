@@ -131,7 +131,7 @@ def _resolve(
     assert yaml_path is not None
     stock = yaml_path.resolve().parent == configs_dir.resolve()
     own = {f.name for f in fields(schema)}
-    phase_args = [a for a in phase.args if a.split("=", 1)[0] in own]
+    phase_args = [a for a in phase.args if a.split("=", 1)[0].split(".", 1)[0] in own]
     first = load_config(schema, [f"config={yaml_path}", *phase_args, *overrides], configs_dir=configs_dir)
     extra = cluster_overrides(first)
     cfg = load_config(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lam_rl.config import ConfigError, check_choice, opt
+from lam_rl.config import ConfigError, opt
 
 
 @dataclass
@@ -23,10 +23,8 @@ class ModelConfig:
     max_seq_len: int = opt(512, "Maximum sequence length (positions) of the model.", ge=1)
     tie_embeddings: bool = opt(True, "Tie input and output embeddings (saves parameters in tiny models).")
     rope_theta: float = opt(10000.0, "RoPE base frequency.", gt=0)
-    dtype: str = opt("float32", "Weights dtype when loading for inference: float32, bfloat16 or float16.")
 
     def __post_init__(self) -> None:
-        check_choice("model", "dtype", self.dtype, ["float32", "bfloat16", "float16"])
         if self.hidden % self.heads:
             raise ConfigError(
                 f"config key 'model.hidden' ({self.hidden}) must be divisible by model.heads ({self.heads})"

@@ -1,5 +1,5 @@
 """Online GRPO/RLOO through TRL: the WordSim reward ranks answers as documented, and a tiny GRPO run
-through ``jobs.ppo mode=online ppo.algo=grpo`` finishes and registers a loadable LAM4."""
+through ``jobs.ppo ppo.mode=online ppo.algo=grpo`` finishes and registers a loadable LAM4."""
 
 import json
 
@@ -82,21 +82,20 @@ def test_reward_orders_correct_wrong_and_invalid_answers(bold_rows):
 
 
 def test_grpo_offline_is_a_config_error(tmp_path, repo_root):
-    from cluster.ppo import train_ppo
-    from jobs.config import PPOJobConfig
+    from jobs.config import Config
     from lam_rl.config import load_config
 
-    cfg = load_config(
-        PPOJobConfig,
-        ["config=tiny", f"run.root={tmp_path}", "mode=offline", "ppo.algo=grpo"],
-        configs_dir=repo_root / "jobs" / "configs",
-    )
-    with pytest.raises(ConfigError, match="online algorithm"):
-        train_ppo(cfg)
+    # PPOConfig's rule: the config does not load, so nothing runs (it was a run-time check)
+    with pytest.raises(ConfigError, match=r"'ppo.algo' \(grpo\) is an online algorithm.*ppo.mode=online"):
+        load_config(
+            Config,
+            ["config=tiny", f"run.root={tmp_path}", "ppo.mode=offline", "ppo.algo=grpo"],
+            configs_dir=repo_root / "jobs" / "configs",
+        )
     with pytest.raises(ConfigError, match="num_generations"):
         load_config(
-            PPOJobConfig,
-            ["config=tiny", "mode=online", "ppo.algo=rloo", "ppo.num_generations=1"],
+            Config,
+            ["config=tiny", "ppo.mode=online", "ppo.algo=rloo", "ppo.num_generations=1"],
             configs_dir=repo_root / "jobs" / "configs",
         )
 
@@ -147,19 +146,19 @@ def test_grpo_online_tiny_run_registers_a_loadable_checkpoint(ray_local, tiny_la
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from cluster.ppo import train_ppo
-    from jobs.config import PPOJobConfig
+    from jobs.config import Config
     from lam_rl.checkpoints import CheckpointRegistry
     from lam_rl.config import load_config
     from lam_rl.models import load_tokenizer
     from lam_rl.tracking import read_jsonl_metrics
 
     cfg = load_config(
-        PPOJobConfig,
+        Config,
         [
             "config=tiny",
             f"run.root={tmp_path}",
             "tracking.mode=offline",
-            "mode=online",
+            "ppo.mode=online",
             "ppo.algo=grpo",
             "ppo.iterations=2",
             "ppo.online_tasks=2",

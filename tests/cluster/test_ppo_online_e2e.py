@@ -1,4 +1,4 @@
-"""Online PPO (``jobs.ppo mode=online``, lam-rl's own PPO) end to end on embedded Ray: each iteration
+"""Online PPO (``jobs.ppo ppo.mode=online``, lam-rl's own PPO) end to end on embedded Ray: each iteration
 serves the current weights through the policy server, plays WordSim tasks with rollout workers,
 learns from the verifier's verdicts and swaps the next version in."""
 
@@ -13,13 +13,12 @@ def test_online_ppo_swaps_each_iterations_weights_into_the_rollouts(ray_session,
     from transformers import AutoModelForCausalLM
 
     from cluster.ppo import train_ppo
-    from jobs.config import PPOJobConfig
     from lam_rl.checkpoints import CheckpointRegistry
     from lam_rl.store import TrajectoryStore
     from lam_rl.tracking import read_jsonl_metrics
 
     cfg = cfg_factory(
-        "mode=online",
+        "ppo.mode=online",
         "ppo.iterations=2",
         "ppo.online_tasks=2",
         "ppo.online_step_reward=0",  # the verifier alone: no reward model needed
@@ -28,7 +27,6 @@ def test_online_ppo_swaps_each_iterations_weights_into_the_rollouts(ray_session,
         "policy.max_new_tokens=16",
         "fleet.local=2",
         "collect.families=[view_mode]",
-        schema=PPOJobConfig,
     )
     TrajectoryStore(cfg.store_uri)  # an empty store: online PPO writes its own experience
     registry = CheckpointRegistry(cfg.run_dir / "checkpoints")

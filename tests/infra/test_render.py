@@ -66,9 +66,9 @@ def test_phases_cover_the_design_table():
     assert names["sft-plan"] == ("jobs.sft", ("phase=plan",))
     assert names["sft-imitate"] == ("jobs.sft", ("phase=imitate",))
     assert names["sft-boost"] == ("jobs.sft", ("phase=boost",))
-    assert names["ppo"] == ("jobs.ppo", ("mode=offline",)) and names["ppo-online"] == (
+    assert names["ppo"] == ("jobs.ppo", ("ppo.mode=offline",)) and names["ppo-online"] == (
         "jobs.ppo",
-        ("mode=online",),
+        ("ppo.mode=online", "ppo.iterations=4"),
     )
     assert {"taskplan", "collect", "explore", "reward", "evaluate", "pipeline"} <= set(names)
 
