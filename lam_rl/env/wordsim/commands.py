@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from lam_rl.env.wordsim import commands_insert as ins
@@ -311,7 +312,7 @@ def act_line_spacing(sim: WordSim, value: float) -> None:
     ed.set_para(sim.doc, line_spacing=float(value))
 
 
-def _toggle_list(sim: WordSim, kind: str) -> None:
+def toggle_list(sim: WordSim, kind: str) -> None:
     paras = ed.target_paragraphs(sim.doc)
     sim.mutate()
     turn_off = bool(paras) and all(p.list_kind == kind for p in paras)
@@ -321,14 +322,6 @@ def _toggle_list(sim: WordSim, kind: str) -> None:
             p.style = "List Paragraph"
         elif turn_off and p.style == "List Paragraph":
             p.style = "Normal"
-
-
-def cmd_bullets(sim: WordSim) -> None:
-    _toggle_list(sim, "bullet")
-
-
-def cmd_numbering(sim: WordSim) -> None:
-    _toggle_list(sim, "number")
 
 
 def cmd_indent(sim: WordSim) -> None:
@@ -453,8 +446,8 @@ COMMANDS: dict[str, Callable[[WordSim], Any]] = {
     "grow": cmd_grow,
     "shrink": cmd_shrink,
     "clear_fmt": cmd_clear_fmt,
-    "bullets": cmd_bullets,
-    "numbering": cmd_numbering,
+    "bullets": partial(toggle_list, kind="bullet"),
+    "numbering": partial(toggle_list, kind="number"),
     "indent": cmd_indent,
     "outdent": cmd_outdent,
     "space_before_on": cmd_space_before_on,
@@ -468,10 +461,10 @@ COMMANDS: dict[str, Callable[[WordSim], Any]] = {
     "save": cmd_save,
     "page_break": ins.cmd_page_break,
     "blank_page": ins.cmd_blank_page,
-    "edit_header": ins.cmd_edit_header,
-    "edit_footer": ins.cmd_edit_footer,
-    "goto_header": ins.cmd_goto_header,
-    "goto_footer": ins.cmd_goto_footer,
+    "edit_header": partial(ins.enter_hf, which="header"),
+    "edit_footer": partial(ins.enter_hf, which="footer"),
+    "goto_header": partial(ins.enter_hf, which="header"),
+    "goto_footer": partial(ins.enter_hf, which="footer"),
     "remove_header": ins.cmd_remove_header,
     "remove_footer": ins.cmd_remove_footer,
     "remove_page_numbers": ins.cmd_remove_page_numbers,
@@ -489,10 +482,10 @@ COMMANDS: dict[str, Callable[[WordSim], Any]] = {
     "delete_comment": ins.cmd_delete_comment,
     "delete_all_comments": ins.cmd_delete_all_comments,
     "track_changes": ins.cmd_track_changes,
-    "accept_next": ins.cmd_accept_next,
-    "accept_all": ins.cmd_accept_all,
-    "accept_all_stop": ins.cmd_accept_all_stop,
-    "reject_next": ins.cmd_reject_next,
-    "reject_all": ins.cmd_reject_all,
-    "reject_all_stop": ins.cmd_reject_all_stop,
+    "accept_next": partial(ins.accept_reject, accept=True, only_next=True),
+    "accept_all": partial(ins.accept_reject, accept=True),
+    "accept_all_stop": partial(ins.accept_reject, accept=True, stop=True),
+    "reject_next": partial(ins.accept_reject, accept=False, only_next=True),
+    "reject_all": partial(ins.accept_reject, accept=False),
+    "reject_all_stop": partial(ins.accept_reject, accept=False, stop=True),
 }

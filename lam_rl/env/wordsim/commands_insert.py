@@ -143,7 +143,7 @@ def act_table_delete(sim: WordSim, what: str) -> None:
 # ------------------------------------------------------------------ header, footer, page numbers
 
 
-def _enter_hf(sim: WordSim, which: str) -> None:
+def enter_hf(sim: WordSim, which: str) -> None:
     sim.ui.note = None
     if sim.ui.hf is None:
         sim.ui.hf_prev_tab = sim.ui.tab
@@ -154,29 +154,13 @@ def _enter_hf(sim: WordSim, which: str) -> None:
 def act_header_gallery(sim: WordSim, kind: str) -> None:
     sim.mutate()
     sim.doc.header = HEADER_PLACEHOLDER
-    _enter_hf(sim, "header")
+    enter_hf(sim, "header")
 
 
 def act_footer_gallery(sim: WordSim, kind: str) -> None:
     sim.mutate()
     sim.doc.footer = HEADER_PLACEHOLDER
-    _enter_hf(sim, "footer")
-
-
-def cmd_edit_header(sim: WordSim) -> None:
-    _enter_hf(sim, "header")
-
-
-def cmd_edit_footer(sim: WordSim) -> None:
-    _enter_hf(sim, "footer")
-
-
-def cmd_goto_header(sim: WordSim) -> None:
-    _enter_hf(sim, "header")
-
-
-def cmd_goto_footer(sim: WordSim) -> None:
-    _enter_hf(sim, "footer")
+    enter_hf(sim, "footer")
 
 
 def cmd_remove_header(sim: WordSim) -> None:
@@ -192,7 +176,7 @@ def cmd_remove_footer(sim: WordSim) -> None:
 def act_page_numbers(sim: WordSim, where: tuple[str, str]) -> None:
     sim.mutate()
     sim.doc.page_numbers = PageNumbers(where[0], where[1])
-    _enter_hf(sim, "header" if where[0] == "top" else "footer")
+    enter_hf(sim, "header" if where[0] == "top" else "footer")
 
 
 def cmd_remove_page_numbers(sim: WordSim) -> None:
@@ -434,7 +418,7 @@ def _settle(sim: WordSim, accept: bool, only_next: bool = False) -> bool:
     return False
 
 
-def _accept_reject(sim: WordSim, accept: bool, only_next: bool = False, stop: bool = False) -> None:
+def accept_reject(sim: WordSim, accept: bool, only_next: bool = False, stop: bool = False) -> None:
     sim.mutate()
     _settle(sim, accept, only_next)
     from lam_rl.env.wordsim.document import fix_anchors
@@ -453,30 +437,6 @@ def _fix_selection(sim: WordSim) -> None:
         doc.sel = Selection("text", (a0, min(a1, la)), (b0, min(b1, lb)))
         if doc.sel.a > doc.sel.b:
             doc.sel = Selection("text", doc.sel.b, doc.sel.b)
-
-
-def cmd_accept_next(sim: WordSim) -> None:
-    _accept_reject(sim, True, only_next=True)
-
-
-def cmd_accept_all(sim: WordSim) -> None:
-    _accept_reject(sim, True)
-
-
-def cmd_accept_all_stop(sim: WordSim) -> None:
-    _accept_reject(sim, True, stop=True)
-
-
-def cmd_reject_next(sim: WordSim) -> None:
-    _accept_reject(sim, False, only_next=True)
-
-
-def cmd_reject_all(sim: WordSim) -> None:
-    _accept_reject(sim, False)
-
-
-def cmd_reject_all_stop(sim: WordSim) -> None:
-    _accept_reject(sim, False, stop=True)
 
 
 def insert_table(sim: WordSim, rows: int, cols: int) -> None:
