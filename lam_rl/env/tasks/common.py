@@ -10,8 +10,9 @@ from typing import Any
 from lam_rl.env.tasks.base import Checks, Verifier
 from lam_rl.env.wordsim.document import Document, Paragraph, count_text, style_fmt
 from lam_rl.env.wordsim.state import AppState
+from lam_rl.env.wordsim.templates import TEMPLATES
 
-TEXT_TEMPLATES = ("line", "essay", "list", "table", "comments", "shape", "textbox", "report")
+TEXT_TEMPLATES = TEMPLATES
 PROSE_TEMPLATES = ("line", "essay", "table", "comments", "shape", "textbox", "report")
 
 

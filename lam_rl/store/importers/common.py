@@ -11,9 +11,18 @@ from pathlib import Path
 from typing import Any
 
 from lam_rl.store.records import F32_MAX, INT32
+from lam_rl.store.schemas import COMPLETE
 
 MAX_DEPTH = 64
 """Kept JSON values nested deeper than this are refused (an issue), never a RecursionError."""
+
+
+def judge_answer(rec: Any, field: str) -> str:
+    """The judge's ``complete`` answer at ``field``: yes, no or unsure (any case, trimmed)."""
+    complete = str(get(rec, field, types=str)).strip().lower()
+    if complete not in COMPLETE:
+        raise FieldError(field, f"expected yes, no or unsure, got {complete!r:.60}")
+    return complete
 
 
 def template_stem(template: str | None) -> str:

@@ -38,6 +38,7 @@ from lam_rl.store.importers.common import (
     ImportIssue,
     check_json,
     get,
+    judge_answer,
     label,
     printable,
     template_stem,
@@ -194,9 +195,7 @@ def _trajectory(
     if isinstance(total, int) and not isinstance(total, bool) and total != len(ids):
         raise FieldError("total_steps", f"execution {exec_id!r:.80} says {total} steps but has {len(ids)}")
     get(first.rec, "evaluation", types=dict)
-    complete = str(get(first.rec, "evaluation.complete", types=str)).strip().lower()
-    if complete not in ("yes", "no", "unsure"):
-        raise FieldError("evaluation.complete", f"expected yes, no or unsure, got {complete!r:.60}")
+    complete = judge_answer(first.rec, "evaluation.complete")
     subtasks = [x.subtask for x in lines]
     steps = []
     for i, x in enumerate(lines):

@@ -52,6 +52,7 @@ from lam_rl.store.importers.common import (
     ImportIssue,
     check_json,
     get,
+    judge_answer,
     label,
     printable,
     seconds,
@@ -183,11 +184,7 @@ def parse_record(
         return plan_rec, None
     err = _error(error, "execution_result.error") if error is not None else None
     if result is not None:
-        complete = get(rec, "execution_result.result.complete", types=str).strip().lower()
-        if complete not in ("yes", "no", "unsure"):
-            raise FieldError(
-                "execution_result.result.complete", f"expected yes, no or unsure, got {complete!r:.60}"
-            )
+        complete = judge_answer(rec, "execution_result.result.complete")
         reason = get(rec, "execution_result.result.reason", types=str, required=False, default="") or ""
         sub_scores = (
             get(rec, "execution_result.result.sub_scores", types=dict, required=False, nullable=True) or {}
