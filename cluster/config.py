@@ -1,16 +1,19 @@
-"""The config sections only the Ray side reads: serving, the VM fleet, rollout workers, the Ray connection.
+"""The config sections only the Ray side reads: serving, the VM fleet, rollout workers, the Ray connection,
+and the phases that are rollouts (collect, explore, evaluate).
 
 Each is a section of the job-level ``Config`` (``jobs/config.py``): ``policy`` and ``reward_serve`` for
 the Serve deployments (``cluster/policy_server.py``, ``cluster/reward_server.py``), ``fleet`` and
 ``rollout`` for the rollout workers (``cluster/fleet.py``, ``cluster/rollout.py``), ``ray`` for
-``cluster/runtime.py``. This module imports neither Ray nor ``jobs``, so loading a config stays light.
+``cluster/runtime.py``, ``collect``, ``explore`` and ``eval`` for ``cluster/collect.py``,
+``cluster/explore.py`` and ``cluster/evaluate.py`` (and their jobs). This module imports neither Ray
+nor ``jobs``, so loading a config stays light.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lam_rl.config import ConfigError, opt
+from lam_rl.config import SEED_MAX, ConfigError, opt
 
 
 @dataclass
@@ -99,3 +102,49 @@ class RolloutConfig:
     progress_every_s: float = opt(
         1.0, "How often the driver refreshes progress and logs rollout metrics.", gt=0
     )
+
+
+@dataclass
+class CollectConfig:
+    num_tasks: int = opt(2000, "Training tasks the expert plays (phase 0b).", ge=1)
+    eval_tasks: int = opt(
+        300, "Held-out tasks played by the noiseless expert: the reference trajectories.", ge=0
+    )
+    composite_fraction: float = opt(0.2, "Fraction of composite (2-3 family) tasks.", ge=0, le=1)
+    families: list[str] = opt([], "Only these task families (empty: all); also the online PPO task pool.")
+    seed: int = opt(
+        1, "Seed of the task sample (the corpus uses run.seed; keep them apart).", ge=0, le=SEED_MAX
+    )
+    tag: str = opt("collect-expert", "Store tag of the expert's trajectories.")
+    eval_tag: str = opt("reference-eval", "Store tag of the held-out reference trajectories.")
+
+
+@dataclass
+class ExploreConfig:
+    checkpoint: str = opt("lam2", "Policy that retries the expert's failures (registry name or path).")
+    source_tag: str = opt("collect-expert", "Store tag whose failed trajectories are retried.")
+    attempts: int = opt(2, "Attempts per failed task (sampled decoding makes them differ).", ge=1)
+    temperature: float = opt(
+        0.7, "Sampling temperature of the exploring policy (0: greedy, one attempt suffices).", ge=0
+    )
+    max_tasks: int = opt(0, "Retry at most this many failed tasks (0: all).", ge=0)
+    tag: str = opt(
+        "explore-lam2", "Store tag of the exploration trajectories (phase 3 trains on its successes)."
+    )
+
+
+@dataclass
+class EvalConfig:
+    models: list[str] = opt(
+        ["lam1", "lam2", "lam3", "lam4"],
+        "Checkpoints to evaluate (registry names or paths); missing ones are skipped.",
+    )
+    expert: bool = opt(
+        True, "Also evaluate the scripted expert (the paper's GPT-4o row), with its default noise."
+    )
+    offline: bool = opt(True, "Offline metrics on the held-out reference trajectories (teacher forcing).")
+    online: bool = opt(True, "Online metrics: each model acts in WordSim VMs on the held-out tasks.")
+    max_tasks: int = opt(0, "Evaluate on at most this many held-out tasks (0: all reference tasks).", ge=0)
+    batch_size: int = opt(32, "Prompts per generation batch in offline evaluation.", ge=1)
+    max_new_tokens: int = opt(96, "Tokens generated per answer at most.", ge=1)
+    tag_prefix: str = opt("eval", "Online evaluation trajectories are tagged <prefix>-<model>.")

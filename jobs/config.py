@@ -4,10 +4,11 @@
 pipeline and every job; a job's class adds the top-level switches it needs (``phase=`` for SFT,
 ``stages=``/``force=`` for the pipeline). Each section class lives beside the code that reads it:
 
-- ``lam_rl/<package>/config.py`` and ``lam_rl/tracking.py``, ``lam_rl/models/config.py`` for the
-  sections the library reads (agent, env, store, data phases, learners, eval, model, tracking),
+- ``lam_rl/<package>/config.py`` and ``lam_rl/tracking.py`` for the sections the library reads
+  (agent, env and expert, store, taskplan, learner/sft/reward/ppo, model and tokenizer, tracking),
 - ``lam_rl/deploy/config.py`` for the deployment,
-- ``cluster/config.py`` for the sections only the Ray side reads (serving, fleet, rollout, ray),
+- ``cluster/config.py`` for the sections only the Ray side reads (serving, fleet, rollout, ray, and
+  the rollout phases collect, explore, eval),
 - this module for ``run`` (name, output folder, seed), which every job reads.
 """
 
@@ -16,14 +17,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from cluster.config import FleetConfig, PolicyServeConfig, RayConfig, RewardServeConfig, RolloutConfig
+from cluster.config import (
+    CollectConfig,
+    EvalConfig,
+    ExploreConfig,
+    FleetConfig,
+    PolicyServeConfig,
+    RayConfig,
+    RewardServeConfig,
+    RolloutConfig,
+)
 from lam_rl.agent.config import AgentConfig
 from lam_rl.algos.config import LearnerConfig, PPOConfig, RewardConfig, SFTConfig
 from lam_rl.config import SEED_MAX, ConfigError, check_choice, opt
-from lam_rl.data.config import CollectConfig, ExploreConfig, TaskPlanConfig
+from lam_rl.data.config import TaskPlanConfig
 from lam_rl.deploy.config import DeployConfig
 from lam_rl.env.config import EnvConfig, ExpertConfig
-from lam_rl.eval.config import EvalConfig
 from lam_rl.models.config import ModelConfig, TokenizerConfig
 from lam_rl.phases import sft_phases, stages
 from lam_rl.store.config import StoreConfig
