@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from lam_rl import phases
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,6 +109,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.slow  # a fresh interpreter importing the jobs, cluster and Ray: ~30 s on a loaded machine
 def test_a_new_row_shows_up_in_every_consumer(subprocess_env):
     out = subprocess.run(
         [sys.executable, "-c", ADD_A_ROW],
