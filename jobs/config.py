@@ -118,3 +118,8 @@ class SFTJobConfig(Config):
 
     def __post_init__(self) -> None:
         check_choice("", "phase", self.phase, list(sft_phases()))  # the phase table's SFT rows
+
+
+# The config classes by name, as the phase table's rows name them (``PhaseSpec.schema``): what callers
+# hand to code below jobs/ that must build a job's config (the deployment renderer, ``InfraCheck``).
+SCHEMAS: dict[str, type] = {cls.__name__: cls for cls in (Config, PipelineConfig, SFTJobConfig)}

@@ -49,6 +49,12 @@ def test_every_consumer_agrees_with_the_table():
     }
     assert set(JOBS) == modules
     assert JOBS["sft"].endswith(":SFTJobConfig") and JOBS["collect"].endswith(":Config")
+    # the classes the CLI hands the renderer: one per class a row names, each the one JOBS names
+    from jobs.config import SCHEMAS
+
+    assert {p.schema for p in phases.TABLE} <= set(SCHEMAS)
+    for p in phases.TABLE:
+        assert f"{SCHEMAS[p.schema].__module__}:{SCHEMAS[p.schema].__qualname__}" == p.schema_path()
 
 
 def test_the_sft_job_accepts_exactly_the_tables_sft_phases(repo_root):

@@ -89,4 +89,3 @@ def config_cmd(job: str, overrides: tuple[str, ...], configs_dir: str | None) ->
     schema = getattr(importlib.import_module(module), attr)
     cfg = load_config(schema, overrides, configs_dir=Path(configs_dir) if configs_dir else _jobs.CONFIGS_DIR)
     click.echo(to_yaml(cfg))
-

@@ -105,9 +105,10 @@ def render_cmd(
     ray job submit --address http://localhost:8265 -- "$(lam-rl infra render sft-plan --config small --entrypoint)"
     """
     from jobs import CONFIGS_DIR
+    from jobs.config import SCHEMAS
     from lam_rl.deploy.render import dump_yaml, render_all, render_cluster, render_phase
 
-    cdir = Path(configs_dir) if configs_dir else CONFIGS_DIR
+    where = {"configs_dir": Path(configs_dir) if configs_dir else CONFIGS_DIR, "schemas": SCHEMAS}
     try:
         items = [*(_read_overrides_file(overrides_file) if overrides_file else []), *overrides]
         if phase == "all":
@@ -115,15 +116,15 @@ def render_cmd(
                 raise ConfigError("render all needs --out FOLDER (one file per phase)")
             if on_cluster:
                 raise ConfigError("--on-cluster applies to one phase, not to 'all'")
-            rendered = render_all(config, items, configs_dir=cdir)
+            rendered = render_all(config, items, **where)
             texts = {Path(out) / f"{name}.yaml": dump_yaml(docs) for name, docs in rendered.items()}
         else:
             if phase == "cluster":
                 if entrypoint_only:
                     raise ConfigError("--entrypoint needs a phase, not 'cluster'")
-                text = dump_yaml(render_cluster(config, items, configs_dir=cdir))
+                text = dump_yaml(render_cluster(config, items, **where))
             else:
-                job = render_phase(phase, config, items, configs_dir=cdir, on_cluster=on_cluster)
+                job = render_phase(phase, config, items, **where, on_cluster=on_cluster)
                 text = job.entrypoint + "\n" if entrypoint_only else dump_yaml(job.docs)
             texts = {Path(out) if out else None: text}
     except ConfigError as e:
@@ -180,6 +181,7 @@ def validate_cmd(
     kubernetes-validate) and the KubeRay operator would, and checkov. With FILES, validate just those
     manifests; objects of kinds without a schema here (e.g. the Gateway API's) are listed as not
     checked, on stderr, and do not fail."""
+    from jobs.config import SCHEMAS
     from lam_rl.deploy.checks import CHECKS, InfraCheck
     from lam_rl.deploy.manifests import ManifestValidator, read_manifests
     from lam_rl.deploy.tools import Tools
@@ -213,7 +215,9 @@ def validate_cmd(
             # this checkout, or the current folder when lam-rl is installed as a package
             here = Path(__file__).resolve().parents[2]
             root = str(here if (here / "infra").is_dir() else Path.cwd())
-        results = InfraCheck(Path(root), tools, gates=gates).run(only or CHECKS, progress=show)
+        results = InfraCheck(Path(root), tools, gates=gates, schemas=SCHEMAS).run(
+            only or CHECKS, progress=show
+        )
     except ConfigError as e:
         _fail(str(e))
     failed = [r.name for r in results if not r.ok]

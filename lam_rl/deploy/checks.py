@@ -13,7 +13,7 @@ import json
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,8 +51,18 @@ class CheckResult:
 
 
 class InfraCheck:
-    def __init__(self, root: Path = REPO_ROOT, tools: Tools | None = None, gates: str | None = None):
+    def __init__(
+        self,
+        root: Path = REPO_ROOT,
+        tools: Tools | None = None,
+        gates: str | None = None,
+        *,
+        schemas: Mapping[str, type],
+    ):
+        """``schemas``: the jobs' config classes by name (``jobs.config.SCHEMAS``), which the rendered
+        manifests are validated with; the CLI passes them (this library never imports ``jobs``)."""
         self.root = Path(root).resolve()
+        self.schemas = schemas
         self.tools = tools or Tools.find()
         self.infra = self.root / "infra"
         self.terraform_dir = self.infra / "terraform"
@@ -133,7 +143,7 @@ class InfraCheck:
             out: list[Manifest] = []
             configs_dir = self.root / "jobs" / "configs"
             for cfg in sorted(configs_dir.glob("*.yaml")):
-                for name, docs in render_all(cfg.stem, configs_dir=configs_dir).items():
+                for name, docs in render_all(cfg.stem, configs_dir=configs_dir, schemas=self.schemas).items():
                     out += [Manifest(f"rendered {cfg.stem}/{name} #{i + 1}", d) for i, d in enumerate(docs)]
             self._rendered = out
         return self._rendered

@@ -9,10 +9,9 @@ renderer adds those overrides (``run.root``, ``store.uri``) from the ``deploy`` 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import re
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -52,9 +51,16 @@ class RenderedJob:
     docs: list[dict[str, Any]]
 
 
-def _schema(phase: Phase) -> type:
-    module, attr = phase.schema_path().split(":")
-    return getattr(importlib.import_module(module), attr)
+def _schema(phase: Phase, schemas: Mapping[str, type]) -> type:
+    """The config class of ``phase``'s job, from the caller's classes (``jobs.config.SCHEMAS`` for
+    lam-rl's jobs: the job configs sit above this library, so the caller hands them down)."""
+    try:
+        return schemas[phase.schema]
+    except KeyError:
+        raise ConfigError(
+            f"phase {phase.name!r} runs with config class {phase.schema!r}, which the caller's schemas "
+            f"({', '.join(schemas) or 'none'}) lack: pass jobs.config.SCHEMAS"
+        ) from None
 
 
 def k8s_name(*parts: str, limit: int = MAX_RAYJOB_NAME) -> str:
@@ -122,11 +128,11 @@ def _check_overrides(overrides: Sequence[str]) -> None:
 
 
 def _resolve(
-    phase: Phase, config: str, overrides: Sequence[str], configs_dir: Path
+    phase: Phase, config: str, overrides: Sequence[str], configs_dir: Path, schemas: Mapping[str, type]
 ) -> tuple[Any, list[str], Path, bool]:
     """Validate; return (config, entrypoint overrides, the YAML path, whether it is a stock config)."""
     _check_overrides(overrides)
-    schema = _schema(phase)
+    schema = _schema(phase, schemas)
     yaml_path = resolve_yaml(config, configs_dir)
     assert yaml_path is not None
     stock = yaml_path.resolve().parent == configs_dir.resolve()
@@ -179,16 +185,18 @@ def render_phase(
     overrides: Sequence[str] = (),
     *,
     configs_dir: Path,
+    schemas: Mapping[str, type],
     on_cluster: str | None = None,
 ) -> RenderedJob:
     """A RayJob for one phase (plus a ConfigMap when the config file is not one of ``configs_dir``'s,
-    the stock configs the image carries: the caller passes them, ``jobs.CONFIGS_DIR`` for lam-rl's).
+    the stock configs the image carries: the caller passes them, ``jobs.CONFIGS_DIR`` for lam-rl's,
+    with the jobs' config classes by name, ``jobs.config.SCHEMAS``).
 
     With ``on_cluster`` the job runs on that existing RayCluster (``clusterSelector``) instead of a
     cluster of its own.
     """
     phase = get_phase(phase_name)
-    cfg, entry_overrides, yaml_path, stock = _resolve(phase, config, overrides, configs_dir)
+    cfg, entry_overrides, yaml_path, stock = _resolve(phase, config, overrides, configs_dir, schemas)
     deploy: DeployConfig = cfg.deploy
     name = k8s_name(cfg.run.name, phase.name)
     text = yaml_path.read_text()
@@ -252,12 +260,16 @@ def render_phase(
 
 
 def render_cluster(
-    config: str = "tiny", overrides: Sequence[str] = (), *, configs_dir: Path
+    config: str = "tiny",
+    overrides: Sequence[str] = (),
+    *,
+    configs_dir: Path,
+    schemas: Mapping[str, type],
 ) -> list[dict[str, Any]]:
     """The long-lived RayCluster: head plus every worker group; jobs are submitted to it with
     ``ray job submit`` or RayJobs rendered ``--on-cluster``, and the Serve apps they start (policy and
     reward servers) live on it."""
-    cfg, _, _, _ = _resolve(PHASES["pipeline"], config, overrides, configs_dir)
+    cfg, _, _, _ = _resolve(PHASES["pipeline"], config, overrides, configs_dir, schemas)
     deploy: DeployConfig = cfg.deploy
     labels = {**APP_LABELS, "app.kubernetes.io/component": "ray-cluster"}
     return [
@@ -271,11 +283,16 @@ def render_cluster(
 
 
 def render_all(
-    config: str = "tiny", overrides: Sequence[str] = (), *, configs_dir: Path
+    config: str = "tiny",
+    overrides: Sequence[str] = (),
+    *,
+    configs_dir: Path,
+    schemas: Mapping[str, type],
 ) -> dict[str, list[dict[str, Any]]]:
     """Every phase's manifests plus the long-lived cluster, keyed by file stem."""
-    out = {name: render_phase(name, config, overrides, configs_dir=configs_dir).docs for name in PHASES}
-    out["cluster"] = render_cluster(config, overrides, configs_dir=configs_dir)
+    where = {"configs_dir": configs_dir, "schemas": schemas}
+    out = {name: render_phase(name, config, overrides, **where).docs for name in PHASES}
+    out["cluster"] = render_cluster(config, overrides, **where)
     return out
 
 

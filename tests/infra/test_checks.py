@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from jobs.config import SCHEMAS
 from lam_rl.deploy.checks import CHECKS, InfraCheck, copy_tree_for_check
 from lam_rl.deploy.hcl import HclError, parse
 from lam_rl.deploy.tfcheck import module_problems, wiring_problems
@@ -30,7 +31,7 @@ def broken_root(tmp_path):
 
 @pytest.mark.slow
 def test_whole_infra_check_passes_on_the_repository(tools):
-    results = InfraCheck(ROOT, tools).run()
+    results = InfraCheck(ROOT, tools, schemas=SCHEMAS).run()
     assert [r.name for r in results] == list(CHECKS)
     failed = {r.name: r.problems for r in results if not r.ok}
     assert not failed, failed
@@ -138,7 +139,7 @@ def test_malformed_hcl_is_a_problem_of_the_terraform_check(tools, broken_root):
     tf = broken_root / "infra/terraform/modules/network/main.tf"
     lines = tf.read_text().count("\n")
     tf.write_text(tf.read_text() + "locals {\n  a = \n}\n")
-    result = InfraCheck(broken_root, tools).terraform()
+    result = InfraCheck(broken_root, tools, schemas=SCHEMAS).terraform()
     assert not result.ok
     assert any(p.startswith(f"{tf}:{lines + 2}:7: not valid HCL") for p in result.problems), result.problems
     assert any(p.startswith("terraform fmt: not formatted") for p in result.problems), result.problems
@@ -199,7 +200,7 @@ def test_broken_helm_template_fails(tools, broken_root):
     tpl.write_text(
         tpl.read_text().replace("{{ .Values.serviceAccount.name }}", "{{ .Values.serviceAccount.name")
     )
-    result = InfraCheck(broken_root, tools).helm()
+    result = InfraCheck(broken_root, tools, schemas=SCHEMAS).helm()
     assert not result.ok
     text = "\n".join(result.problems)
     assert "helm lint --strict lam-rl failed" in text and "serviceaccount.yaml" in text
@@ -211,7 +212,7 @@ def test_chart_values_are_checked_against_the_schema(tools, broken_root):
     data["network"]["vmAgentPort"] = 80
     data["network"]["vmAgentPrt"] = 8700
     values.write_text(yaml.safe_dump(data))
-    text = "\n".join(InfraCheck(broken_root, tools).helm().problems)
+    text = "\n".join(InfraCheck(broken_root, tools, schemas=SCHEMAS).helm().problems)
     assert "vmAgentPort" in text and "vmAgentPrt" in text
 
 
@@ -221,7 +222,7 @@ def test_invalid_rayjob_fails_with_its_path(tools, broken_root):
     doc["spec"]["rayClusterSpec"]["workerGroupSpecs"][0]["replicas"] = "two"
     doc["spec"]["shutdownAfterJobFinish"] = True
     smoke.write_text(yaml.safe_dump(doc))
-    result = InfraCheck(broken_root, tools).manifests()
+    result = InfraCheck(broken_root, tools, schemas=SCHEMAS).manifests()
     text = "\n".join(result.problems)
     where = "infra/k8s/examples/smoke-rayjob.yaml: RayJob/lam-rl-smoke:"
     assert f"{where} spec.rayClusterSpec.workerGroupSpecs[0].replicas: wrong type" in text
@@ -248,7 +249,7 @@ def test_privileged_pod_fails_policy_and_checkov(tools, broken_root):
         },
     }
     (broken_root / "infra/k8s/examples/debug.yaml").write_text(yaml.safe_dump(bad))
-    check = InfraCheck(broken_root, tools)
+    check = InfraCheck(broken_root, tools, schemas=SCHEMAS)
     policy = "\n".join(check.manifests().problems)
     assert "Deployment/debug: spec.template.spec.containers[0].securityContext.privileged" in policy
     assert "Deployment/debug: spec.template.spec.hostNetwork: host namespaces are not allowed" in policy
@@ -322,7 +323,7 @@ def test_bad_dockerfile_fails_hadolint(tools, broken_root):
         "FROM rayproject/ray:2.60.0-py311-gpu", "FROM rayproject/ray:latest"
     )
     dockerfile.write_text(text + "RUN sudo apt-get install -y curl\n")
-    text = "\n".join(InfraCheck(broken_root, tools).docker().problems)
+    text = "\n".join(InfraCheck(broken_root, tools, schemas=SCHEMAS).docker().problems)
     assert "infra/docker/Dockerfile:" in text
     assert "DL3007" in text  # the latest tag
     assert "DL3004" in text  # sudo

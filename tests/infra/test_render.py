@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from jobs import CONFIGS_DIR
+from jobs.config import SCHEMAS
 from lam_rl.config import ConfigError
 from lam_rl.deploy import render
 from lam_rl.deploy.manifests import Manifest
@@ -20,9 +21,9 @@ from lam_rl.deploy.pods import GPU_TAINT_KEY, GPU_TAINT_VALUE, POOL_LABEL
 from lam_rl.deploy.render import k8s_name
 
 # the renderer takes the stock configs folder from its caller (lam_rl never imports jobs)
-render_phase = partial(render.render_phase, configs_dir=CONFIGS_DIR)
-render_cluster = partial(render.render_cluster, configs_dir=CONFIGS_DIR)
-render_all = partial(render.render_all, configs_dir=CONFIGS_DIR)
+render_phase = partial(render.render_phase, configs_dir=CONFIGS_DIR, schemas=SCHEMAS)
+render_cluster = partial(render.render_cluster, configs_dir=CONFIGS_DIR, schemas=SCHEMAS)
+render_all = partial(render.render_all, configs_dir=CONFIGS_DIR, schemas=SCHEMAS)
 
 ROOT = Path(__file__).resolve().parents[2]
 JOB_MODULES = sorted(
