@@ -23,6 +23,7 @@ from lam_rl.deploy.kuberay.values import (
     _int,
     _list,
     _needs_gate,
+    _negative,
     _obj,
     _set,
     _str,
@@ -144,20 +145,20 @@ def _worker_replicas_set(c: Cluster) -> Iterator[tuple[str, str]]:
                 yield f"{where}.{key}", f"worker group {name!r} must set {key} when autoscaling is disabled"
 
 
+def _worker_negative(c: Cluster, key: str) -> Iterator[tuple[str, str]]:
+    for where, name, g in c.workers():
+        if (n := _negative(g.get(key))) is not None:
+            yield f"{where}.{key}", f"worker group {name!r} has negative {key} {n}"
+
+
 @_rule("cluster/worker-min-replicas-negative", "minReplicas is not negative")
 def _worker_min_negative(c: Cluster) -> Iterator[tuple[str, str]]:
-    for where, name, g in c.workers():
-        n = _int(g.get("minReplicas"))
-        if n is not None and n < 0:
-            yield f"{where}.minReplicas", f"worker group {name!r} has negative minReplicas {n}"
+    yield from _worker_negative(c, "minReplicas")
 
 
 @_rule("cluster/worker-max-replicas-negative", "maxReplicas is not negative")
 def _worker_max_negative(c: Cluster) -> Iterator[tuple[str, str]]:
-    for where, name, g in c.workers():
-        n = _int(g.get("maxReplicas"))
-        if n is not None and n < 0:
-            yield f"{where}.maxReplicas", f"worker group {name!r} has negative maxReplicas {n}"
+    yield from _worker_negative(c, "maxReplicas")
 
 
 @_rule("cluster/worker-min-above-max", "minReplicas is at most maxReplicas")
@@ -174,8 +175,7 @@ def _worker_min_above_max(c: Cluster) -> Iterator[tuple[str, str]]:
 @_rule("cluster/worker-idle-timeout-negative", "a worker group's idleTimeoutSeconds is not negative")
 def _worker_idle_negative(c: Cluster) -> Iterator[tuple[str, str]]:
     for where, name, g in c.workers():
-        n = _int(g.get("idleTimeoutSeconds"))
-        if n is not None and n < 0:
+        if (n := _negative(g.get("idleTimeoutSeconds"))) is not None:
             yield f"{where}.idleTimeoutSeconds", f"worker group {name!r}: must be non-negative, got {n}"
 
 
@@ -422,8 +422,7 @@ def _v2_restart_policy(c: Cluster) -> Iterator[tuple[str, str]]:
 
 @_rule("cluster/autoscaler-idle-timeout-negative", "autoscalerOptions.idleTimeoutSeconds is not negative")
 def _autoscaler_idle_negative(c: Cluster) -> Iterator[tuple[str, str]]:
-    n = _int(_obj(c.autoscaler).get("idleTimeoutSeconds"))
-    if n is not None and n < 0:
+    if (n := _negative(_obj(c.autoscaler).get("idleTimeoutSeconds"))) is not None:
         yield c.p("autoscalerOptions.idleTimeoutSeconds"), f"must be non-negative, got {n}"
 
 

@@ -13,6 +13,7 @@ from lam_rl.deploy.kuberay.values import (
     CLUSTER_SELECTOR_KEY,
     _int,
     _needs_gate,
+    _negative,
     _obj,
     _set,
     _str,
@@ -31,8 +32,7 @@ def _suspend_shutdown(j: Job) -> Iterator[tuple[str, str]]:
 
 @_rule("rayjob/ttl-negative", "ttlSecondsAfterFinished is not negative")
 def _ttl_negative(j: Job) -> Iterator[tuple[str, str]]:
-    n = _int(j.spec.get("ttlSecondsAfterFinished"))
-    if n is not None and n < 0:
+    if (n := _negative(j.spec.get("ttlSecondsAfterFinished"))) is not None:
         yield j.p("ttlSecondsAfterFinished"), f"must be non-negative, got {n}"
 
 
@@ -130,8 +130,7 @@ def _rule_condition(j: Job) -> Iterator[tuple[str, str]]:
             yield where, "set jobStatus or jobDeploymentStatus, not both"
         elif not has_status and not has_deploy:
             yield where, "one of jobStatus and jobDeploymentStatus must be set"
-        n = _int(cond.get("ttlSeconds"))
-        if n is not None and n < 0:
+        if (n := _negative(cond.get("ttlSeconds"))) is not None:
             yield f"{where}.ttlSeconds", f"must be non-negative, got {n}"
 
 
@@ -295,8 +294,7 @@ def _deadlines(j: Job) -> Iterator[tuple[str, str]]:
 
 @_rule("rayjob/backoff-negative", "backoffLimit is not negative")
 def _backoff_negative(j: Job) -> Iterator[tuple[str, str]]:
-    n = _int(j.spec.get("backoffLimit"))
-    if n is not None and n < 0:
+    if (n := _negative(j.spec.get("backoffLimit"))) is not None:
         yield j.p("backoffLimit"), f"must not be negative, got {n}"
 
 
@@ -334,8 +332,7 @@ def _service_upgrade_type(s: Service) -> Iterator[tuple[str, str]]:
 
 @_rule("rayservice/deletion-delay", "rayClusterDeletionDelaySeconds is not negative")
 def _deletion_delay(s: Service) -> Iterator[tuple[str, str]]:
-    n = _int(s.spec.get("rayClusterDeletionDelaySeconds"))
-    if n is not None and n < 0:
+    if (n := _negative(s.spec.get("rayClusterDeletionDelaySeconds"))) is not None:
         yield "spec.rayClusterDeletionDelaySeconds", f"must be non-negative, got {n}"
 
 

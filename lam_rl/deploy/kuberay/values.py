@@ -74,6 +74,12 @@ def _int(x: Any) -> int | None:
     return x if isinstance(x, int) and not isinstance(x, bool) else None
 
 
+def _negative(x: Any) -> int | None:
+    """``x`` when it is a negative integer (the value a "not negative" rule reports), else None."""
+    n = _int(x)
+    return n if n is not None and n < 0 else None
+
+
 def _str(x: Any) -> str:
     """A Go string field: absent (or of the wrong type, a schema fault reported elsewhere) is ''."""
     return x if isinstance(x, str) else ""
