@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,6 +36,35 @@ def subprocess_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
+
+
+@pytest.fixture(scope="session")
+def run_python(subprocess_env):
+    """``run_python(code, *argv, cwd=, env=, timeout=, stdin=)``: run ``code`` in a fresh interpreter
+    (the repo on its path; cwd the repo root unless given) and return the JSON value its last stdout
+    line prints. A non-zero exit fails the test with the child's stderr."""
+
+    def run(
+        code: str,
+        *argv: str,
+        cwd: str | Path = ROOT,
+        env: dict[str, str] | None = None,
+        timeout: float = 300,
+        stdin: str | None = None,
+    ) -> Any:
+        out = subprocess.run(
+            [sys.executable, "-c", code, *argv],
+            cwd=cwd,
+            env=subprocess_env if env is None else env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        assert out.returncode == 0, f"the child exited {out.returncode}:\n{out.stderr[-3000:]}"
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    return run
 
 
 @pytest.fixture(scope="session")

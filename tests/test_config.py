@@ -1,4 +1,3 @@
-import json
 import re
 import subprocess
 import sys
@@ -294,6 +293,16 @@ def test_a_range_is_checked_where_it_is_declared():
         (["mode=online", "ppo.mode=offline"], "unknown config key 'mode'.*'ppo.mode'"),
         (["model.dtype=bfloat16"], "unknown config key 'model.dtype'.*'policy.dtype'"),
         (["sft.lr=1e-4"], "unknown config key 'sft.lr'.*'sft.optim.lr'"),
+        # Serve has one HTTP proxy: its host and port are serve.*, no longer a pair per server
+        (["policy.http_port=1"], r"unknown config key 'policy.http_port'.*Did you mean 'serve.http_port'\?"),
+        (["reward_serve.http_port=9000"], "unknown config key 'reward_serve.http_port'.*'serve.http_port'"),
+        (["policy.http_host=0.0.0.0"], "unknown config key 'policy.http_host'.*'serve.http_host'"),
+        (
+            ["reward_serve.http_host=0.0.0.0"],
+            "unknown config key 'reward_serve.http_host'.*'serve.http_host'",
+        ),
+        (["serve.http_port=0"], "'serve.http_port' must be"),
+        (["serve.http_port=65536"], "'serve.http_port' must be"),
         # rules that were checked at run time (or not at all) hold when the config loads
         (
             ["ppo.mode=offline", "ppo.algo=grpo"],
@@ -318,6 +327,7 @@ def test_one_key_per_switch_and_every_rule_at_load(repo_root, args, needle):
         ["ppo.mode=online", "ppo.algo=grpo"],  # TRL's trainers: 0 is one pass over the training states
         ["ppo.mode=offline", "ppo.iterations=0"],  # offline: 0 is one pass over the recorded states
         ["stages=[sft-imitate,ppo]", "force=[ppo]"],
+        ["serve.http_port=8459", "serve.http_host=0.0.0.0"],
     ],
 )
 def test_the_rules_let_valid_pairs_through(repo_root, args):
@@ -341,7 +351,7 @@ def test_a_bad_pair_exits_2_before_anything_runs(repo_root, subprocess_env, tmp_
 # ----------------------------------------------------------------------------- loading is light
 
 
-def test_loading_every_jobs_config_imports_no_heavy_module(repo_root, subprocess_env):
+def test_loading_every_jobs_config_imports_no_heavy_module(run_python):
     """`lam-rl config`, `--help` and the renderer load configs: no lance, pyarrow, torch or ray for that."""
     code = r"""
 import importlib, json, sys
@@ -355,15 +365,7 @@ for job, path in sorted(JOBS.items()):
 heavy = sorted({m.split(".")[0] for m in sys.modules} & {"lance", "pyarrow", "torch", "ray", "transformers", "wandb"})
 print(json.dumps({"loaded": loaded, "heavy": heavy}))
 """
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=repo_root,
-        env=subprocess_env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result = run_python(code)
     assert {"pipeline", "ppo", "sft", "collect"} <= set(result["loaded"]), result
     assert result["heavy"] == [], f"loading a config imported {result['heavy']}"
 

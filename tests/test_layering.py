@@ -1,34 +1,24 @@
 """The layering rules: nothing under lam_rl imports Ray, nor the jobs package that sits on top of it."""
 
 import ast
-import json
-import subprocess
-import sys
 
 import pytest
 
-
-@pytest.fixture(scope="module")
-def imported(repo_root, subprocess_env) -> dict[str, list[str]]:
-    """Every lam_rl module imported in a fresh interpreter: their names and what got loaded."""
-    code = r"""
+_IMPORT_ALL = r"""
 import importlib, json, pkgutil, sys
-import lam_rl
+package = sys.argv[1]
 names = []
-for m in pkgutil.walk_packages(lam_rl.__path__, "lam_rl."):
+for m in pkgutil.walk_packages(importlib.import_module(package).__path__, package + "."):
     importlib.import_module(m.name)
     names.append(m.name)
 print(json.dumps({"modules": names, "loaded": sorted(sys.modules)}))
 """
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=repo_root,
-        env=subprocess_env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def imported(run_python) -> dict[str, list[str]]:
+    """Every lam_rl module imported in a fresh interpreter: their names and what got loaded."""
+    return run_python(_IMPORT_ALL, "lam_rl")
 
 
 def _package(loaded: list[str], name: str) -> list[str]:
@@ -60,29 +50,13 @@ def test_lam_rl_never_imports_jobs(repo_root, imported):
     assert lazy == [], f"lam_rl modules import jobs: {lazy}"
 
 
-def test_cluster_never_imports_jobs_at_run_time(repo_root, subprocess_env):
+def test_cluster_never_imports_jobs_at_run_time(repo_root, run_python):
     """`jobs` (the entry points and the job-level Config) sits on top of cluster: importing any cluster
     module loads none of it, and a cluster source names `jobs` only for type hints (`if TYPE_CHECKING:`)."""
-    code = r"""
-import importlib, json, pkgutil, sys
-import cluster
-names = []
-for m in pkgutil.walk_packages(cluster.__path__, "cluster."):
-    importlib.import_module(m.name)
-    names.append(m.name)
-print(json.dumps({"modules": names, "jobs": sorted(k for k in sys.modules if k == "jobs" or k.startswith("jobs."))}))
-"""
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=repo_root,
-        env=subprocess_env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result = run_python(_IMPORT_ALL, "cluster")
+    jobs = _package(result["loaded"], "jobs")
     assert {"cluster.config", "cluster.sft", "cluster.runtime"} <= set(result["modules"]), result["modules"]
-    assert result["jobs"] == [], f"importing cluster loaded: {result['jobs'][:5]}"
+    assert jobs == [], f"importing cluster loaded: {jobs[:5]}"
     runtime = []
     for path in sorted((repo_root / "cluster").rglob("*.py")):
         tree = ast.parse(path.read_text(), str(path))

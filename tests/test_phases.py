@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -116,17 +113,8 @@ print(json.dumps({
 
 
 @pytest.mark.slow  # a fresh interpreter importing the jobs, cluster and Ray: ~30 s on a loaded machine
-def test_a_new_row_shows_up_in_every_consumer(subprocess_env):
-    out = subprocess.run(
-        [sys.executable, "-c", ADD_A_ROW],
-        capture_output=True,
-        text=True,
-        env=subprocess_env,
-        cwd=ROOT,
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    got = json.loads(out.stdout.strip().splitlines()[-1])
+def test_a_new_row_shows_up_in_every_consumer(run_python):
+    got = run_python(ADD_A_ROW)
     assert got["stages"][-3:] == ["sft-polish", "evaluate", "report"]
     assert got["io"] == ["lam4", "lam5"]
     assert got["polish"] == "polish"  # jobs.sft phase= takes it

@@ -3,7 +3,6 @@ and lineage (checkpoints and store tags as reference artifacts, produced and use
 offline run files with wandb's own protos."""
 
 import http.server
-import json
 import subprocess
 import sys
 import threading
@@ -84,7 +83,7 @@ for name, (env, machine) in cases.items():
         out[name] = resolve_mode("auto")
     except ConfigError as e:
         out[name] = "error: " + str(e)
-print("RESULT=" + json.dumps(out))
+print(json.dumps(out))
 """
 
 
@@ -126,22 +125,13 @@ def wandb_home(tmp_path, subprocess_env):
 KEY = "a" * 40  # well-formed, fake
 
 
-def _resolve_cases(wandb_home, repo_root) -> dict[str, str]:
+def _resolve_cases(wandb_home, run_python) -> dict[str, str]:
     home, host, env = wandb_home
-    out = subprocess.run(
-        [sys.executable, "-c", _CASES, str(home), host, KEY],
-        cwd=repo_root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout.split("RESULT=", 1)[1])
+    return run_python(_CASES, str(home), host, KEY, env=env, timeout=120)
 
 
-def test_auto_mode_follows_wandbs_own_credentials_without_asking_the_server(wandb_home, repo_root):
-    got = _resolve_cases(wandb_home, repo_root)
+def test_auto_mode_follows_wandbs_own_credentials_without_asking_the_server(wandb_home, run_python):
+    got = _resolve_cases(wandb_home, run_python)
     malformed = got.pop("malformed WANDB_API_KEY")
     assert got == {
         "nothing": "offline",
@@ -156,10 +146,10 @@ def test_auto_mode_follows_wandbs_own_credentials_without_asking_the_server(wand
     )
 
 
-def test_auto_mode_is_online_with_an_api_key_in_wandbs_settings(wandb_home, repo_root):
+def test_auto_mode_is_online_with_an_api_key_in_wandbs_settings(wandb_home, run_python):
     home, _host, _env = wandb_home
     (home / ".config" / "wandb" / "settings").write_text(f"[default]\napi_key = {KEY}\n")
-    assert _resolve_cases(wandb_home, repo_root)["nothing"] == "online"
+    assert _resolve_cases(wandb_home, run_python)["nothing"] == "online"
 
 
 # ------------------------------------------------------------------------------ lineage

@@ -116,21 +116,13 @@ def test_openapi_is_written(tmp_path):
     assert spec["info"]["title"] == "lam-rl VM agent" and "/v1/step" in spec["paths"]
 
 
-def test_vm_side_never_imports_ray_or_torch(repo_root, subprocess_env):
+def test_vm_side_never_imports_ray_or_torch(repo_root, run_python):
     code = (
         "import sys, jobs.cli.env, lam_rl.env.server, lam_rl.env.fleet, lam_rl.env.client, lam_rl.env.expert, lam_rl.env.tasks;"
         "from lam_rl.env.wordsim import WordSim; WordSim().screenshot();"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'ray', 'torch', 'deepspeed', 'transformers'}))"
+        "import json; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & {'ray', 'torch', 'deepspeed', 'transformers'})))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=repo_root,
-        env=subprocess_env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert out.stdout.strip() == "[]"
+    assert run_python(code) == []
     assert Path(repo_root, "docs", "env-openapi.json").exists(), (
         "regenerate with: lam-rl env openapi --out docs/env-openapi.json"
     )

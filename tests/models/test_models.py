@@ -1,6 +1,3 @@
-import json
-import subprocess
-import sys
 import textwrap
 
 from lam_rl.models import build_model, count_parameters, save_pretrained, train_tokenizer
@@ -8,7 +5,7 @@ from lam_rl.models.config import ModelConfig
 from lam_rl.models.corpus import project_corpus
 
 
-def test_tiny_model_saves_and_reloads_with_plain_transformers(tmp_path, repo_root, subprocess_env):
+def test_tiny_model_saves_and_reloads_with_plain_transformers(tmp_path, run_python):
     tok = train_tokenizer(project_corpus(["Make the title bold in the document."] * 50), vocab_size=600)
     model = build_model(ModelConfig(hidden=64, layers=2, heads=4, kv_heads=2, intermediate=128), tok)
     assert 50_000 < count_parameters(model) < 2_000_000
@@ -27,16 +24,7 @@ def test_tiny_model_saves_and_reloads_with_plain_transformers(tmp_path, repo_roo
                            "text": tok.decode(new)}}))
         """
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env=subprocess_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    res = json.loads(out.stdout.strip().splitlines()[-1])
+    res = run_python(code, cwd=tmp_path)
     assert res["n_new"] >= 1
     assert res["lam_rl"] is False
 

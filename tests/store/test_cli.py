@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -105,14 +103,12 @@ def test_user_errors_exit_2_with_a_hint(uri, tmp_path):
     assert res.exit_code == 2 and "--source does not apply" in res.output
 
 
-def test_importing_the_store_and_its_cli_needs_neither_ray_nor_torch(repo_root, subprocess_env):
+def test_importing_the_store_and_its_cli_needs_neither_ray_nor_torch(run_python):
     code = (
         "import sys, lam_rl.store, lam_rl.store.importers, lam_rl.store.export, jobs.cli.store;"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'ray', 'torch'}))"
+        "import json; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & {'ray', 'torch'})))"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=repo_root, env=subprocess_env, capture_output=True,
-                         text=True, check=True)  # fmt: skip
-    assert out.stdout.strip() == "[]"
+    assert run_python(code) == []
 
 
 def test_compact_and_ls_json(uri):
