@@ -19,23 +19,25 @@ from lam_rl.deploy.kuberay.values import (
     _list,
     _needs_gate,
     _obj,
+    _obj_or_none,
     _set,
     _str,
 )
 
 
+def _gated(c: Cluster, key: str, gate: str) -> Iterator[tuple[str, str]]:
+    """spec.<key> (an object) set while the operator's feature gate for it is off."""
+    if _obj_or_none(c.spec.get(key)) is not None and not c.gates[gate]:
+        yield c.p(key), _needs_gate(gate)
+
+
 def _history(c: Cluster) -> dict[str, Any] | None:
-    h = c.spec.get("historyServerOptions")
-    return h if isinstance(h, dict) else None
+    return _obj_or_none(c.spec.get("historyServerOptions"))
 
 
 @_rule("cluster/history-gate", "historyServerOptions needs the RayClusterHistoryServer gate")
 def _history_gate(c: Cluster) -> Iterator[tuple[str, str]]:
-    if _history(c) is not None and not c.gates["RayClusterHistoryServer"]:
-        yield (
-            c.p("historyServerOptions"),
-            _needs_gate("RayClusterHistoryServer"),
-        )
+    yield from _gated(c, "historyServerOptions", "RayClusterHistoryServer")
 
 
 @_rule("cluster/history-collector", "historyServerOptions has collectorOptions with an image")
@@ -164,17 +166,12 @@ def _auth_k8s(c: Cluster) -> Iterator[tuple[str, str]]:
 
 
 def _netpol(c: Cluster) -> dict[str, Any] | None:
-    np = c.spec.get("networkPolicy")
-    return np if isinstance(np, dict) else None
+    return _obj_or_none(c.spec.get("networkPolicy"))
 
 
 @_rule("cluster/network-policy-gate", "networkPolicy needs the RayClusterNetworkPolicy gate")
 def _netpol_gate(c: Cluster) -> Iterator[tuple[str, str]]:
-    if _netpol(c) is not None and not c.gates["RayClusterNetworkPolicy"]:
-        yield (
-            c.p("networkPolicy"),
-            _needs_gate("RayClusterNetworkPolicy"),
-        )
+    yield from _gated(c, "networkPolicy", "RayClusterNetworkPolicy")
 
 
 @_rule(

@@ -14,6 +14,7 @@ from lam_rl.deploy.kuberay.values import (
     _env_index,
     _list,
     _obj,
+    _obj_or_none,
     _str,
     go_version,
 )
@@ -115,8 +116,7 @@ class Cluster:
 
     @property
     def autoscaler(self) -> dict[str, Any] | None:
-        opts = self.spec.get("autoscalerOptions")
-        return opts if isinstance(opts, dict) else None
+        return _obj_or_none(self.spec.get("autoscalerOptions"))
 
     @property
     def autoscaler_v2(self) -> bool:
@@ -129,8 +129,7 @@ class Cluster:
 
     @property
     def ft_options(self) -> dict[str, Any] | None:
-        opts = self.spec.get("gcsFaultToleranceOptions")
-        return opts if isinstance(opts, dict) else None
+        return _obj_or_none(self.spec.get("gcsFaultToleranceOptions"))
 
     @property
     def ft_enabled(self) -> bool:
@@ -195,8 +194,7 @@ class Job:
 
     @property
     def deletion(self) -> dict[str, Any] | None:
-        d = self.spec.get("deletionStrategy")
-        return d if isinstance(d, dict) else None
+        return _obj_or_none(self.spec.get("deletionStrategy"))
 
     @property
     def legacy(self) -> bool:

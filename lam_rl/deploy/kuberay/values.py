@@ -66,6 +66,11 @@ def _obj(x: Any) -> dict[str, Any]:
     return x if isinstance(x, dict) else {}
 
 
+def _obj_or_none(x: Any) -> dict[str, Any] | None:
+    """An optional object field: None when absent (or of the wrong type, a schema fault reported elsewhere)."""
+    return x if isinstance(x, dict) else None
+
+
 def _list(x: Any) -> list[Any]:
     return x if isinstance(x, list) else []
 
