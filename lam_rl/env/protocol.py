@@ -22,6 +22,7 @@ it can serialize back.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -166,6 +167,34 @@ ARGS: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
     "insert_table": {"rows": ((int,), ...), "columns": ((int,), ...)},
 }
 """Each function's arguments: name -> (accepted types, default); a default of ``...`` means required."""
+
+
+def bind_args(
+    args: dict[str, Any],
+    spec: dict[str, tuple[tuple[type, ...], Any]],
+    error: Callable[[str, str], Exception],
+) -> dict[str, Any]:
+    """``args`` checked against ``spec`` (an entry of ARGS), defaults filled in. A bad argument raises
+    ``error("bad_args", message)``: WordSim and the Windows executor pass their own failure class, so
+    both answer a bad argument in the same words."""
+    unknown = set(args) - set(spec)
+    if unknown:
+        raise error("bad_args", f"unexpected argument(s) {sorted(unknown)}; expected {sorted(spec)}")
+    out = {}
+    for k, (types, default) in spec.items():
+        if k not in args:
+            if default is ...:
+                raise error("bad_args", f"missing argument {k!r}")
+            out[k] = default
+            continue
+        v = args[k]
+        if isinstance(v, bool) and bool not in types:
+            raise error("bad_args", f"argument {k!r} must be {types[0].__name__}, got a boolean")
+        if not isinstance(v, types):
+            raise error("bad_args", f"argument {k!r} must be {types[0].__name__}, got {type(v).__name__}")
+        out[k] = v
+    return out
+
 
 EDITABLE = ("Edit", "ComboBox", "Spinner", "Document")
 """The control types ``set_edit_text`` applies to."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lam_rl.env.protocol import ARGS, EDITABLE, FUNCTIONS, MAX_TEXT, Action
+from lam_rl.env.protocol import ARGS, EDITABLE, FUNCTIONS, MAX_TEXT, Action, bind_args
 from lam_rl.env.windows.config import WindowsAgentConfig
 from lam_rl.env.windows.controls import Found, active_window
 from lam_rl.env.windows.desktop import Desktop, DesktopError
@@ -53,23 +53,7 @@ def check_args(function: str, args: Any) -> dict[str, Any]:
         )
     if not isinstance(args, dict):
         raise ActionFailure("bad_args", "args must be an object")
-    spec = ARGS[function]
-    unknown = set(args) - set(spec)
-    if unknown:
-        raise ActionFailure("bad_args", f"unexpected argument(s) {sorted(unknown)}; expected {sorted(spec)}")
-    out: dict[str, Any] = {}
-    for key, (types, default) in spec.items():
-        if key not in args:
-            if default is ...:
-                raise ActionFailure("bad_args", f"missing argument {key!r}")
-            out[key] = default
-            continue
-        v = args[key]
-        if (isinstance(v, bool) and bool not in types) or not isinstance(v, types):
-            raise ActionFailure(
-                "bad_args", f"argument {key!r} must be {types[0].__name__}, got {type(v).__name__}"
-            )
-        out[key] = v
+    out = bind_args(args, ARGS[function], ActionFailure)
     if function == "click_input" and out["button"] not in ("left", "right", "middle"):
         raise ActionFailure("bad_args", f"button must be left, right or middle, got {out['button']!r}")
     if "text" in out and len(out["text"]) > MAX_TEXT:

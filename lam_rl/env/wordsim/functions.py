@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from lam_rl.env.protocol import ARGS, EDITABLE, MAX_TEXT
+from lam_rl.env.protocol import ARGS, EDITABLE, MAX_TEXT, bind_args
 from lam_rl.env.wordsim import commands as cm
 from lam_rl.env.wordsim import commands_insert as ins
 from lam_rl.env.wordsim import keyboard as kb
@@ -20,28 +20,9 @@ if TYPE_CHECKING:
     from lam_rl.env.wordsim.app import WordSim
 
 
-def parse_args(args: dict[str, Any], spec: dict[str, tuple[type | tuple[type, ...], Any]]) -> dict[str, Any]:
-    """Validate ``args`` against {name: (types, default)}; a default of ... means required."""
-    unknown = set(args) - set(spec)
-    if unknown:
-        raise ActionError("bad_args", f"unexpected argument(s) {sorted(unknown)}; expected {sorted(spec)}")
-    out = {}
-    for k, (types, default) in spec.items():
-        if k not in args:
-            if default is ...:
-                raise ActionError("bad_args", f"missing argument {k!r}")
-            out[k] = default
-            continue
-        v = args[k]
-        ok_types = types if isinstance(types, tuple) else (types,)
-        if isinstance(v, bool) and bool not in ok_types:
-            raise ActionError("bad_args", f"argument {k!r} must be {ok_types[0].__name__}, got a boolean")
-        if not isinstance(v, ok_types):
-            raise ActionError(
-                "bad_args", f"argument {k!r} must be {ok_types[0].__name__}, got {type(v).__name__}"
-            )
-        out[k] = v
-    return out
+def parse_args(args: dict[str, Any], spec: dict[str, tuple[tuple[type, ...], Any]]) -> dict[str, Any]:
+    """Validate ``args`` against {name: (types, default)} (an entry of ARGS); a default of ... means required."""
+    return bind_args(args, spec, ActionError)
 
 
 def _check_modal(sim: WordSim, tg: Target | None) -> None:

@@ -90,6 +90,42 @@ def test_arguments_are_checked_before_anything_is_touched():
     assert env.modules["pywinauto.keyboard"].sent == []
 
 
+BAD_ARGS = [
+    ("click_input", {"clicks": 2}),
+    ("click_input", {"double": "yes"}),
+    ("click_input", {"double": 1}),
+    ("click_input", {"button": True}),
+    ("set_edit_text", {}),
+    ("set_edit_text", {"text": 14}),
+    ("set_edit_text", {"text": None}),
+    ("keyboard_input", {"keys": ["a"]}),
+    ("keyboard_input", {"keys": "a", "control_focus": 0}),
+    ("wheel_mouse_input", {"wheel_dist": True}),
+    ("wheel_mouse_input", {"wheel_dist": 1.5}),
+    ("texts", {"x": 1}),
+    ("summary", {"text": b"x"}),
+    ("select_text", {"text": "a", "b": 1, "a": 2}),
+    ("select_table", {"number": False}),
+    ("insert_table", {"rows": 2}),
+    ("insert_table", {"rows": True, "columns": 2}),
+]
+
+
+@pytest.mark.parametrize(("function", "args"), BAD_ARGS)
+def test_bad_arguments_get_wordsims_words(function, args):
+    """The executor and WordSim answer a bad argument with the same code and message (one check)."""
+    from lam_rl.env.protocol import ARGS
+    from lam_rl.env.windows.executor import check_args
+    from lam_rl.env.wordsim.functions import parse_args
+    from lam_rl.env.wordsim.state import ActionError
+
+    with pytest.raises(ActionFailure) as real:
+        check_args(function, args)
+    with pytest.raises(ActionError) as sim:
+        parse_args(args, ARGS[function])
+    assert (real.value.code, real.value.message) == (sim.value.code, sim.value.message)
+
+
 def test_modal_dialog_blocks_the_main_window():
     env = Env(with_popup=False)  # the Font dialog is the active window
     err = env.fails("blocked_by_dialog", "click_input", "Bold")
