@@ -187,16 +187,12 @@ def _netpol_rules_mode(c: Cluster) -> Iterator[tuple[str, str]]:
     blocks += [(c.p("networkPolicy.workerGroups", i), g) for i, g in enumerate(_list(np.get("workerGroups")))]
     for where, block in blocks:
         block = _obj(block)
-        if mode == "DenyAllEgress" and _list(block.get("ingressRules")):
-            yield (
-                f"{where}.ingressRules",
-                "cannot be set when mode is 'DenyAllEgress' (ingress is not restricted)",
-            )
-        if mode == "DenyAllIngress" and _list(block.get("egressRules")):
-            yield (
-                f"{where}.egressRules",
-                "cannot be set when mode is 'DenyAllIngress' (egress is not restricted)",
-            )
+        for rules, only, free in (
+            ("ingressRules", "DenyAllEgress", "ingress"),
+            ("egressRules", "DenyAllIngress", "egress"),
+        ):
+            if mode == only and _list(block.get(rules)):
+                yield f"{where}.{rules}", f"cannot be set when mode is {only!r} ({free} is not restricted)"
 
 
 @_rule(
