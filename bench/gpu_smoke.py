@@ -421,7 +421,7 @@ def _free_port() -> int:
 def part_policy(run: Run, args, lm: Path, pairs, on_gpu: bool, smoke: bool) -> None:
 
     from cluster import policy_server
-    from cluster.config import PolicyServeConfig
+    from cluster.config import PolicyServeConfig, ServeConfig
 
     prompts = [p for p, _ in pairs]
     callers, calls = (4, 1) if smoke else (args.callers, 2)
@@ -433,9 +433,9 @@ def part_policy(run: Run, args, lm: Path, pairs, on_gpu: bool, smoke: bool) -> N
             max_new_tokens=8 if smoke else 32,
             dtype="bfloat16" if on_gpu else "float32",
             gpus_per_replica=1.0 if on_gpu else 0.0,
-            http_port=args.http_port,
         )
-        h = policy_server.deploy(cfg, lm, 1, app_name=app, route_prefix=f"/{app}")
+        http = ServeConfig(http_port=args.http_port)
+        h = policy_server.deploy(cfg, lm, 1, http=http, app_name=app, route_prefix=f"/{app}")
         try:
             for p in prompts[:2]:  # warm-up
                 h.generate.remote(p).result(timeout_s=300)
@@ -459,7 +459,7 @@ def part_reward(run: Run, args, lm: Path, pairs, work: Path, on_gpu: bool, smoke
     from ray import serve
 
     from cluster import reward_server
-    from cluster.config import RewardServeConfig
+    from cluster.config import RewardServeConfig, ServeConfig
     from lam_rl.algos.reward import build_reward_model
     from lam_rl.models import load_tokenizer, save_pretrained
 
@@ -473,9 +473,9 @@ def part_reward(run: Run, args, lm: Path, pairs, work: Path, on_gpu: bool, smoke
             max_batch_size=batch,
             gpus_per_replica=1.0 if on_gpu else 0.0,
             max_len=2048,
-            http_port=args.http_port,
         )
-        h = reward_server.deploy(cfg, str(rm), 1, app_name=app, route_prefix=f"/{app}")
+        http = ServeConfig(http_port=args.http_port)
+        h = reward_server.deploy(cfg, str(rm), 1, http=http, app_name=app, route_prefix=f"/{app}")
         try:
             for p, a in pairs[:2]:
                 h.score.remote(p, a).result(timeout_s=300)
@@ -527,7 +527,7 @@ def part_ppo(run: Run, args, lm: Path, rm: Path | None, work: Path, on_gpu: bool
         f"agent.top_k_controls={agent.top_k_controls}",
         f"agent.max_prompt_tokens={agent.max_prompt_tokens}",
         f"reward.max_seq_len={512 if smoke else 2048}",
-        f"policy.http_port={args.http_port}",  # Serve has one HTTP proxy: the port of its first start
+        f"serve.http_port={args.http_port}",
     ]
     if on_gpu:  # one GPU: the learner and the policy server share it
         overrides += [

@@ -30,14 +30,15 @@ def tiny_pairs(n_tasks: int = 30) -> list[tuple[str, str]]:
 
 
 def reward_throughput(rm_path: Path, batch: int, callers: int, calls: int, pairs) -> float:
-    from cluster.config import RewardServeConfig
+    from cluster.config import RewardServeConfig, ServeConfig
     from cluster.reward_server import deploy
 
     app = f"rm-b{batch}"
     h = deploy(
-        RewardServeConfig(max_batch_size=batch, http_port=8321),
+        RewardServeConfig(max_batch_size=batch),
         str(rm_path),
         1,
+        http=ServeConfig(http_port=8321),
         app_name=app,
         route_prefix=f"/{app}",
     )
@@ -52,14 +53,15 @@ def reward_throughput(rm_path: Path, batch: int, callers: int, calls: int, pairs
 
 
 def policy_throughput(path: Path, batch: int, callers: int, calls: int, pairs) -> float:
-    from cluster.config import PolicyServeConfig
+    from cluster.config import PolicyServeConfig, ServeConfig
     from cluster.policy_server import deploy, shutdown
 
     app = f"policy-b{batch}"
     h = deploy(
-        PolicyServeConfig(max_batch_size=batch, max_new_tokens=32, http_port=8321),
+        PolicyServeConfig(max_batch_size=batch, max_new_tokens=32),
         path,
         1,
+        http=ServeConfig(http_port=8321),
         app_name=app,
         route_prefix=f"/{app}",
     )

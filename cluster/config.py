@@ -1,12 +1,13 @@
 """The config sections only the Ray side reads: serving, the VM fleet, rollout workers, the Ray connection,
 and the phases that are rollouts (collect, explore, evaluate).
 
-Each is a section of the job-level ``Config`` (``jobs/config.py``): ``policy`` and ``reward_serve`` for
-the Serve deployments (``cluster/policy_server.py``, ``cluster/reward_server.py``), ``fleet`` and
-``rollout`` for the rollout workers (``cluster/fleet.py``, ``cluster/rollout.py``), ``ray`` for
-``cluster/runtime.py``, ``collect``, ``explore`` and ``eval`` for ``cluster/collect.py``,
-``cluster/explore.py`` and ``cluster/evaluate.py`` (and their jobs). This module imports neither Ray
-nor ``jobs``, so loading a config stays light.
+Each is a section of the job-level ``Config`` (``jobs/config.py``): ``serve`` for Ray Serve's one
+HTTP proxy (``cluster/serving.py``), ``policy`` and ``reward_serve`` for the Serve deployments
+(``cluster/policy_server.py``, ``cluster/reward_server.py``), ``fleet`` and ``rollout`` for the
+rollout workers (``cluster/fleet.py``, ``cluster/rollout.py``), ``ray`` for ``cluster/runtime.py``,
+``collect``, ``explore`` and ``eval`` for ``cluster/collect.py``, ``cluster/explore.py`` and
+``cluster/evaluate.py`` (and their jobs). This module imports neither Ray nor ``jobs``, so loading a
+config stays light.
 """
 
 from __future__ import annotations
@@ -29,6 +30,24 @@ class RayConfig:
 
 
 @dataclass
+class ServeConfig:
+    """Ray Serve's one HTTP proxy, shared by every app of the cluster (policy and reward servers)."""
+
+    http_host: str = opt(
+        "127.0.0.1",
+        "Host the Serve HTTP proxy binds (0.0.0.0: every interface). Fixed when Serve first starts in "
+        "the Ray cluster.",
+    )
+    http_port: int = opt(
+        8000,
+        "Port of the Serve HTTP proxy: every app (policy, reward) answers under its route prefix here. "
+        "Fixed when Serve first starts in the Ray cluster.",
+        ge=1,
+        le=65535,
+    )
+
+
+@dataclass
 class PolicyServeConfig:
     max_new_tokens: int = opt(96, "Tokens generated per action at most.", ge=1)
     temperature: float = opt(0.0, "Sampling temperature (0: greedy decoding).", ge=0)
@@ -41,8 +60,6 @@ class PolicyServeConfig:
     cpus_per_replica: float = opt(1.0, "CPUs reserved per replica.", ge=0)
     gpus_per_replica: float = opt(0.0, "GPUs per replica (0 on CPU machines).", ge=0)
     dtype: str = opt("float32", "Inference dtype: float32, bfloat16 or float16 (GPU).")
-    http_host: str = opt("127.0.0.1", "Host the Serve HTTP proxy binds (OpenAI-compatible API).")
-    http_port: int = opt(8000, "Port of the Serve HTTP proxy.", ge=1, le=65535)
     token_env: str = opt("LAM_POLICY_TOKEN", "Environment variable holding the API token for HTTP callers.")
     token_file: str | None = opt(None, "File holding the API token (used when the variable is unset).")
     keep_versions: int = opt(
@@ -59,10 +76,6 @@ class RewardServeConfig:
     gpus_per_replica: float = opt(0.0, "GPUs per replica.", ge=0)
     max_len: int = opt(512, "Longest (state, action) sequence scored, in tokens.", ge=1)
     max_items: int = opt(256, "Most items accepted in one HTTP request.", ge=1)
-    http_host: str = opt("127.0.0.1", "Host of the Serve HTTP proxy.")
-    http_port: int = opt(
-        8000, "Port of the Serve HTTP proxy (shared with the policy server).", ge=1, le=65535
-    )
     token_env: str = opt("LAM_REWARD_TOKEN", "Environment variable holding the API token for HTTP callers.")
     token_file: str | None = opt(None, "File holding the API token (used when the variable is unset).")
 

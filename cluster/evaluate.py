@@ -118,7 +118,7 @@ def online(cfg: Config, models: dict[str, tuple[str, int]], tasks, tracker=None)
                 if ckpt is not None:
                     if not deployed:
                         policy_server.deploy(
-                            cfg.policy, ckpt[0], ckpt[1], app_name=APP, route_prefix=f"/{APP}"
+                            cfg.policy, ckpt[0], ckpt[1], http=cfg.serve, app_name=APP, route_prefix=f"/{APP}"
                         )
                         deployed = True
                     else:

@@ -54,7 +54,7 @@ def explore(cfg: Config, tracker=None) -> RolloutSummary:
     summary = RolloutSummary(tasks=len(items), done=len(have))
     if todo:
         serve_cfg = dataclasses.replace(cfg.policy, temperature=e.temperature)
-        policy_server.deploy(serve_cfg, path, version, model_name=e.checkpoint)
+        policy_server.deploy(serve_cfg, path, version, http=cfg.serve, model_name=e.checkpoint)
         try:
             summary = run_rollouts(
                 cfg,

@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ray import serve
 
 from cluster.batching import Batcher
-from cluster.config import PolicyServeConfig
+from cluster.config import PolicyServeConfig, ServeConfig
 from cluster.serving import (
     ApiError,
     Text,
@@ -44,6 +44,7 @@ from cluster.serving import (
     quote,
     read_token,
     require_token,
+    start_serve,
     swap,
     version_board,
 )
@@ -467,17 +468,19 @@ def deploy(
     checkpoint: str | os.PathLike,
     version: int,
     *,
+    http: ServeConfig,
     app_name: str = APP_NAME,
     model_name: str = "lam",
     route_prefix: str = "/",
 ):
-    """Start the policy server app serving ``checkpoint`` as ``version``; returns its handle."""
+    """Start the policy server app serving ``checkpoint`` as ``version`` behind Serve's HTTP proxy
+    (``http``: the job's ``serve`` section); returns its handle."""
     from dataclasses import asdict
 
     token = read_token(cfg.token_env, cfg.token_file)
     board = version_board(app_name)
     ray.get(board.set.remote(str(checkpoint), int(version)))
-    serve.start(http_options={"host": cfg.http_host, "port": cfg.http_port})
+    start_serve(http)
     dep = PolicyServer.options(
         num_replicas=cfg.num_replicas,
         max_ongoing_requests=max(64, 2 * cfg.max_batch_size),

@@ -109,7 +109,9 @@ def online_loop(cfg: Config, learner, tok, scorer, info, tracker) -> None:
             if info.rank == 0:
                 entry = registry.register(cfg.ppo.output, path, phase="ppo-online", step=it, final=False)
                 if not deployed:
-                    policy_server.deploy(serve_cfg, path, entry.version, app_name=APP, route_prefix=f"/{APP}")
+                    policy_server.deploy(
+                        serve_cfg, path, entry.version, http=cfg.serve, app_name=APP, route_prefix=f"/{APP}"
+                    )
                     deployed = True
                 else:
                     policy_server.swap_checkpoint(

@@ -137,7 +137,12 @@ def score_store(cfg: Config, tracker=None) -> dict[str, Any]:
     pairs = scored_examples(rows, agent_builder(cfg.agent, load_tokenizer(entry.path)))
     keys = [(r["traj_id"], int(r["step"])) for r in sorted(rows, key=lambda r: (r["traj_id"], r["step"]))]
     handle = reward_server.deploy(
-        cfg.reward_serve, entry.path, entry.version, app_name="reward-scoring", route_prefix="/reward-scoring"
+        cfg.reward_serve,
+        entry.path,
+        entry.version,
+        http=cfg.serve,
+        app_name="reward-scoring",
+        route_prefix="/reward-scoring",
     )
     try:
         scores: list[float] = []

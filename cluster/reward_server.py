@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 
 from cluster.batching import Batcher
-from cluster.config import RewardServeConfig
+from cluster.config import RewardServeConfig, ServeConfig
 from cluster.serving import (
     ApiError,
     Text,
@@ -33,6 +33,7 @@ from cluster.serving import (
     install_http_guards,
     read_token,
     require_token,
+    start_serve,
     swap,
     valid_unicode,
     version_board,
@@ -148,13 +149,15 @@ def deploy(
     checkpoint: str,
     version: int,
     *,
+    http: ServeConfig,
     app_name: str = APP_NAME,
     route_prefix: str = "/rm",
 ):
-    """Start the reward server app on ``checkpoint``; returns its handle."""
+    """Start the reward server app on ``checkpoint`` behind Serve's HTTP proxy (``http``: the job's
+    ``serve`` section); returns its handle."""
     token = read_token(cfg.token_env, cfg.token_file)
     ray.get(version_board(app_name).set.remote(str(checkpoint), int(version)))
-    serve.start(http_options={"host": cfg.http_host, "port": cfg.http_port})
+    start_serve(http)
     dep = RewardServer.options(
         num_replicas=cfg.num_replicas,
         max_ongoing_requests=max(64, 2 * cfg.max_batch_size),

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import AfterValidator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from cluster.config import ServeConfig
 from lam_rl.config import ConfigError
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,26 @@ def swap(
         if time.time() > deadline:
             raise TimeoutError(f"{app_name} did not switch to version {version} within {timeout_s:.0f}s")
         time.sleep(0.1)
+
+
+def start_serve(cfg: ServeConfig) -> None:
+    """Start Ray Serve with its one HTTP proxy on ``serve.http_host:serve.http_port``; both servers
+    deploy through this. The proxy's options are fixed when Serve first starts in a cluster: a later
+    start asking for another host or port is told so in the log (the running proxy keeps its own)."""
+    from ray import serve
+    from ray.serve.context import _get_global_client
+
+    serve.start(http_options={"host": cfg.http_host, "port": cfg.http_port})
+    http = _get_global_client().http_config
+    if (http.host, http.port) != (cfg.http_host, cfg.http_port):
+        log.warning(
+            "Serve's HTTP proxy already runs on %s:%s in this Ray cluster, so serve.http_host and "
+            "serve.http_port (%s:%s) take effect only when Serve next starts (serve.shutdown() or a new cluster)",
+            http.host,
+            http.port,
+            cfg.http_host,
+            cfg.http_port,
+        )
 
 
 def http_base(route_prefix: str = "/") -> str:

@@ -26,6 +26,7 @@ from cluster.config import (
     RayConfig,
     RewardServeConfig,
     RolloutConfig,
+    ServeConfig,
 )
 from lam_rl.agent.config import AgentConfig
 from lam_rl.algos.config import LearnerConfig, PPOConfig, RewardConfig, SFTConfig
@@ -74,8 +75,11 @@ class Config:
     agent: AgentConfig = opt(AgentConfig, "Prompt format: control filter, history, plan, token budgets.")
     fleet: FleetConfig = opt(FleetConfig, "The VMs rollout workers drive (real VMs by URL or local WordSim).")
     rollout: RolloutConfig = opt(RolloutConfig, "Episodes, retries and leases of the rollout workers.")
+    serve: ServeConfig = opt(
+        ServeConfig, "Ray Serve's HTTP proxy (host, port), shared by the policy and reward servers."
+    )
     policy: PolicyServeConfig = opt(
-        PolicyServeConfig, "The policy server (Ray Serve): batching, decoding, HTTP."
+        PolicyServeConfig, "The policy server (Ray Serve): batching, decoding, API token."
     )
     learner: LearnerConfig = opt(
         LearnerConfig, "DeepSpeed learners on Ray Train (shared by SFT, RM and PPO)."

@@ -33,7 +33,8 @@ GPU_TAINT_VALUE = "present"
 RAY_UID = 1000
 RAY_GID = 100
 IMAGE_WORKDIR = "/home/ray/lam-rl"
-HEAD_PORTS = [("gcs-server", 6379), ("dashboard", 8265), ("client", 10001), ("serve", 8000)]
+# Ray's own ports on the head; Serve's HTTP proxy adds the job config's serve.http_port ("serve").
+HEAD_PORTS = [("gcs-server", 6379), ("dashboard", 8265), ("client", 10001)]
 
 
 def container_security_context() -> dict[str, Any]:
@@ -95,8 +96,10 @@ def ray_pod_template(
     labels: dict[str, str] | None = None,
     config_map: str | None = None,
     config_mount: str | None = None,
+    serve_port: int | None = None,
 ) -> dict[str, Any]:
-    """The pod template of one Ray group; ``config_map`` mounts a custom config file (head only)."""
+    """The pod template of one Ray group; ``config_map`` mounts a custom config file and
+    ``serve_port`` (the job config's ``serve.http_port``) names Serve's HTTP proxy port (head only)."""
     mounts: list[dict[str, Any]] = [
         {"name": "runs", "mountPath": deploy.runs_mount},
         {"name": "dshm", "mountPath": "/dev/shm"},
@@ -122,7 +125,8 @@ def ray_pod_template(
         "lifecycle": {"preStop": {"exec": {"command": ["/bin/sh", "-c", "ray stop"]}}},
     }
     if head:
-        container["ports"] = [{"name": n, "containerPort": p} for n, p in HEAD_PORTS]
+        ports = HEAD_PORTS + ([("serve", serve_port)] if serve_port is not None else [])
+        container["ports"] = [{"name": n, "containerPort": p} for n, p in ports]
     spec: dict[str, Any] = {
         "serviceAccountName": deploy.service_account,
         # the head's autoscaler sidecar talks to the Kubernetes API; workers need no API token (the

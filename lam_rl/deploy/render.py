@@ -151,14 +151,20 @@ def _meta(name: str, namespace: str, labels: dict[str, str], annotations: dict[s
 
 
 def _cluster_spec(
-    deploy: DeployConfig, groups: Sequence[str], config_map: str | None = None
+    deploy: DeployConfig, groups: Sequence[str], serve_port: int, config_map: str | None = None
 ) -> dict[str, Any]:
     head_params = {"dashboard-host": "0.0.0.0", "num-cpus": "0"}
     head = {
         "serviceType": "ClusterIP",
         "rayStartParams": head_params,
         "template": ray_pod_template(
-            deploy, "head", deploy.head, head=True, config_map=config_map, config_mount=CONFIG_MOUNT
+            deploy,
+            "head",
+            deploy.head,
+            head=True,
+            config_map=config_map,
+            config_mount=CONFIG_MOUNT,
+            serve_port=serve_port,
         ),
     }
     return {
@@ -235,7 +241,7 @@ def render_phase(
     else:
         spec["shutdownAfterJobFinishes"] = True
         spec["ttlSecondsAfterFinished"] = deploy.ttl_seconds_after_finished
-        spec["rayClusterSpec"] = _cluster_spec(deploy, phase.groups, config_map)
+        spec["rayClusterSpec"] = _cluster_spec(deploy, phase.groups, cfg.serve.http_port, config_map)
     if deploy.active_deadline_seconds:
         spec["activeDeadlineSeconds"] = deploy.active_deadline_seconds
     docs: list[dict[str, Any]] = []
@@ -277,7 +283,7 @@ def render_cluster(
             "apiVersion": "ray.io/v1",
             "kind": "RayCluster",
             "metadata": _meta(deploy.cluster_name, deploy.namespace, labels, {}),
-            "spec": _cluster_spec(deploy, GROUPS),
+            "spec": _cluster_spec(deploy, GROUPS, cfg.serve.http_port),
         }
     ]
 

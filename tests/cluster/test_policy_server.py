@@ -9,7 +9,7 @@ import pytest
 
 from cluster import policy_server
 from cluster.collect import checkpoint_spec, run_rollouts
-from cluster.config import PolicyServeConfig
+from cluster.config import PolicyServeConfig, ServeConfig
 from cluster.rollout import WorkItem
 from lam_rl.env.tasks import sample_tasks
 from lam_rl.store import TrajectoryStore
@@ -65,7 +65,7 @@ def test_openai_client_and_llm_expert_against_own_server(api, cfg_factory):
 
 def test_swap_mid_collection_takes_effect_for_new_episodes(ray_session, checkpoints, cfg_factory):
     cfg = cfg_factory("fleet.local=4", "policy.max_new_tokens=16", "rollout.max_invalid=2")
-    policy_server.deploy(cfg.policy, checkpoints[0], 1, app_name="policy")
+    policy_server.deploy(cfg.policy, checkpoints[0], 1, http=cfg.serve, app_name="policy")
     tasks = sample_tasks(24, 9, split="train")
     items = [WorkItem(f"swap:{t.task_id}", t.model_dump(mode="json")) for t in tasks]
     swapped_at = []
@@ -115,8 +115,11 @@ def api(ray_session, checkpoints):
 
     os.environ["LAM_POLICY_TOKEN"] = TOKEN
     try:
-        cfg = PolicyServeConfig(http_port=8457, max_new_tokens=24, cpus_per_replica=0.5)
-        policy_server.deploy(cfg, checkpoints[0], 7, app_name="policy-openai", route_prefix="/openai")
+        cfg = PolicyServeConfig(max_new_tokens=24, cpus_per_replica=0.5)
+        http = ServeConfig(http_port=8457)
+        policy_server.deploy(
+            cfg, checkpoints[0], 7, http=http, app_name="policy-openai", route_prefix="/openai"
+        )
     finally:
         os.environ.pop("LAM_POLICY_TOKEN", None)
     yield f"{http_base('/openai')}/v1"

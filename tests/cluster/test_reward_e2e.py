@@ -93,7 +93,7 @@ def test_reward_model_separates_success_from_failure(rm_run):
 
 
 def test_reward_server_http_token_and_bad_requests(rm_run):
-    from cluster.config import RewardServeConfig
+    from cluster.config import RewardServeConfig, ServeConfig
 
     registry = CheckpointRegistry(rm_run.run_dir / "checkpoints")
     if registry.latest("rm") is None:  # run alone: train it here (in a full run the first test did)
@@ -102,9 +102,10 @@ def test_reward_server_http_token_and_bad_requests(rm_run):
     os.environ["LAM_REWARD_TOKEN"] = "rm-token"
     try:
         handle = reward_server.deploy(
-            RewardServeConfig(http_port=8458, max_items=8),
+            RewardServeConfig(max_items=8),
             rm.path,
             rm.version,
+            http=ServeConfig(http_port=8458),
             app_name="rm-http",
             route_prefix="/rm",
         )

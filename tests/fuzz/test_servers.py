@@ -27,40 +27,54 @@ MAX_ERROR_BYTES = 1000  # an error body never quotes much of the input back
 
 
 @pytest.fixture(scope="module")
-def servers(ray_session, tiny_lam3, tmp_path_factory):
-    """A policy server and a reward server (both on the tiny 512-position model), token auth."""
+def servers(ray_session, tiny_lam3, tmp_path_factory, repo_root):
+    """A policy server and a reward server (both on the tiny 512-position model), token auth, behind
+    the one HTTP proxy the job config's ``serve.http_port`` names."""
     from ray import serve
 
     from cluster import policy_server, reward_server
     from cluster.config import PolicyServeConfig, RewardServeConfig
     from cluster.serving import http_base
+    from jobs.config import Config
     from lam_rl.algos.reward import build_reward_model
+    from lam_rl.config import load_config
     from lam_rl.models import save_pretrained
     from lam_rl.models.factory import load_tokenizer
 
     tok = load_tokenizer(tiny_lam3)
     rm_path = save_pretrained(build_reward_model(tiny_lam3, tok), tok, tmp_path_factory.mktemp("rm") / "hf")
+    cfg = load_config(
+        Config, ["config=tiny", "serve.http_port=8459"], configs_dir=repo_root / "jobs" / "configs"
+    )
+    serve.shutdown()  # Serve's proxy options are fixed at its first start: start it afresh with cfg.serve
     os.environ["LAM_POLICY_TOKEN"] = os.environ["LAM_REWARD_TOKEN"] = TOKEN
     try:
         policy_server.deploy(
-            PolicyServeConfig(http_port=8459, max_new_tokens=4, cpus_per_replica=0.5),
+            PolicyServeConfig(max_new_tokens=4, cpus_per_replica=0.5),
             tiny_lam3,
             3,
+            http=cfg.serve,
             app_name="fuzz-policy",
             route_prefix="/fuzz-policy",
         )
         reward_server.deploy(
-            RewardServeConfig(http_port=8459, max_items=8, cpus_per_replica=0.5),
+            RewardServeConfig(max_items=8, cpus_per_replica=0.5),
             str(rm_path),
             5,
+            http=cfg.serve,
             app_name="fuzz-rm",
             route_prefix="/fuzz-rm",
         )
     finally:
         os.environ.pop("LAM_POLICY_TOKEN", None)
         os.environ.pop("LAM_REWARD_TOKEN", None)
+    urls = f"{http_base('/fuzz-policy')}/v1", f"{http_base('/fuzz-rm')}/v1"
+    # one key, one proxy: both servers answer on serve.http_port
+    assert urls == ("http://127.0.0.1:8459/fuzz-policy/v1", "http://127.0.0.1:8459/fuzz-rm/v1"), urls
     with httpx.Client(timeout=60) as http:
-        yield http, f"{http_base('/fuzz-policy')}/v1", f"{http_base('/fuzz-rm')}/v1"
+        for url in urls:  # and really answer there
+            assert http.get(f"{url}/health").status_code == 200, url
+        yield (http, *urls)
     policy_server.shutdown("fuzz-policy")
     serve.delete("fuzz-rm")
     ray_session.kill(ray_session.get_actor("fuzz-rm-versions"))
@@ -325,3 +339,16 @@ def test_other_endpoints_and_methods_never_5xx(servers, app, method, path, query
 
 def test_servers_answer_after_the_fuzzing(servers):
     still_answers(*servers)
+
+
+def test_a_later_start_on_another_port_is_logged_not_silent(servers, caplog):
+    """Serve keeps the proxy of its first start; asking for another port says so and changes nothing."""
+    from cluster.config import ServeConfig
+    from cluster.serving import http_base, start_serve
+
+    http, policy, rm = servers
+    with caplog.at_level("WARNING", logger="cluster.serving"):
+        start_serve(ServeConfig(http_port=8460))
+    assert "already runs on 127.0.0.1:8459" in caplog.text and "serve.http_port" in caplog.text
+    assert http_base("/fuzz-rm") == "http://127.0.0.1:8459/fuzz-rm"
+    still_answers(http, policy, rm)

@@ -259,3 +259,17 @@ def test_terraform_vm_list_override_renders():
     override = re.search(r'output\.fleet_override == "(fleet\.vms=\[[^"]+\])"', tftest).group(1)
     job = render_phase("collect", "tiny", [override])
     assert job.config.fleet.vms == ["http://10.40.4.4:8700", "http://10.40.4.5:8700"]
+
+
+def test_the_heads_serve_port_is_serve_http_port():
+    """The head exposes Serve's HTTP proxy on the port the job's Serve starts it on (serve.http_port),
+    in a job's own cluster and in the long-lived one."""
+
+    def serve_port(cluster_spec):
+        ports = cluster_spec["headGroupSpec"]["template"]["spec"]["containers"][0]["ports"]
+        return [p["containerPort"] for p in ports if p["name"] == "serve"]
+
+    for overrides, port in (([], 8000), (["serve.http_port=8123"], 8123)):
+        job = _rayjob(render_phase("evaluate", "tiny", overrides).docs)
+        assert serve_port(job["spec"]["rayClusterSpec"]) == [port]
+        assert serve_port(render_cluster("tiny", overrides)[0]["spec"]) == [port]

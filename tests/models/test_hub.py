@@ -185,11 +185,10 @@ def test_a_hub_id_is_trained_by_sft_and_served(hf_home, tmp_path, repo_root, sub
         import json
         from cluster import policy_server
         from cluster.runtime import ray_session
-        from cluster.config import PolicyServeConfig
-        from cluster.config import RayConfig
+        from cluster.config import PolicyServeConfig, RayConfig, ServeConfig
 
         with ray_session(RayConfig(num_cpus=2)):
-            handle = policy_server.deploy(PolicyServeConfig(max_new_tokens=6), {REPO_ID!r}, 1)
+            handle = policy_server.deploy(PolicyServeConfig(max_new_tokens=6), {REPO_ID!r}, 1, http=ServeConfig())
             r = handle.generate.remote("Make the title bold.").result(timeout_s=300)
             info = handle.info.remote().result(timeout_s=60)
             print("RESULT " + json.dumps({{"info": info, "answer": r}}), flush=True)
