@@ -3,8 +3,6 @@
 import json
 import os
 import signal
-import subprocess
-import sys
 import textwrap
 import threading
 import time
@@ -97,7 +95,7 @@ def test_one_and_two_workers_follow_the_same_loss_curve(run):
         assert abs(a - b) <= 0.12 * max(a, b), (l1, l2)
 
 
-def test_sft_learns_and_the_checkpoint_reloads_in_a_clean_process(run, repo_root, subprocess_env):
+def test_sft_learns_and_the_checkpoint_reloads_in_a_clean_process(run, run_python):
     """Overfit a handful of expert trajectories; the HF folder then answers with a parseable action."""
     cfg = run(
         "run.name=fit",
@@ -136,20 +134,11 @@ def test_sft_learns_and_the_checkpoint_reloads_in_a_clean_process(run, repo_root
         enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
         out = model.generate(**enc, max_new_tokens=80, do_sample=False, pad_token_id=tok.pad_token_id,
                              eos_token_id=tok.eos_token_id)
-        print(json.dumps([tok.decode(o[enc["input_ids"].shape[1]:], skip_special_tokens=True) for o in out]))
-        print(json.dumps(any(m.startswith("lam_rl") for m in sys.modules)))
+        answers = [tok.decode(o[enc["input_ids"].shape[1]:], skip_special_tokens=True) for o in out]
+        print(json.dumps(dict(answers=answers, imported=any(m.startswith("lam_rl") for m in sys.modules))))
     """)
-    res = subprocess.run(
-        [sys.executable, "-c", code],
-        input=json.dumps(prompts),
-        capture_output=True,
-        text=True,
-        env=subprocess_env,
-        cwd=cfg.run_dir,
-        timeout=300,
-        check=True,
-    )
-    answers, imported = (json.loads(line) for line in res.stdout.strip().splitlines()[-2:])
+    res = run_python(code, cwd=cfg.run_dir, stdin=json.dumps(prompts))
+    answers, imported = res["answers"], res["imported"]
     assert imported is False
     from lam_rl.agent.parse import parse_decision
 
