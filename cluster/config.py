@@ -13,6 +13,7 @@ config stays light.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from lam_rl.config import SEED_MAX, ConfigError, opt
 
@@ -100,6 +101,53 @@ class FleetConfig:
     def __post_init__(self) -> None:
         if not self.vms and self.local < 1:
             raise ConfigError("config key 'fleet.local' must be >= 1 when fleet.vms is empty")
+        bad, seen, dup = [], {}, []
+        for i, url in enumerate(self.vms):
+            key = vm_address(url)
+            if key is None:
+                bad.append(f"[{i}] {_shown(url)}")
+            elif key in seen:
+                dup.append(f"[{seen[key]}] {_shown(self.vms[seen[key]])} and [{i}] {_shown(url)}")
+            else:
+                seen[key] = i
+        if bad:
+            raise ConfigError(
+                f"config key 'fleet.vms' has entries that are not http(s) URLs with a host: {_few(bad, ', ')}; "
+                "write each VM as http://HOST:PORT (or https://...)"
+            )
+        if dup:
+            raise ConfigError(
+                f"config key 'fleet.vms' names the same VM twice: {_few(dup, '; ')}; list each VM once"
+            )
+
+
+def _shown(value: object) -> str:
+    r = repr(value)
+    return r if len(r) <= 80 else f"{r[:80]}...({len(r)} chars)"
+
+
+def _few(items: list[str], sep: str, limit: int = 10) -> str:
+    more = f"{sep}and {len(items) - limit} more" if len(items) > limit else ""
+    return sep.join(items[:limit]) + more
+
+
+def vm_address(url: object) -> tuple[str, int, str] | None:
+    """The VM a ``fleet.vms`` entry names, as (host, port, path), or None when it is not an http(s) URL
+    with a host. Scheme and host case, a default port (80/443), a trailing slash and surrounding
+    spaces do not make another VM; different host names (``localhost``, ``127.0.0.1``) do."""
+    if not isinstance(url, str):
+        return None
+    try:
+        u = urlsplit(url.strip())
+        port = u.port
+    except ValueError:  # a port that is not a number in 0-65535, a bad IPv6 literal
+        return None
+    scheme = u.scheme.lower()
+    if scheme not in ("http", "https") or not u.hostname or u.query or u.fragment or u.username:
+        return None
+    if any(c.isspace() for c in u.netloc) or port == 0:
+        return None
+    return u.hostname.lower(), port if port else (443 if scheme == "https" else 80), u.path.rstrip("/")
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ import ray
 from cluster.config import FleetConfig
 from lam_rl.config import ConfigError
 from lam_rl.env.config import EnvConfig
+from lam_rl.env.protocol import clip
 
 log = logging.getLogger(__name__)
 
@@ -90,15 +92,94 @@ def vm_token(cfg: FleetConfig) -> str:
     return token or ""
 
 
+def vm_token_required(fleet: FleetConfig) -> str:
+    token = vm_token(fleet)
+    if not token:
+        raise ConfigError(
+            f"fleet.vms lists {len(fleet.vms)} VMs but no token: set {fleet.token_env} or fleet.token_file"
+        )
+    return token
+
+
+_CHECKED: set[tuple[tuple[str, ...], str]] = set()
+"""The ``fleet.vms`` lists (with their token) that passed :func:`check_vms` in this process."""
+
+
+def _probe(url: str, name: str, token: str, env: EnvConfig) -> str | None:
+    """What is wrong with one VM (None: it answers /v1/health with this token and our protocol)."""
+    from lam_rl.env.client import VMAuthError, VMClient, VMConnectionError, VMError, VMTimeout
+    from lam_rl.env.protocol import PROTOCOL_VERSION
+
+    try:
+        with VMClient.from_config(url, token, env, name=name) as client:
+            health = client.health()
+    except VMAuthError:
+        return "refuses the token (HTTP 401)"
+    except VMConnectionError as e:
+        return f"unreachable ({e.message})"
+    except VMTimeout as e:
+        return f"unreachable ({e.message})"
+    except VMError as e:  # any other HTTP error, or an answer that is not a VM agent's health
+        return f"does not speak the VM agent protocol ({e.message})"
+    if health.protocol != PROTOCOL_VERSION:
+        return f"speaks VM protocol {health.protocol!r}, this version needs {PROTOCOL_VERSION!r}"
+    return None
+
+
+def check_vms(fleet: FleetConfig, env: EnvConfig) -> list[VMEndpoint]:
+    """Probe every VM of ``fleet.vms`` at once (``GET /v1/health`` with the token, the client's
+    timeouts and retries from ``env``) and return their endpoints; raises ONE ConfigError listing
+    every VM that is unreachable, refuses the token or speaks another protocol. Nothing is started.
+
+    A list that passed is remembered for this process, so a job's input check and the
+    :func:`start_fleet` that follows probe once."""
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    token = vm_token_required(fleet)
+    urls = [u.strip().rstrip("/") for u in fleet.vms]
+    endpoints = [VMEndpoint(f"vm-{i}", url) for i, url in enumerate(urls)]
+    key = (tuple(urls), token)
+    if key in _CHECKED:
+        return endpoints
+    # every probe is bounded by its client (connect attempts, each request within env.timeout_s);
+    # the deadline below only guards against a client that would not stop
+    attempts = env.connect_retries + 1
+    budget = attempts * env.timeout_s + env.backoff_s * 2**attempts + 5
+    t0 = time.monotonic()
+    pool = ThreadPoolExecutor(max_workers=min(32, len(urls)), thread_name_prefix="vm-check")
+    try:
+        futures = [pool.submit(_probe, ep.url, ep.name, token, env) for ep in endpoints]
+        wait(futures, timeout=budget)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    problems = []
+    for i, (ep, fut) in enumerate(zip(endpoints, futures, strict=True)):
+        if not fut.done():
+            why = f"unreachable (no answer within {budget:g}s)"
+        else:
+            try:
+                why = fut.result()
+            except Exception as e:  # noqa: BLE001 - reported, never raised past the check
+                why = f"could not be checked ({type(e).__name__}: {e})"
+        if why:  # one line per VM, whatever the server answered
+            problems.append(f"[{i}] {ep.url} {clip(' '.join(why.split()), 200)}")
+    if problems:
+        raise ConfigError(
+            f"fleet.vms: {len(problems)} of {len(urls)} VMs failed the health check: {'; '.join(problems)}; "
+            f"start their VM agents, check the token ({fleet.token_env} / fleet.token_file), "
+            "or leave them out of fleet.vms"
+        )
+    log.info("fleet.vms: %d VMs answered /v1/health in %.1fs", len(urls), time.monotonic() - t0)
+    _CHECKED.add(key)
+    return endpoints
+
+
 def start_fleet(fleet: FleetConfig, env: EnvConfig, *, count: int | None = None) -> Fleet:
-    """Real VMs from ``fleet.vms`` (their token from the environment/file) or local WordSim VMs."""
+    """Real VMs from ``fleet.vms`` (their token from the environment/file; each must pass
+    :func:`check_vms` first) or local WordSim VMs."""
     if fleet.vms:
-        token = vm_token(fleet)
-        if not token:
-            raise ConfigError(
-                f"fleet.vms lists {len(fleet.vms)} VMs but no token: set {fleet.token_env} or fleet.token_file"
-            )
-        return Fleet(token, [VMEndpoint(f"vm-{i}", url.rstrip("/")) for i, url in enumerate(fleet.vms)])
+        endpoints = check_vms(fleet, env)
+        return Fleet(vm_token_required(fleet), endpoints)
     n = count or fleet.local
     token = secrets.token_urlsafe(24)  # local VMs get a fresh token per job
     host = VMHost.remote(n, token, asdict(env), fleet.local_base_port)

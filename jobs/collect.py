@@ -39,18 +39,15 @@ def done(cfg: Config) -> bool:
 
 
 def check(cfg: Config) -> None:
-    """Phase 0b's inputs: known task families, and a token for real VMs."""
-    from cluster.fleet import vm_token
-    from lam_rl.config import ConfigError
+    """Phase 0b's inputs: known task families, and real VMs that answer with their token."""
+    from cluster.fleet import check_vms
 
     c = cfg.collect
     sample_tasks(
         1, c.seed, split="train", composite_fraction=c.composite_fraction, families=c.families or None
     )
-    if cfg.fleet.vms and not vm_token(cfg.fleet):
-        raise ConfigError(
-            f"fleet.vms lists {len(cfg.fleet.vms)} VMs but no token: set {cfg.fleet.token_env} or fleet.token_file"
-        )
+    if cfg.fleet.vms:
+        check_vms(cfg.fleet, cfg.env)
 
 
 def play(

@@ -38,6 +38,10 @@ def check(cfg: Config) -> None:
             f"store tag '{tag}' does not exist in {cfg.store_uri}; run jobs.collect (phase 0b) first"
         )
     models_to_evaluate(cfg)
+    if cfg.eval.online and cfg.fleet.vms:
+        from cluster.fleet import check_vms
+
+        check_vms(cfg.fleet, cfg.env)
 
 
 def main(cfg: Config, tr: Tracker) -> None:

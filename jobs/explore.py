@@ -44,6 +44,10 @@ def check(cfg: Config) -> None:
     )
     if not failed_tasks(TrajectoryStore.from_config(cfg.store, cfg.run_dir, create=False), e.source_tag, 1):
         raise ConfigError(f"tag '{e.source_tag}' has no failed training trajectories to retry")
+    if cfg.fleet.vms:
+        from cluster.fleet import check_vms
+
+        check_vms(cfg.fleet, cfg.env)
 
 
 def main(cfg: Config, tr: Tracker) -> None:

@@ -31,6 +31,10 @@ def check(cfg: Config) -> None:
     else:
         from cluster.ppo import check_inputs
     check_inputs(cfg)
+    if cfg.ppo.mode == "online" and cfg.ppo.algo not in ("grpo", "rloo") and cfg.fleet.vms:
+        from cluster.fleet import check_vms  # online PPO plays its episodes in these VMs
+
+        check_vms(cfg.fleet, cfg.env)
 
 
 def main(cfg: Config) -> None:

@@ -39,6 +39,12 @@ EMPTY = [
         ],
         "fleet.token_file /no/tok does not exist",
     ),
+    (  # a token, but the VM does not answer: found by the input check, before the store exists
+        "jobs.collect",
+        ["fleet.vms=[http://127.0.0.1:9]", "fleet.token_env=LAM_TEST_VM_TOKEN_SET"],
+        "fleet.vms: 1 of 1 VMs failed the health check: [0] http://127.0.0.1:9 unreachable",
+    ),
+    ("jobs.collect", ["fleet.vms=[http://h:1,http://H:1/]"], "'fleet.vms' names the same VM twice"),
     ("jobs.sft", ["phase=plan"], "checkpoint 'base' does not exist"),
     ("jobs.sft", ["phase=imitate"], "checkpoint 'lam1' does not exist"),
     ("jobs.sft", ["phase=boost"], "checkpoint 'lam2' does not exist"),
@@ -119,6 +125,7 @@ def test_a_job_with_missing_inputs_exits_2_and_leaves_nothing_behind(tmp_path, r
         argv = ["config=tiny", f"run.root={root}", "tracking.mode=disabled", *overrides]
         cases.append({"module": module, "argv": argv, "ray_tmp": str(ray_tmp / str(i)), "needle": needle})
     env = {k: v for k, v in subprocess_env.items() if k not in ("LAM_VM_TOKEN", "RAY_ADDRESS")}
+    env["LAM_TEST_VM_TOKEN_SET"] = "a-token"
     try:
         out = subprocess.run(
             [sys.executable, "-c", DRIVER, json.dumps(cases)],
