@@ -94,9 +94,28 @@ def check(cfg: PipelineConfig) -> None:
             return
 
 
+def _keep_ctrl_c(handler: object) -> None:
+    """Put back the driver's Ctrl-C handler if a stage's library left its own behind (Ray Train's
+    ``fit`` does; ``cluster.train.fit_keeping_sigint`` restores it, this catches any other): a
+    Ctrl-C between stages must stop the pipeline, not reach a finished run's controller."""
+    import signal
+    import threading
+
+    if (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is not handler
+    ):
+        log.debug("restoring the driver's SIGINT handler (a stage left %r)", signal.getsignal(signal.SIGINT))
+        signal.signal(signal.SIGINT, handler)  # type: ignore[arg-type]
+
+
 def main(cfg: PipelineConfig) -> None:
+    import signal
+
     t_all = time.time()
+    ctrl_c = signal.getsignal(signal.SIGINT)
     for name, run, done in STAGES:
+        _keep_ctrl_c(ctrl_c)
         if cfg.stages and name not in cfg.stages:
             continue
         if name not in cfg.force and done(cfg):

@@ -131,7 +131,9 @@ def test_every_job_answers_help_from_the_wheel(installed):
     for name, text in out.items():
         assert "usage: python -m jobs.<name>" in text and "model.name_or_path" in text, (name, text[:500])
     assert (
-        "phase = 'imitate'" in out["sft"] and "stages = []" in out["pipeline"] and "mode = ''" in out["ppo"]
+        "phase = 'imitate'" in out["sft"]
+        and "stages = []" in out["pipeline"]
+        and "ppo.mode = 'offline'" in out["ppo"]
     )
 
 
