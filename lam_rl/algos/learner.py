@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,17 +41,18 @@ class FitResult:
     seconds: float
 
 
-class Objective:
+class Objective(ABC):
     """What a learner optimises: batches, the loss, and held-out metrics."""
 
     name = "objective"
 
+    @abstractmethod
     def collate(self, examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        raise NotImplementedError
+        """A micro-batch of tensors (on the CPU) from encoded examples."""
 
+    @abstractmethod
     def loss(self, engine, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """The mean loss of a micro-batch (already on the engine's device)."""
-        raise NotImplementedError
 
     def tokens(self, batch: dict[str, torch.Tensor]) -> int:
         """Tokens a micro-batch processes (read on the CPU, before it moves to the device)."""
