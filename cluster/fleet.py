@@ -16,6 +16,7 @@ from typing import Any
 import ray
 
 from cluster.config import FleetConfig
+from cluster.runtime import on_this_node
 from lam_rl.config import ConfigError
 from lam_rl.env.config import EnvConfig
 from lam_rl.env.protocol import clip
@@ -182,7 +183,9 @@ def start_fleet(fleet: FleetConfig, env: EnvConfig, *, count: int | None = None)
         return Fleet(vm_token_required(fleet), endpoints)
     n = count or fleet.local
     token = secrets.token_urlsafe(24)  # local VMs get a fresh token per job
-    host = VMHost.remote(n, token, asdict(env), fleet.local_base_port)
+    host = VMHost.options(scheduling_strategy=on_this_node()).remote(
+        n, token, asdict(env), fleet.local_base_port
+    )
     urls, names = ray.get([host.urls.remote(), host.names.remote()])
     log.info("started %d local WordSim VMs: %s ... %s", n, urls[0], urls[-1])
     return Fleet(

@@ -80,6 +80,18 @@ def ray_session(cfg: RayConfig) -> Iterator[None]:
         ray.shutdown()
 
 
+def on_this_node() -> Any:
+    """A scheduling strategy that puts an actor on the caller's node and nowhere else.
+
+    The driver places what a rollout must not lose with a worker node on its own node (the task
+    queue, the store writer, the local WordSim VMs): a rollout or learner node that dies takes only
+    its workers with it, and the driver dies with its own node anyway."""
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    return NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+
+
 def print_help(schema: type, doc: str | None) -> None:
     if doc:
         print(doc.strip(), end="\n\n")

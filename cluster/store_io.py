@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import ray
 
+from cluster.runtime import on_this_node
 from lam_rl.store import EncodedTrajectories, StoreConfig, Trajectory, TrajectoryStore, schemas
 from lam_rl.store import filters as F
 from lam_rl.store.core import nothing_matches
@@ -105,7 +106,8 @@ def store_writer(
     uri = uri or cfg.uri
     if not uri:
         raise StoreError("config key 'store.uri' is not set (a local path or s3://, az://, gs:// URI)")
-    opts = {"name": writer_name(cfg, uri), "get_if_exists": True}
+    # on the caller's node (the driver's): losing a rollout or learner node never loses the writer
+    opts = {"name": writer_name(cfg, uri), "get_if_exists": True, "scheduling_strategy": on_this_node()}
     if namespace is not None:
         opts["namespace"] = namespace
     return StoreWriterActor.options(**opts).remote(

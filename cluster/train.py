@@ -47,9 +47,15 @@ def plan_resources(
     """
     use_gpu = resolve_use_gpu(learner, cluster_has_gpus())
     check_hardware(learner, use_gpu)
+    nodes = learner_nodes(learner)
     free = ray.available_resources().get("CPU", 0) or ray.cluster_resources().get("CPU", 1)
+    if learner.resources:  # only the nodes that hold the learner's resources count
+        free = min(free, sum(n["Resources"].get("CPU", 0) for n in nodes))
     total_cpus = max(free - reserve_cpus, 1.0)
-    cpus = max(1.0, float(int(total_cpus // learner.num_workers))) if not use_gpu else 1.0
+    # A worker runs on one node: never ask for more CPUs than the largest node that may host it has
+    # (the cluster's total spread over workers would never be placed on several small nodes).
+    largest = max(n["Resources"].get("CPU", 0) for n in nodes)
+    cpus = max(1.0, float(int(min(total_cpus // learner.num_workers, largest)))) if not use_gpu else 1.0
     if not use_gpu and total_cpus < learner.num_workers:
         raise ConfigError(
             f"learner.num_workers={learner.num_workers} needs {learner.num_workers} CPUs but the Ray cluster has "
@@ -69,6 +75,25 @@ def plan_resources(
                 "learner.num_workers or policy.gpus_per_replica"
             )
     return use_gpu, cpus, gpus
+
+
+def learner_nodes(learner: LearnerConfig) -> list[dict[str, Any]]:
+    """The alive nodes that hold every custom resource of ``learner.resources`` (all alive nodes when
+    it is empty); a ConfigError when there is none, instead of workers waiting for a node forever."""
+    want = learner.resources
+    nodes = [
+        n
+        for n in ray.nodes()
+        if n.get("Alive") and all(n["Resources"].get(k, 0) >= v for k, v in want.items())
+    ]
+    if not nodes:
+        have = sorted({k for n in ray.nodes() if n.get("Alive") for k in n["Resources"]})
+        raise ConfigError(
+            f"learner.resources={dict(want)}: no node of the Ray cluster has that much of them (resources "
+            f"there: {', '.join(k for k in have if not k.startswith('node:'))}); start a node with "
+            "`ray start --resources=...` or change learner.resources"
+        )
+    return nodes
 
 
 @dataclass
@@ -231,7 +256,7 @@ def run_workers(
 ) -> dict[str, Any]:
     """Run ``worker_fn`` on a Ray Train worker group; return rank 0's last reported metrics."""
     use_gpu, cpus, gpus = plan_resources(learner, reserve_cpus, reserve_gpus)
-    resources = {"CPU": cpus, **({"GPU": gpus} if use_gpu else {})}
+    resources = {"CPU": cpus, **({"GPU": gpus} if use_gpu else {}), **learner.resources}
     config = dict(config, _use_gpu=use_gpu)
     trainer = Trainer(
         worker_fn,
@@ -249,11 +274,12 @@ def run_workers(
         ),
     )
     log.info(
-        "%s: %d Ray Train worker(s), %s, %g CPU each, ZeRO-%d %s",
+        "%s: %d Ray Train worker(s), %s, %g CPU each%s, ZeRO-%d %s",
         name,
         learner.num_workers,
         f"{gpus:g} GPU each, NCCL" if use_gpu else "CPU/gloo",
         cpus,
+        f" + {learner.resources}" if learner.resources else "",
         learner.zero_stage,
         learner.precision,
     )

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from lam_rl.config import ConfigError, check_choice, opt
+
+
+def check_resources(key: str, resources: dict[str, float]) -> None:
+    """A custom-resource request: names other than CPU/GPU/memory, finite amounts > 0."""
+    for name, amount in resources.items():
+        if name in ("CPU", "GPU", "memory", "object_store_memory"):
+            raise ConfigError(
+                f"config key '{key}' names {name!r}; lam-rl sizes CPUs, GPUs and memory itself: "
+                "list only custom resources (e.g. {learner: 1})"
+            )
+        ok = isinstance(amount, (int, float)) and not isinstance(amount, bool)
+        if not ok or not math.isfinite(amount) or amount <= 0:
+            raise ConfigError(
+                f"config key '{key}.{name}' is {amount!r}; give a number > 0 (e.g. {{{name}: 1}})"
+            )
 
 
 @dataclass
@@ -33,8 +49,15 @@ class LearnerConfig:
     )
     log_every: int = opt(5, "Log metrics every N optimizer steps.", ge=1)
     bucket_size: int = opt(64, "Length-bucketing window in batches (sort by length within it; 0: off).", ge=0)
+    resources: dict[str, float] = opt(
+        {},
+        "Custom Ray resources each Ray Train worker requests, e.g. {learner: 1}: the workers run only on "
+        "nodes started with them (ray start --resources='{\"learner\": 4}'), beside the CPUs/GPUs lam-rl "
+        "sizes itself. Empty: any node.",
+    )
 
     def __post_init__(self) -> None:
+        check_resources("learner.resources", self.resources)
         check_choice("learner", "use_gpu", self.use_gpu, ["auto", "true", "false"])
         check_choice("learner", "precision", self.precision, ["fp32", "bf16", "fp16"])
         check_choice("learner", "zero_stage", self.zero_stage, [0, 1, 2, 3])
