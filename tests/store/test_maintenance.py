@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-import lance
-
 from lam_rl.store import TaskPlanRecord
 from lam_rl.store.encode import EncodedTrajectories
 from lam_rl.store.synthetic import make_trajectory
 
-from .conftest import visible
+from .conftest import local_and_az, visible
 
 
+@local_and_az
 def test_stats_match_the_data(store, trajs):
     lam2 = [
         make_trajectory(i, seed=7, phase="explore", policy="lam2", policy_version=2, prefix="x")
@@ -47,6 +46,7 @@ def test_stats_match_the_data(store, trajs):
     assert store.stats(tag="explore-lam2")["trajectories"] == 9
 
 
+@local_and_az
 def test_compact_removes_only_invisible_rows(store, trajs):
     store.write(trajs[:20])
     crashed = EncodedTrajectories.of(trajs[20:30])
@@ -59,8 +59,8 @@ def test_compact_removes_only_invisible_rows(store, trajs):
     assert report["orphan_steps"] == crashed.num_steps + race.num_steps
     assert report["duplicate_outcomes"] == 3
     assert visible(store) == before
-    assert lance.dataset(store.table_uri("steps")).count_rows() == store.count("steps")
-    assert lance.dataset(store.table_uri("outcomes")).count_rows() == 20
+    assert store.dataset("steps").count_rows() == store.count("steps")
+    assert store.dataset("outcomes").count_rows() == 20
     assert len(store.dataset("steps").get_fragments()) == 1
     assert store.write(trajs[20:30]).trajectories == 10  # the crashed write can still be re-sent
 

@@ -18,13 +18,14 @@ from lam_rl.store import (
 from lam_rl.store.encode import EncodedTrajectories
 from lam_rl.store.synthetic import make_trajectory
 
-from .conftest import visible
+from .conftest import local_and_az, visible
 
 
 def expected_steps(trajs, pred=lambda t: True):
     return {t.traj_id: list(range(len(t.steps))) for t in trajs if pred(t) and t.steps}
 
 
+@local_and_az
 def test_write_then_read_everything(store, trajs):
     r = store.write(trajs)
     assert (r.trajectories, r.duplicates, r.commits) == (60, 0, 2)
@@ -35,6 +36,7 @@ def test_write_then_read_everything(store, trajs):
     assert store.count("steps") == r.steps and store.count("outcomes") == 60
 
 
+@local_and_az
 def test_resending_never_duplicates(store, trajs):
     store.write(trajs[:40])
     r = store.write(trajs[20:] + trajs[:5] + trajs[50:52])  # overlaps the first batch and itself
@@ -47,6 +49,7 @@ def test_resending_never_duplicates(store, trajs):
     assert store.write(trajs).trajectories == 0
 
 
+@local_and_az
 def test_filters_select_like_python_would(store, trajs):
     for i, t in enumerate(trajs):
         t.outcome.policy_version = i % 3
@@ -109,6 +112,7 @@ def test_a_missing_store_is_reported_not_created(tmp_path):
     assert not (tmp_path / "nowhere").exists()
 
 
+@local_and_az
 def test_a_snapshot_is_a_stable_view(store, trajs):
     store.write(trajs[:30])
     snap = store.snapshot()
@@ -122,6 +126,7 @@ def test_a_snapshot_is_a_stable_view(store, trajs):
         Snapshot.coerce({"steps": 1})
 
 
+@local_and_az
 def test_steps_committed_without_their_outcome_are_invisible(store, trajs):
     """A writer killed between its two commits leaves steps nobody sees; a re-send writes it once."""
     store.write(trajs[:10])
@@ -133,10 +138,11 @@ def test_steps_committed_without_their_outcome_are_invisible(store, trajs):
     assert r.trajectories == 10
     assert visible(store) == expected_steps(trajs[:20])
     assert store.count("steps") == sum(len(t.steps) for t in trajs[:20])
-    assert lance.dataset(store.table_uri("steps")).count_rows() > store.count("steps")  # orphans stay on disk
+    assert store.dataset("steps").count_rows() > store.count("steps")  # orphans stay on disk
     assert len(list(store.trajectories())) == 20
 
 
+@local_and_az
 def test_racing_writers_resolve_to_one_copy(store, trajs):
     """Two writers that both passed the 'already committed?' check commit the same traj_id."""
     a = EncodedTrajectories.of(trajs[:5])

@@ -19,7 +19,7 @@ from lam_rl.store import (
 )
 from lam_rl.store.synthetic import make_trajectory
 
-from .conftest import visible
+from .conftest import local_and_az, visible
 
 
 @pytest.fixture
@@ -33,6 +33,7 @@ def two_phases(store):
     return store, expert, lam2
 
 
+@local_and_az
 def test_a_tag_pins_versions_and_a_selection(two_phases):
     store, expert, lam2 = two_phases
     info = store.tag("collect-expert", phase="collect", policy="expert", note="phase 0b")
@@ -49,6 +50,7 @@ def test_a_tag_pins_versions_and_a_selection(two_phases):
     assert store.snapshot(tag="collect-expert").versions == info.versions
 
 
+@local_and_az
 def test_several_tags_read_as_one_without_duplicates(two_phases):
     store, expert, lam2 = two_phases
     store.tag("collect-expert", phase="collect")
@@ -96,6 +98,7 @@ def test_replace_and_delete(two_phases):
     assert store.outcomes().num_rows == 50  # the data stays
 
 
+@local_and_az
 def test_tagged_versions_survive_version_cleanup(two_phases):
     store, expert, lam2 = two_phases
     store.tag("collect-expert", phase="collect")
@@ -131,6 +134,7 @@ def test_overlapping_taskplan_tags_read_each_plan_once(two_phases):
     assert sorted(again.column("task_id").to_pylist()) == ["t0", "t1", "t2"]
 
 
+@local_and_az
 def test_rewards_are_a_new_version_and_never_touch_the_steps(two_phases):
     store, expert, _ = two_phases
     scored = [t for t in expert if t.steps][:5]

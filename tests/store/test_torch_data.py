@@ -10,6 +10,8 @@ from lam_rl.store import EmptySelection, StoreError
 from lam_rl.store.synthetic import make_trajectory
 from lam_rl.store.torch_data import StoreDataset
 
+from .conftest import local_and_az
+
 
 def keys(items):
     return [(r["traj_id"], r["step"]) for r in items]
@@ -21,6 +23,7 @@ def filled(store, trajs):
     return store
 
 
+@local_and_az
 def test_ranks_split_the_data_evenly_and_completely(filled):
     n = filled.count("steps")
     ranks = [
@@ -63,6 +66,7 @@ def test_dataloader_workers_split_a_rank_without_overlap(filled):
     assert sorted(got) == sorted(keys(ds))
 
 
+@local_and_az
 def test_whole_trajectories_and_rewards(filled, trajs):
     ds = StoreDataset(
         filled, "trajectories", success=True, seed=0, transform=lambda t: (t["traj_id"], t["steps"])

@@ -12,9 +12,10 @@ from lam_rl.store import StoreError, StoreWriter
 from lam_rl.store.encode import EncodedTrajectories
 from lam_rl.store.synthetic import make_trajectory
 
-from .conftest import visible
+from .conftest import local_and_az, visible
 
 
+@local_and_az
 def test_one_commit_pair_per_batch(store, trajs):
     v0 = store.dataset("outcomes").version
     with store.writer(batch_size=25, flush_interval_s=3600) as w:
@@ -80,6 +81,7 @@ def test_a_failed_commit_keeps_the_batch_queued(store, trajs):
     w.close()
 
 
+@local_and_az
 def test_many_threads_one_writer(store):
     w: StoreWriter = store.writer(batch_size=16, flush_interval_s=0.1)
     trajs = [make_trajectory(i, seed=5) for i in range(80)]
