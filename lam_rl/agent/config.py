@@ -28,6 +28,13 @@ class AgentConfig:
     max_target_tokens: int = opt(
         96, "Token budget of a target action; longer plans/thoughts are trimmed.", ge=1
     )
+    arg_labels: bool = opt(
+        False,
+        "List labelled candidate arguments in the prompt (the request's quoted phrases and values, the "
+        "document's paragraph openings) and accept a label ('@1') for an argument's text; training "
+        "targets use the label when the text is a candidate. For tiny models, which pick a label but "
+        "do not learn to copy text; off for models that copy (docs/rollouts.md, 'Argument labels').",
+    )
 
     def __post_init__(self) -> None:
         if self.max_prompt_tokens < 64:

@@ -5,6 +5,9 @@ and policy infrastructure failures propagate as exceptions (``VMError``, ``Polic
 caller can retry the task elsewhere; everything the policy does wrong (malformed output, unknown
 control, impossible action) is recorded in the trajectory and counted, never raised. A raw answer
 is stored as valid Unicode (lone surrogates replaced) and at most ``MAX_RAW_CHARS`` long.
+A step keeps the arguments that ran (argument labels resolved to their text) in ``args`` and the
+labels the answer gave in ``extra["arg_labels"]``; a label that names no candidate is an invalid
+answer, like an unparseable one.
 """
 
 from __future__ import annotations
@@ -79,19 +82,29 @@ def run_episode(
                 failure = "invalid_action"
                 break
             continue
-        invalid_run = 0
         d = out.decision
         assert d is not None
-        grounded = ground(d, obs)
+        grounded = ground(d, obs, out.args)
+        if grounded.invalid:  # an argument label that names no candidate
+            num_invalid += 1
+            invalid_run += 1
+            why = clip(str(grounded.error), 300)
+            steps.append(StepRecord(**base, valid=False, ok=False, error=f"invalid output: {why}"))
+            if invalid_run >= limits.max_invalid:
+                failure = "invalid_action"
+                break
+            continue
+        invalid_run = 0
         rec = StepRecord(
             **base,
             thought=d.thought,
             control_label=grounded.control.label if grounded.control else d.control_label,
             control_text=grounded.control.text if grounded.control else d.control_name,
             function=d.function,
-            args=dict(d.args),
+            args=dict(grounded.args),
             status=d.status,
             plan=list(d.plan),
+            extra={"arg_labels": dict(grounded.arg_labels)} if grounded.arg_labels else {},
         )
         if d.function and grounded.action is None:
             rec.ok, rec.error = False, f"grounding: {grounded.error}"
@@ -101,7 +114,7 @@ def run_episode(
             rec.step_ms = (time.perf_counter() - ts) * 1000
             rec.ok, rec.error = result.ok, result.error
             obs = result.observation
-        policy.record(d, grounded.control)
+        policy.record(d.model_copy(update={"args": dict(grounded.args)}), grounded.control)
         steps.append(rec)
         if d.status == "FINISH":
             finished = True

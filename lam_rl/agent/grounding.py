@@ -4,15 +4,21 @@ Labels are renumbered on every observation and tiny models copy names far better
 (docs/rollouts.md, "Grounding"), so, as UFO's executor matches control text: a label whose control
 carries the predicted name wins; otherwise the name is matched (exact, then case-insensitive, then fuzzy);
 a bare label is used only when no name was given.
+
+With candidate arguments (``agent.arg_labels``, lam_rl/agent/args.py) an argument given as a label
+(``{"text": "@2"}``) is resolved to the candidate's text first; the action carries the text and
+``Grounded.arg_labels`` the labels the answer used. A label that names no candidate makes the
+answer invalid (``Grounded.invalid``): the caller counts it as an invalid action.
 """
 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
+from lam_rl.agent.args import ArgCandidates, resolve_args
 from lam_rl.env.protocol import Action, Control, Decision, Observation, clip
 
 FUZZY_CUTOFF = 0.75
@@ -24,6 +30,12 @@ class Grounded:
     control: Control | None
     how: str  # label | name | fuzzy | label-only | none
     error: str | None = None
+    args: dict = field(default_factory=dict)
+    """The decision's arguments with labels resolved to their text."""
+    arg_labels: dict[str, str] = field(default_factory=dict)
+    """Argument name -> the label the answer gave for it (empty: every argument literal)."""
+    invalid: bool = False
+    """The answer named an argument label that is no candidate: an invalid action, not a VM step."""
 
 
 def _pick(cands: list[Control], label: int | None) -> Control:
@@ -47,10 +59,14 @@ def match_name(name: str, controls: list[Control], label: int | None = None) -> 
     return None, "none"
 
 
-def ground(decision: Decision, obs: Observation) -> Grounded:
-    """The VM action for ``decision`` on ``obs`` (None when it is a bare FINISH or cannot ground)."""
+def ground(decision: Decision, obs: Observation, args: ArgCandidates | None = None) -> Grounded:
+    """The VM action for ``decision`` on ``obs`` (None when it is a bare FINISH or cannot ground);
+    ``args``: the candidate arguments the prompt listed (None: arguments are literal)."""
+    resolved, labels, why = resolve_args(dict(decision.args), args, decision.function)
+    if why is not None:
+        return Grounded(None, None, "none", why, dict(decision.args), invalid=True)
     if not decision.function:
-        return Grounded(None, None, "none")
+        return Grounded(None, None, "none", args=resolved, arg_labels=labels)
     by_label = {c.label: c for c in obs.controls}
     label, name = decision.control_label, decision.control_name
     control: Control | None = None
@@ -63,14 +79,15 @@ def ground(decision: Decision, obs: Observation) -> Grounded:
         control, how = by_label[label], "label-only"
     if control is None:
         what = f"name {clip(repr(name), 80)}" if name else f"label {label}"
-        return Grounded(None, None, "none", f"no control matches {what} in the current observation")
+        error = f"no control matches {what} in the current observation"
+        return Grounded(None, None, "none", error, resolved, labels)
     try:
         action = Action(
             control_label=control.label,
             control_name=control.text,
             function=decision.function,
-            args=dict(decision.args),
+            args=resolved,
         )
     except ValidationError as e:  # a decision built without parse_decision's checks
-        return Grounded(None, control, "none", f"not a valid action: {clip(str(e), 200)}")
-    return Grounded(action, control, how)
+        return Grounded(None, control, "none", f"not a valid action: {clip(str(e), 200)}", resolved, labels)
+    return Grounded(action, control, how, None, resolved, labels)

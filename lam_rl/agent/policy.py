@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from lam_rl.agent.args import ArgCandidates
 from lam_rl.agent.parse import parse_decision
 from lam_rl.agent.prompt import HistoryItem, PromptBuilder
 from lam_rl.env.protocol import FUNCTIONS, Control, Decision, Observation, TaskSpec
@@ -31,6 +32,9 @@ class PolicyOutput:
     version: int = 0
     latency_ms: float = 0.0
     prompt: str | None = None
+    args: ArgCandidates | None = None
+    """The candidate arguments the prompt listed (``agent.arg_labels``); grounding resolves labels
+    against them. None: the answer's arguments are literal."""
 
     @property
     def valid(self) -> bool:
@@ -106,7 +110,7 @@ class LMPolicy(Policy):
             self.pinned = version
         self.version = version
         parsed = parse_decision(text)
-        return PolicyOutput(parsed.decision, text, parsed.error, version, latency, prompt.text)
+        return PolicyOutput(parsed.decision, text, parsed.error, version, latency, prompt.text, prompt.args)
 
     def record(self, decision: Decision, control: Control | None) -> None:
         name = control.text if control is not None else decision.control_name

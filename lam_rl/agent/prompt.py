@@ -24,10 +24,13 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from lam_rl.agent.args import ArgCandidates, arg_candidates, label_args
 from lam_rl.agent.config import AgentConfig
 from lam_rl.env.protocol import Control, Decision, Observation
 
 ALWAYS_KEEP_TYPES = ("TabItem", "Document")
+KEEP_ARGS = 3
+"""Candidate argument lines the token budget trims last (the request's quoted phrases come first)."""
 _STOP = set(
     "a an the to of in on and or for with by at as is it this that be from into then than its your my "
     "please make set change turn add apply use click select document text word all".split()
@@ -106,6 +109,9 @@ class Prompt:
     text: str
     controls: list[Control]
     tokens: int | None = None
+    args: ArgCandidates | None = None
+    """The candidate arguments (``agent.arg_labels``; None when off): every label resolves against
+    the whole list, also when the token budget left some lines out of the prompt."""
 
 
 class PromptBuilder:
@@ -127,18 +133,23 @@ class PromptBuilder:
         plan = list(plan)[: cfg.plan_steps] if cfg.plan_steps else []
         query = " ".join([request, *plan, *(h.control_name or "" for h in hist[-1:])])
         controls = filter_controls(obs, query, cfg.top_k_controls, cfg.keep_dialog)
+        cands = arg_candidates(request, obs) if cfg.arg_labels else None
+        shown = len(cands.texts) if cands is not None else 0
         canvas_chars = cfg.canvas_chars
         while True:
+            lines = cands.lines()[:shown] if cands is not None else None
             text = self._render(
-                controls, request, hist, plan, obs.canvas[:canvas_chars] if canvas_chars else ""
+                controls, request, hist, plan, obs.canvas[:canvas_chars] if canvas_chars else "", lines
             )
             if self.count_tokens is None:
-                return Prompt(text, [c for c, _ in controls])
+                return Prompt(text, [c for c, _ in controls], None, cands)
             n = self.count_tokens(text)
             if n <= cfg.max_prompt_tokens:
-                return Prompt(text, [c for c, _ in controls], n)
+                return Prompt(text, [c for c, _ in controls], n, cands)
             if canvas_chars > 0:
                 canvas_chars = canvas_chars // 2 if canvas_chars > 16 else 0
+            elif shown > KEEP_ARGS:
+                shown -= 1
             elif len(hist) > 1:
                 hist = hist[1:]
             elif len(plan) > 1:
@@ -148,8 +159,10 @@ class PromptBuilder:
                 controls = controls[:worst] + controls[worst + 1 :]
             elif hist or plan:
                 hist, plan = [], []
+            elif shown > 0:
+                shown -= 1
             else:  # only the request and must-keep controls are left: return it over budget
-                return Prompt(text, [c for c, _ in controls], n)
+                return Prompt(text, [c for c, _ in controls], n, cands)
 
     @staticmethod
     def _render(
@@ -158,10 +171,14 @@ class PromptBuilder:
         history: Sequence[HistoryItem],
         plan: Sequence[str],
         canvas: str,
+        arg_lines: Sequence[str] | None = None,
     ) -> str:
         lines = ["<Available Control Item:>"]
         lines += [f"[{c.label}] {c.text} ({c.type})" for c, _ in controls]
         lines.append(f"<User Request:> {request}")
+        if arg_lines is not None:
+            lines.append("<Arguments:>")
+            lines += list(arg_lines) or ["None"]
         lines.append("<Previous Actions:>")
         lines += [h.render(i + 1) for i, h in enumerate(history)] or ["None"]
         lines.append("<Previous Plans:>")
@@ -171,15 +188,16 @@ class PromptBuilder:
         return "\n".join(lines)
 
 
-def format_target(decision: Decision, cfg: AgentConfig) -> str:
-    """The training target: the decision as compact JSON in the paper's key order, trimmed."""
+def format_target(decision: Decision, cfg: AgentConfig, args: ArgCandidates | None = None) -> str:
+    """The training target: the decision as compact JSON in the paper's key order, trimmed; with
+    candidate arguments (``agent.arg_labels``) an argument whose text is a candidate is its label."""
     thought = " ".join(decision.thought.split()[: cfg.thought_words]) if cfg.thought_words else ""
     obj = {
         "thought": thought,
         "control_label": decision.control_label,
         "control_name": decision.control_name,
         "function": decision.function,
-        "args": decision.args,
+        "args": label_args(decision.function, decision.args, args),
         "status": decision.status,
         "plan": list(decision.plan)[: cfg.plan_steps],
     }

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lam_rl.agent.args import ArgCandidates
 from lam_rl.agent.config import AgentConfig
 from lam_rl.agent.prompt import HistoryItem, PromptBuilder, format_target
 from lam_rl.env.protocol import Control, Decision, Observation
@@ -24,6 +25,7 @@ class Example:
     prompt: str
     target: str
     key: str = ""  # traj_id:step or task_id, for tracing and splits
+    args: ArgCandidates | None = None  # the prompt's candidate arguments (agent.arg_labels)
 
 
 @dataclass
@@ -93,7 +95,9 @@ def trajectory_examples(steps: Sequence[dict[str, Any]], builder: PromptBuilder)
     """Phases 2-3: one example per step of one trajectory (rows of the store's steps table).
 
     The prompt carries the previous steps' actions and the previous step's plan, exactly as the
-    rollout worker builds them at run time.
+    rollout worker builds them at run time. With ``agent.arg_labels`` an argument whose text is one
+    of the prompt's candidates is written as its label in the target (the step's stored arguments
+    are always the text that ran), any other argument literally.
     """
     rows = sorted(steps, key=lambda r: r["step"])
     out: list[Example] = []
@@ -102,11 +106,8 @@ def trajectory_examples(steps: Sequence[dict[str, Any]], builder: PromptBuilder)
     for row in rows:
         obs = observation_of(row)
         prompt = builder.build(obs, row["request"], history, prev_plan)
-        out.append(
-            Example(
-                prompt.text, format_target(decision_of(row), builder.cfg), f"{row['traj_id']}:{row['step']}"
-            )
-        )
+        target = format_target(decision_of(row), builder.cfg, prompt.args)
+        out.append(Example(prompt.text, target, f"{row['traj_id']}:{row['step']}", prompt.args))
         if row.get("valid", True) is False:  # as at run time: an invalid answer adds no history
             continue
         if row.get("function"):
