@@ -133,12 +133,16 @@ def job_main(
         run.root = str(Path(run.root).expanduser().absolute())
     run_dir: Path = cfg.run.dir  # type: ignore[attr-defined]
     setup_logging(cfg.run.log_level)  # type: ignore[attr-defined]
-    if check is not None:
-        try:
+    try:
+        if getattr(cfg, "store", None) is not None:  # an object store that refuses us: before anything runs
+            from lam_rl.store.remote import check_store
+
+            check_store(cfg.store, run_dir)
+        if check is not None:
             check(cfg)
-        except ConfigError as e:
-            print(f"error: {e}", file=sys.stderr)
-            sys.exit(2)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
     (run_dir / "configs").mkdir(parents=True, exist_ok=True)
     (run_dir / "configs" / f"{name}.yaml").write_text(to_yaml(cfg))
     try:

@@ -2,9 +2,39 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from lam_rl.config import ConfigError, opt
+
+# URI schemes Lance opens (its object_store providers); a local path has none.
+SCHEMES = ("file", "file-object-store", "memory", "s3", "s3+ddb", "az", "abfss", "gs", "oss", "hf")
+# Azure container / S3 and GCS bucket names: 3-63 lowercase letters, digits and hyphens (dots for buckets).
+_CONTAINER = {"az": r"[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]", "abfss": r"[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]"}
+_BUCKET = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
+
+
+def check_uri(uri: str) -> None:
+    """Refuse a ``store.uri`` whose form no object store accepts (checked at load, no network)."""
+    if "://" not in uri:
+        return
+    scheme, rest = uri.split("://", 1)
+    if scheme.lower() not in SCHEMES:
+        raise ConfigError(
+            f"config key 'store.uri': scheme '{scheme}://' is not one the store opens ({', '.join(SCHEMES)}); "
+            "write az://CONTAINER/PREFIX, s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or a local path"
+        )
+    scheme = scheme.lower()
+    if scheme in ("az", "abfss", "s3", "s3+ddb", "gs"):
+        name = rest.split("/", 1)[0]
+        if scheme == "abfss":
+            name = name.split("@", 1)[0]
+        what = "container" if scheme in ("az", "abfss") else "bucket"
+        if not re.fullmatch(_CONTAINER.get(scheme, _BUCKET), name):
+            raise ConfigError(
+                f"config key 'store.uri': '{name}' in {uri} is not a valid {what} name (3-63 lowercase "
+                f"letters, digits and hyphens); write {scheme}://{what.upper()}/PREFIX"
+            )
 
 
 @dataclass
@@ -36,6 +66,8 @@ class StoreConfig:
     )
 
     def __post_init__(self) -> None:
+        if self.uri:
+            check_uri(str(self.uri))
         if self.batch_size < 1:
             raise ConfigError(f"config key 'store.batch_size' must be >= 1, got {self.batch_size}")
         if self.flush_interval_s <= 0:

@@ -40,6 +40,7 @@ from lam_rl.store.errors import (
     producer_hint,
     short_error,
 )
+from lam_rl.store.remote import access_error
 
 log = logging.getLogger(__name__)
 
@@ -300,6 +301,9 @@ class StoreCore:
             lance.dataset(self.table_uri(table), storage_options=self.storage_options or None)
             return True
         except (ValueError, OSError, RuntimeError) as e:
+            refused = access_error(self.uri, self.storage_options, e)  # before "not found": a missing container
+            if refused is not None:
+                raise refused from None
             if isinstance(e, FileNotFoundError) or "not found" in str(e).lower():
                 return False
             if is_storage_error(e):
@@ -446,6 +450,9 @@ class StoreCore:
                 return
             except (OSError, RuntimeError, ValueError) as e:
                 if attempt == retries:
+                    refused = access_error(self.uri, self.storage_options, e)
+                    if refused is not None:
+                        raise refused from e
                     raise StoreError(
                         f"cannot append {data.num_rows} rows to {self.table_uri(table)}: {short_error(e)}"
                     ) from e
