@@ -181,7 +181,7 @@ def tokenizer_texts(n: int, seed: int, agent_cfg) -> Iterator[str]:
         for d in reference_actions(task):
             prompt = builder.build(obs, task.request, history, plan)
             yield prompt.text
-            yield format_target(d, agent_cfg)
+            yield format_target(d, agent_cfg, prompt.args)
             action = d.to_action()
             if action is None:
                 break
