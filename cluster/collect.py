@@ -1,5 +1,6 @@
-"""Drive a rollout: start the fleet, the task queue, the store writer and one worker per VM; show
-progress; make sure every task has exactly one outcome in the store; tag the result.
+"""Drive a rollout: start the fleet, the task queue, the store writer and the rollout workers (each
+driving several VMs, ``plan_workers``); show progress; make sure every task has exactly one outcome
+in the store; tag the result.
 
 Used by phase 0b (expert collection), phase 3 (exploration), online evaluation and online PPO.
 """
@@ -7,12 +8,15 @@ Used by phase 0b (expert collection), phase 3 (exploration), online evaluation a
 from __future__ import annotations
 
 import logging
+import math
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import ray
 
+from cluster.config import RolloutConfig
 from cluster.fleet import start_fleet
 from cluster.rollout import RolloutWorker, TaskQueue, WorkItem
 from lam_rl.config import ConfigError
@@ -38,7 +42,9 @@ class RolloutSummary:
     seconds: float = 0.0
     committed: int = 0
     rounds: int = 1
-    workers: list[dict[str, Any]] = field(default_factory=list)  # per worker: done, steps, started, finished
+    workers: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # per VM connection: done, steps, started, finished
 
     @property
     def success_rate(self) -> float:
@@ -107,11 +113,20 @@ def run_rollouts(
         for round_ in range(1, max_rounds + 1):
             summary.rounds = round_
             writer = store_writer(cfg.store, uri=cfg.store_uri)
-            queue = TaskQueue.remote(pending, cfg.rollout.max_retries, cfg.rollout.lease_timeout_s)
+            queue = TaskQueue.options(scheduling_strategy=driver_node()).remote(
+                pending, cfg.rollout.max_retries, cfg.rollout.lease_timeout_s
+            )
+            groups = plan_workers(cfg.rollout, len(fleet.endpoints), cluster_resources())
+            tag = uuid.uuid4().hex[:8]  # named (tests and chaos drills find them), unique per round
             workers = [
-                RolloutWorker.remote(
-                    ep.name,
-                    ep.url,
+                RolloutWorker.options(
+                    name=f"rollout-{tag}-w{w}", resources=dict(cfg.rollout.resources) or None
+                ).remote(
+                    f"w{w}",
+                    [
+                        (fleet.endpoints[i].name, fleet.endpoints[i].url, fleet.endpoints[i].index, i)
+                        for i in group
+                    ],
                     fleet.token,
                     queue,
                     writer,
@@ -120,14 +135,17 @@ def run_rollouts(
                     env=cfg.env,
                     fleet=cfg.fleet,
                     rollout=cfg.rollout,
-                    host=ep.host,
-                    host_index=ep.index,
+                    host=fleet.host,
                 )
-                for ep in fleet.endpoints
+                for w, group in enumerate(groups)
             ]
+            if round_ == 1:
+                log.info("%s: %d VMs on %d rollout workers", desc, len(fleet.endpoints), len(workers))
             runs = [w.run.remote() for w in workers]
-            _watch(queue, runs, summary, t0, tracker, desc, cfg.rollout.progress_every_s)
-            summary.workers = ray.get(runs)
+            _watch(
+                queue, runs, summary, t0, tracker, desc, cfg.rollout.progress_every_s, len(fleet.endpoints)
+            )
+            summary.workers += [dict(r, round=round_) for r in _results(runs, groups, fleet)]
             close_store_writer(cfg.store, uri=cfg.store_uri)
             for w in workers:
                 ray.kill(w)
@@ -156,7 +174,75 @@ def run_rollouts(
     return summary
 
 
-def _watch(queue, runs, summary: RolloutSummary, t0: float, tracker, desc: str, every: float) -> None:
+def plan_workers(rollout: RolloutConfig, vms: int, resources: dict[str, float]) -> list[list[int]]:
+    """Which VMs (indices) each rollout worker process drives: ``rollout.workers`` processes, or
+    ceil(VMs / ``rollout.vms_per_worker``), or by default one per CPU of the cluster (no more than
+    fit the ``rollout.resources`` each asks for, none without a VM); the VMs spread evenly."""
+    if rollout.workers:
+        n = rollout.workers
+    elif rollout.vms_per_worker:
+        n = math.ceil(vms / rollout.vms_per_worker)
+    else:
+        n = max(1, int(resources.get("CPU", 1)))
+        for key, amount in rollout.resources.items():
+            n = min(n, max(1, int(resources.get(key, 0) // amount)))
+    for key, amount in rollout.resources.items():
+        if resources.get(key, 0) < amount:
+            raise ConfigError(
+                f"rollout.resources asks each rollout worker for {amount:g} {key!r} but the Ray cluster "
+                f"offers {resources.get(key, 0):g}; start a node with that resource or change rollout.resources"
+            )
+    n = max(1, min(n, vms))
+    base, extra = divmod(vms, n)
+    groups, start = [], 0
+    for w in range(n):
+        size = base + (w < extra)
+        groups.append(list(range(start, start + size)))
+        start += size
+    return groups
+
+
+def cluster_resources() -> dict[str, float]:
+    return dict(ray.cluster_resources())
+
+
+def driver_node():
+    """Schedule on the driver's node (hard): the task queue lives and dies with the job's driver, so
+    losing a rollout node never loses the queue."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    return NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=False)
+
+
+def _results(runs, groups: list[list[int]], fleet) -> list[dict[str, Any]]:
+    """One entry per VM connection; a worker process that died reports its connections as lost
+    (its leases expired and went to the other workers, or the next round replays them)."""
+    out: list[dict[str, Any]] = []
+    for w, (ref, group) in enumerate(zip(runs, groups, strict=True)):
+        try:
+            out.extend(ray.get(ref))
+        except ray.exceptions.RayError as e:
+            log.warning(
+                "rollout worker w%d died (%s); its VMs' tasks went back to the queue", w, type(e).__name__
+            )
+            out.extend(
+                {
+                    "worker": f"w{w}/{fleet.endpoints[i].name}",
+                    "vm": fleet.endpoints[i].name,
+                    "died": True,
+                    "episodes": [],
+                    "started": None,
+                    "done": 0,
+                    "steps": 0,
+                }
+                for i in group
+            )
+    return out
+
+
+def _watch(
+    queue, runs, summary: RolloutSummary, t0: float, tracker, desc: str, every: float, connections: int
+) -> None:
     """Progress bar and W&B metrics until the workers are done (totals add up over rounds)."""
     carry = RolloutSummary(**{k: v for k, v in asdict(summary).items() if k not in ("failures", "workers")})
     carry.failures = dict(summary.failures)
@@ -176,7 +262,7 @@ def _watch(queue, runs, summary: RolloutSummary, t0: float, tracker, desc: str, 
             tracker.log(summary.metrics())
         if len(ready) == len(runs):
             break
-        if s.workers_retired >= len(runs) and s.done < s.total:
+        if s.workers_retired >= connections and s.done < s.total:
             bar.close()
             raise RuntimeError(
                 f"{desc}: every VM was retired with {s.total - s.done} tasks left; check the fleet"

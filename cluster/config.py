@@ -163,6 +163,49 @@ class RolloutConfig:
     progress_every_s: float = opt(
         1.0, "How often the driver refreshes progress and logs rollout metrics.", gt=0
     )
+    workers: int = opt(
+        0,
+        "Rollout worker processes (Ray actors); the VMs are spread evenly over them, each driven by its "
+        "own connection (a thread) in its worker. 0: auto, one per CPU of the Ray cluster (fewer when "
+        "`resources` fit fewer, never more than VMs), so workers scale with cores, not with VMs.",
+        ge=0,
+        le=4096,
+    )
+    vms_per_worker: int = opt(
+        0,
+        "VM connections each rollout worker process drives (workers = ceil(VMs / this)). 0: auto "
+        "(see `workers`). Set `workers` or this, not both; 1 is one process per VM.",
+        ge=0,
+        le=4096,
+    )
+    resources: dict[str, float] = opt(
+        {},
+        "Custom Ray resources each rollout worker process requests (e.g. {rollout_node: 1} to place "
+        "workers on nodes that offer it); {}: none. CPU/GPU are not custom resources.",
+    )
+
+    def __post_init__(self) -> None:
+        if self.workers and self.vms_per_worker:
+            raise ConfigError(
+                f"config keys 'rollout.workers' ({self.workers}) and 'rollout.vms_per_worker' "
+                f"({self.vms_per_worker}) are both set; set one of them (the other follows from the VMs)"
+            )
+        if not isinstance(self.resources, dict):
+            raise ConfigError(
+                f"config key 'rollout.resources' must be a mapping of resource name to amount, got "
+                f"{_shown(self.resources)}; write e.g. rollout.resources={{rollout_node: 1}}"
+            )
+        for name, amount in self.resources.items():
+            if not isinstance(name, str) or not name.strip() or name in ("CPU", "GPU", "memory"):
+                raise ConfigError(
+                    f"config key 'rollout.resources' has the resource name {_shown(name)}; name a custom "
+                    "resource (CPU, GPU and memory are Ray's own and are not requested here)"
+                )
+            ok = isinstance(amount, (int, float)) and not isinstance(amount, bool)
+            if not ok or not 0 < amount < float("inf"):
+                raise ConfigError(
+                    f"config key 'rollout.resources.{name}' must be a positive number, got {_shown(amount)}"
+                )
 
 
 @dataclass

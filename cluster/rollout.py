@@ -1,20 +1,26 @@
-"""Rollout workers: one Ray actor per VM, fed by a leasing task queue, writing whole trajectories.
+"""Rollout workers: Ray actors that each drive several VMs, fed by a leasing task queue, writing whole
+trajectories.
 
 - :class:`TaskQueue` (actor) hands out leased tasks. A lease that fails for infrastructure reasons
   (VM died or hung, policy server unreachable) or that expires (worker died) puts the task back,
   up to ``max_retries``; after that the task's one outcome is an infrastructure failure. A task is
   completed at most once (a stale lease cannot complete it), and its trajectory id is fixed per
   task, so the store's exactly-once write makes "exactly one outcome per task" hold end to end.
-- :class:`RolloutWorker` (actor) owns one VM endpoint: lease -> ``run_episode`` -> complete ->
-  write. A failing VM is healed (a local WordSim VM is restarted by its host; a remote one is
-  health-checked with backoff) or, after ``max_vm_failures`` in a row, retired.
+- :class:`RolloutWorker` (actor) is one process driving K VMs, one connection (thread) each:
+  lease -> ``run_episode`` -> complete -> write (``cluster.multiplex``, the loop without Ray). A
+  failing VM is healed (a local WordSim VM is restarted by its host; a remote one is
+  health-checked with backoff) or, after ``max_vm_failures`` in a row, retired, while the other
+  connections of the worker keep playing. Finished trajectories go to the store's writer in
+  batches per worker.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,10 +28,8 @@ import ray
 
 from cluster.config import FleetConfig, RolloutConfig
 from lam_rl.agent.config import AgentConfig
-from lam_rl.agent.episode import EpisodeLimits, infra_failure, run_episode
-from lam_rl.agent.policy import PolicyError
+from lam_rl.agent.episode import EpisodeLimits
 from lam_rl.env.config import EnvConfig
-from lam_rl.env.protocol import TaskSpec
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +75,21 @@ class LeaseQueue:
 
     def __init__(self, items: list[WorkItem], max_retries: int, lease_timeout_s: float) -> None:
         self.entries = {it.traj_id: _Entry(it) for it in items}
-        self.order = [it.traj_id for it in items]
+        self.order = deque(it.traj_id for it in items)
         self.max_retries = max_retries
         self.lease_timeout_s = lease_timeout_s
         self.by_lease: dict[str, str] = {}
         self.stats = QueueStats(total=len(items), pending=len(items), started=time.time())
+        # many connections call lease/finished many times a second: scan the leases for expired
+        # ones at most a few times per lease timeout (and once a second), not on every call
+        self._expire_every = min(1.0, lease_timeout_s / 4)
+        self._expired_at = 0.0
 
     def _expire(self) -> None:
         now = time.time()
+        if now - self._expired_at < self._expire_every:
+            return
+        self._expired_at = now
         for e in self.entries.values():
             if now - e.leased_at <= self.lease_timeout_s:
                 continue
@@ -107,7 +118,7 @@ class LeaseQueue:
     def lease(self, worker: str) -> tuple[str, WorkItem, int] | None:
         self._expire()
         while self.order:
-            key = self.order.pop(0)
+            key = self.order.popleft()
             e = self.entries[key]
             if e.state != "pending":
                 continue
@@ -171,7 +182,7 @@ class LeaseQueue:
 
     def finished(self) -> bool:
         self._expire()
-        return all(e.state == "done" for e in self.entries.values())
+        return self.stats.done >= self.stats.total
 
 
 TaskQueue = ray.remote(num_cpus=0)(LeaseQueue)
@@ -191,12 +202,7 @@ def make_policy(spec: dict[str, Any]):
             ExpertPolicy(ExpertConfig(**spec["expert"]), seed=spec.get("seed", 0)), spec.get("name", "expert")
         )
     agent = AgentConfig(**spec["agent"])
-    count = None
-    if spec.get("tokenizer"):
-        from tokenizers import Tokenizer
-
-        tok = Tokenizer.from_file(str(spec["tokenizer"]))
-        count = lambda s: len(tok.encode(s, add_special_tokens=False).ids)  # noqa: E731
+    count = _token_counter(str(spec["tokenizer"])) if spec.get("tokenizer") else None
     builder = PromptBuilder(agent, count)
     if kind == "checkpoint":
         from ray import serve
@@ -220,12 +226,33 @@ def make_policy(spec: dict[str, Any]):
     raise ValueError(f"unknown policy kind {kind!r}")
 
 
+def connection_seed(seed: int, index: int) -> int:
+    """The expert's seed on connection ``index``: its own stream of the job's seed (numpy's
+    SeedSequence, so neighbouring connections never share or overlap a random stream)."""
+    import numpy as np
+
+    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
+
+
+@functools.lru_cache(maxsize=4)
+def _token_counter(path: str):
+    """One tokenizer per worker process, shared by its connections' prompt builders."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(path)
+    return lambda s: len(tok.encode(s, add_special_tokens=False).ids)
+
+
 @ray.remote(num_cpus=0, max_restarts=0)
 class RolloutWorker:
+    """One rollout worker process driving several VMs, one :class:`~cluster.multiplex.VMConnection`
+    (thread) each. Thin: the loop is ``cluster.multiplex``; this adds the Ray queue, the shared
+    store writer and the VM host's restarts. ``vms`` is a list of (name, url, index, global_index)."""
+
     def __init__(
         self,
         name: str,
-        vm_url: str,
+        vms: list[tuple[str, str, int | None, int]],
         token: str,
         queue,
         writer,
@@ -236,145 +263,87 @@ class RolloutWorker:
         fleet: FleetConfig,
         rollout: RolloutConfig,
         host=None,
-        host_index: int | None = None,
     ) -> None:
-        from lam_rl.env.client import VMClient
+        import os
 
-        self.name = name
-        self.url = vm_url
-        self.token = token
-        self.queue, self.writer = queue, writer
-        self.phase = phase
-        self.env, self.fleet, self.rollout = env, fleet, rollout
-        self.host, self.host_index = host, host_index
-        self.client = VMClient.from_config(vm_url, token, env, name=name)
-        self.policy = make_policy(policy_spec)
-        self.limits = EpisodeLimits(rollout.max_steps, rollout.max_invalid)
-        self.consecutive_failures = 0
+        from cluster.multiplex import Endpoint, VMConnection, WriteBatcher
+
+        self.name, self.pid = name, os.getpid()
         self.writes: list[Any] = []
-
-    def _heal(self, err: Exception) -> bool:
-        """Bring the VM back after a failure; False when it should be retired."""
-        from lam_rl.env.client import VMError
-
-        self.consecutive_failures += 1
-        if isinstance(err, PolicyError):
-            time.sleep(min(5.0, self.env.backoff_s * 2**self.consecutive_failures))
-            return self.consecutive_failures <= 10
-        if self.host is not None:  # a local WordSim VM: its host restarts it
-            from lam_rl.env.client import VMClient
-
-            self.url = ray.get(self.host.restart.remote(self.host_index))
-            self.client.close()
-            self.client = VMClient.from_config(self.url, self.token, self.env, name=self.name)
-            self.queue.note.remote("vm_restart")
-            return True
-        delay = self.env.backoff_s
-        for _ in range(self.fleet.max_vm_failures):
-            time.sleep(delay)
-            delay *= 2
-            try:
-                self.client.health()
-                return self.consecutive_failures < 3 * self.fleet.max_vm_failures
-            except VMError:
-                continue
-        return False
-
-    def run(self) -> dict[str, Any]:
-        """Work until the queue is drained or the VM is retired; returns this worker's counts and the
-        finish time and length of every episode (for throughput measurements)."""
-        from lam_rl.env.client import VMError, VMTimeout
-
-        done = failures = 0
-        episodes: list[tuple[float, int]] = []
-        started: float | None = None
-        got = ray.get(self.queue.lease.remote(self.name))
-        while True:
-            if got is None:
-                if ray.get(self.queue.finished.remote()):
-                    break
-                time.sleep(0.05)
-                got = ray.get(self.queue.lease.remote(self.name))
-                continue
-            lease, item, retries = got
-            started = started or time.time()
-            task = TaskSpec.model_validate(item.task)
-            try:
-                traj = run_episode(
-                    self.client,
-                    self.policy,
-                    task,
-                    traj_id=item.traj_id,
-                    phase=self.phase,
-                    split=item.split,
-                    attempt=item.attempt,
-                    limits=self.limits,
-                    worker=self.name,
-                    vm_name=self.url,
-                )
-            except (VMError, PolicyError) as e:
-                failures += 1
-                if isinstance(e, PolicyError):
-                    kind = "policy_error"
-                else:
-                    kind = "timeout" if isinstance(e, VMTimeout) else "vm_error"
-                verdict = ray.get(self.queue.failed.remote(lease, kind))
-                if verdict == "final":
-                    traj = infra_failure(
-                        task,
-                        traj_id=item.traj_id,
-                        phase=self.phase,
-                        policy=self.policy.name,
-                        kind=kind,
-                        reason=f"{retries + 1} attempts failed; last: {e}",
-                        split=item.split,
-                        attempt=item.attempt,
-                        worker=self.name,
-                        vm_name=self.url,
-                    )
-                    if ray.get(self.queue.complete.remote(lease, self._summary(traj))):
-                        self._write(traj)
-                if not self._heal(e):
-                    self.queue.note.remote("worker_retired")
-                    log.warning("%s: retiring VM %s after repeated failures", self.name, self.url)
-                    break
-                got = ray.get(self.queue.lease.remote(self.name))
-                continue
-            self.consecutive_failures = 0
-            accepted, got = ray.get(
-                self.queue.complete_and_lease.remote(lease, self._summary(traj), self.name)
+        self.writer = writer
+        self.batcher = WriteBatcher(self._send, max_items=max(1, min(32, 2 * len(vms))))
+        restart = None if host is None else (lambda index: ray.get(host.restart.remote(index)))
+        q = _RayQueue(queue)
+        limits = EpisodeLimits(rollout.max_steps, rollout.max_invalid)
+        self.connections = [
+            VMConnection(
+                f"{name}/{vm_name}",
+                Endpoint(vm_name, url, index),
+                token,
+                q,
+                self.batcher,
+                make_policy(_per_connection(policy_spec, gidx)),
+                phase=phase,
+                env=env,
+                limits=limits,
+                max_vm_failures=fleet.max_vm_failures,
+                restart=restart,
             )
-            if accepted:
-                self._write(traj)
-                done += 1
-                episodes.append((time.time(), traj.outcome.num_steps))
-        ray.get(self.writes)  # every trajectory this worker sent is with the writer
-        self.client.close()
-        return {
-            "worker": self.name,
-            "done": done,
-            "infra_failures": failures,
-            "started": started,
-            "finished": time.time(),
-            "episodes": episodes,
-            "steps": sum(n for _, n in episodes),
-        }
+            for vm_name, url, index, gidx in vms
+        ]
 
-    def _write(self, traj) -> None:
-        """Send a finished trajectory to the store's writer without waiting for its commit
+    def info(self) -> dict[str, Any]:
+        return {"worker": self.name, "pid": self.pid, "connections": len(self.connections)}
+
+    def run(self) -> list[dict[str, Any]]:
+        """Drive every connection until the queue is drained (or its VM retired); one result per
+        connection (``cluster.multiplex.VMConnection.run``) with this worker's process id."""
+        from cluster.multiplex import run_connections
+
+        results = run_connections(self.connections)
+        self.batcher.close()
+        ray.get(self.writes)  # every trajectory this worker sent is with the writer
+        for r in results:
+            r["pid"] = self.pid
+            r["writer_calls"] = self.batcher.sends
+        return results
+
+    def _send(self, trajs: list[Any]) -> None:
+        """Send a batch of finished trajectories to the store's writer without waiting for its commit
         (at most a few sends in flight; a lost one is replayed by the driver's reconciliation)."""
         from lam_rl.store import EncodedTrajectories
 
-        self.writes.append(self.writer.add.remote(EncodedTrajectories.of([traj])))
+        self.writes.append(self.writer.add.remote(EncodedTrajectories.of(trajs)))
         if len(self.writes) > 8:
             _, self.writes = ray.wait(self.writes, num_returns=len(self.writes) - 4)
 
-    @staticmethod
-    def _summary(traj) -> dict[str, Any]:
-        o = traj.outcome
-        return {
-            "success": o.success,
-            "num_steps": o.num_steps,
-            "num_invalid": o.num_invalid,
-            "failure_kind": o.failure_kind,
-        }
+
+def _per_connection(spec: dict[str, Any], index: int) -> dict[str, Any]:
+    if spec["kind"] != "expert":
+        return spec
+    return {**spec, "seed": connection_seed(spec.get("seed", 0), index)}
+
+
+class _RayQueue:
+    """The ``TaskQueue`` actor behind the queue methods a connection calls (blocking, thread-safe)."""
+
+    def __init__(self, handle) -> None:
+        self.handle = handle
+
+    def lease(self, worker: str):
+        return ray.get(self.handle.lease.remote(worker))
+
+    def complete(self, lease: str, summary: dict[str, Any]) -> bool:
+        return ray.get(self.handle.complete.remote(lease, summary))
+
+    def complete_and_lease(self, lease: str, summary: dict[str, Any], worker: str):
+        return ray.get(self.handle.complete_and_lease.remote(lease, summary, worker))
+
+    def failed(self, lease: str, kind: str) -> str:
+        return ray.get(self.handle.failed.remote(lease, kind))
+
+    def note(self, event: str) -> None:
+        self.handle.note.remote(event)
+
+    def finished(self) -> bool:
+        return ray.get(self.handle.finished.remote())
