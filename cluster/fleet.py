@@ -26,15 +26,24 @@ log = logging.getLogger(__name__)
 
 @ray.remote(num_cpus=0)
 class VMHost:
-    """Local WordSim VM agents in one process (loopback HTTP), restartable one by one."""
+    """Local WordSim VM agents in one process (loopback HTTP), restartable one by one.
+
+    ``layout``: ``ports`` (a port per VM) or ``paths`` (one port, each VM at ``/vms/<name>``: hundreds
+    of VMs per host). Step latency and fault rates come from ``env`` (``env.latency_ms``, ...)."""
 
     def __init__(
-        self, count: int, token: str, env: dict[str, Any], base_port: int = 0, prefix: str = "wordsim"
+        self,
+        count: int,
+        token: str,
+        env: dict[str, Any],
+        base_port: int = 0,
+        prefix: str = "wordsim",
+        layout: str = "ports",
     ) -> None:
         from lam_rl.env.fleet import serve_many
 
         self.fleet = serve_many(
-            count, token=token, base_port=base_port, cfg=EnvConfig(**env), name_prefix=prefix
+            count, token=token, base_port=base_port, cfg=EnvConfig(**env), name_prefix=prefix, layout=layout
         )
 
     def urls(self) -> list[str]:
@@ -53,6 +62,10 @@ class VMHost:
             getattr(vm, kind)(seconds)
         else:
             getattr(vm, kind)()
+
+    def set_latency(self, index: int, seconds: float, jitter_s: float = 0.0) -> None:
+        """One VM's step latency from now on (seconds, + uniform jitter); kept across restarts."""
+        self.fleet[index].set_latency(seconds, jitter_s)
 
     def stop(self) -> None:
         self.fleet.stop()

@@ -4,7 +4,9 @@ lam-rl env tasks [--json]                       the task families and their tab/
 lam-rl env sample -n 5 --seed 0 --split eval    task instances as JSON lines
 lam-rl env try bold_text --seed 3 --out shots/  play the expert on one instance, save screenshots
 lam-rl env serve --port 8700                    one WordSim VM agent (token: LAM_VM_TOKEN or --token-file)
-lam-rl env serve --count 8 --base-port 8700     eight of them in one process
+lam-rl env serve --count 8 --base-port 8700     eight of them in one process (ports 8700-8707)
+lam-rl env serve --count 1000 --layout paths --port 8700 --latency-ms 2000
+                                                1,000 on one port, at /vms/wordsim-N, 2 s steps
 lam-rl env serve --agent windows --host 0.0.0.0 the Windows UIA agent driving Word (docs/windows.md)
 lam-rl env openapi --out docs/env-openapi.json  the protocol's OpenAPI spec
 """
@@ -177,10 +179,28 @@ def _token(token_file: str | None) -> str:
 )
 @click.option("--count", default=1, show_default=True, help="Number of WordSim VMs in this process.")
 @click.option(
-    "--base-port", type=int, default=None, help="First port with --count (then +1, +2, ...); 0: free ports."
+    "--base-port",
+    type=int,
+    default=None,
+    help="First port with --count (then +1, +2, ...); 0: free ports. With --layout paths: the one port.",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(["ports", "paths"]),
+    default="ports",
+    show_default=True,
+    help="ports: a port per VM; paths: all VMs on one port, each at /vms/NAME (hundreds per process).",
 )
 @click.option("--token-file", default=None, help="File holding the bearer token (LAM_VM_TOKEN wins).")
-@click.option("--latency-ms", type=float, default=None, help="Extra latency per step.")
+@click.option(
+    "--latency-ms", type=float, default=None, help="Extra latency of every step (ms) [env.latency_ms]."
+)
+@click.option(
+    "--latency-jitter-ms",
+    type=float,
+    default=None,
+    help="Uniform random jitter added to each step's latency (ms) [env.latency_jitter_ms].",
+)
 @click.option("--crash-rate", type=float, default=None, help="Probability that a request crashes the VM.")
 @click.option("--hang-rate", type=float, default=None, help="Probability that a request hangs the VM.")
 @click.option("--http500-rate", type=float, default=None, help="Probability of an injected HTTP 500.")
@@ -235,8 +255,10 @@ def serve_cmd(
     port: int | None,
     count: int,
     base_port: int | None,
+    layout: str,
     token_file: str | None,
     latency_ms: float | None,
+    latency_jitter_ms: float | None,
     crash_rate: float | None,
     hang_rate: float | None,
     http500_rate: float | None,
@@ -260,6 +282,7 @@ def serve_cmd(
     given = {
         "host": host,
         "latency_ms": latency_ms,
+        "latency_jitter_ms": latency_jitter_ms,
         "crash_rate": crash_rate,
         "hang_rate": hang_rate,
         "http500_rate": http500_rate,
@@ -274,8 +297,10 @@ def serve_cmd(
     if count < 1:
         _fail("--count must be at least 1")
     first = base_port if base_port is not None else (port if port is not None else cfg.port)
-    if not 0 <= first <= 65535 - count:
-        _fail(f"ports {first}..{first + count - 1} are out of range")
+    if layout == "paths" and not 0 <= first <= 65535:
+        _fail(f"port {first} is out of range (0-65535)")
+    if layout == "ports" and not 0 <= first <= 65535 - count:
+        _fail(f"ports {first}..{first + count - 1} are out of range (or use --layout paths: one port)")
     if cfg.host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(
             f"warning: binding {cfg.host}: the VM agent is reachable from other machines; only the token protects it",
@@ -285,7 +310,13 @@ def serve_cmd(
     try:
         if agent_kind == "wordsim":
             fleet = serve_many(
-                count, token=token, host=cfg.host, base_port=first, cfg=cfg, name_prefix=name_prefix
+                count,
+                token=token,
+                host=cfg.host,
+                base_port=first,
+                cfg=cfg,
+                name_prefix=name_prefix,
+                layout=layout,
             )
         else:
             from lam_rl.env.fleet import serve_one
@@ -293,6 +324,8 @@ def serve_cmd(
 
             if count != 1:
                 _fail(f"--agent {agent_kind} drives one desktop: --count must be 1")
+            if layout != "ports":
+                _fail(f"--agent {agent_kind} drives one desktop on its own port: leave out --layout paths")
             try:
                 agent = build_agent(
                     agent_kind,
@@ -310,12 +343,20 @@ def serve_cmd(
             fleet = serve_one(agent, token=token, host=cfg.host, port=first, cfg=cfg)
     except OSError as e:
         _fail(f"{e} (is another server using the port? pick another with --port/--base-port, or 0)")
+    except ValueError as e:  # a --name-prefix that cannot be a URL path segment (--layout paths)
+        _fail(f"{e} (--name-prefix)")
     for vm in fleet:
         click.echo(f"{vm.name} {vm.url}")
     if ready_file:
         tmp = Path(ready_file).with_suffix(".tmp")
         tmp.write_text(
-            json.dumps({"vms": [{"name": vm.name, "url": vm.url} for vm in fleet], "pid": os.getpid()})
+            json.dumps(
+                {
+                    "vms": [{"name": vm.name, "url": vm.url} for vm in fleet],
+                    "pid": os.getpid(),
+                    "layout": layout,
+                }
+            )
         )
         tmp.replace(ready_file)
     what = "WordSim VM(s)" if agent_kind == "wordsim" else f"{agent_kind} agent"

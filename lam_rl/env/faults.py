@@ -10,10 +10,15 @@ put it in a state (``hang``/``unhang``). What each fault does:
   503 ``hung`` and was not applied;
 - http500: the request fails with HTTP 500 ``injected_fault`` and is not applied;
 - slow_reset: a reset takes ``slow_reset_s`` longer.
+
+Latency is not a fault but the VM's speed: every step waits ``latency_ms`` plus a uniform draw
+in ``[0, latency_jitter_ms)`` (the server sleeps with ``asyncio.sleep``, so a slow VM never stalls
+the others of its process); ``set_latency`` changes it while the VM runs.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 from collections import deque
@@ -108,6 +113,14 @@ class Faults:
                 self.injected["slow_reset"] += 1
                 return "slow_reset", self.slow_reset_s
         return None, 0.0
+
+    def set_latency(self, seconds: float, jitter_s: float = 0.0) -> None:
+        """Steps from now on take ``seconds`` + uniform ``[0, jitter_s)`` longer."""
+        for what, v in (("seconds", seconds), ("jitter_s", jitter_s)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise ValueError(f"latency {what} must be a finite number >= 0, got {v!r}")
+        with self._lock:
+            self.latency_ms, self.latency_jitter_ms = seconds * 1000.0, jitter_s * 1000.0
 
     def latency_s(self) -> float:
         if not self.latency_ms and not self.latency_jitter_ms:

@@ -201,21 +201,32 @@ class Guard:
         await self.app(scope, limited, guarded_send)
 
 
-def create_app(
-    agent: VMAgent,
-    token: str,
-    *,
-    name: str | None = None,
-    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
-    faults: Faults | None = None,
-) -> FastAPI:
-    """A FastAPI app serving ``agent`` under the v1 protocol, guarded by ``token``."""
-    if not token:
-        raise ValueError("a VM agent server needs a non-empty token")
-    vm_name = name or agent.name
-    faults = faults or Faults(name=vm_name)
-    lock = asyncio.Lock()
-    release = asyncio.Event()  # set when the server stops: ends hangs
+class VMState:
+    """What the server holds for one VM: its agent, name, fault switches, the lock that serializes
+    calls into the agent, the event that ends hangs when the VM stops, and the connections with a
+    request in flight (their client addresses: a crash drops exactly those)."""
+
+    def __init__(self, agent: VMAgent, name: str | None = None, faults: Faults | None = None) -> None:
+        self.agent = agent
+        self.name = name or agent.name
+        self.faults = faults or Faults(name=self.name)
+        self.lock = asyncio.Lock()
+        self.release = asyncio.Event()  # set when the VM stops, crashes or restarts: ends hangs
+        self.inflight: dict[Any, int] = {}
+
+
+VM_SCOPE_KEY = "lam_rl.vm"
+"""The ASGI scope key through which a host (:func:`create_host_app`) hands a request its VM."""
+
+
+def _state(request: Request) -> VMState:
+    vm = request.scope.get(VM_SCOPE_KEY)
+    return vm if vm is not None else request.app.state.vm
+
+
+def _protocol_app(token: str, max_request_bytes: int, default: VMState | None) -> FastAPI:
+    """The v1 protocol as one FastAPI app; each request's VM is ``scope[VM_SCOPE_KEY]`` (set by a
+    host serving many VMs) or ``default`` (one VM per app)."""
     app = FastAPI(
         title="lam-rl VM agent",
         version=PROTOCOL_VERSION,
@@ -225,7 +236,7 @@ def create_app(
         dependencies=[Depends(_bearer)],
     )
     app.router.route_class = _StrictRoute
-    app.state.agent, app.state.faults, app.state.release, app.state.name = agent, faults, release, vm_name
+    app.state.vm = default
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -250,23 +261,25 @@ def create_app(
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - an agent bug
-        return _error(500, "internal", f"{vm_name}: {type(exc).__name__}: {exc}")
+        return _error(500, "internal", f"{_state(request).name}: {type(exc).__name__}: {exc}")
 
-    async def call(op: str, fn: Callable[[], Any]) -> Any:
+    async def call(request: Request, op: str, fn: Callable[[VMAgent], Any]) -> Any:
+        vm = _state(request)
+        faults, release = vm.faults, vm.release
         kind, secs = faults.draw(op)
         if faults.crashed or kind == "crash":
             faults.crashed = True
             if faults.on_crash is not None:
                 faults.on_crash()
                 await release.wait()  # the connection is gone; nothing is sent
-            return _error(503, "crashed", f"VM {vm_name} crashed")
+            return _error(503, "crashed", f"VM {vm.name} crashed")
         if kind == "hang":
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(release.wait(), timeout=secs)
-            return _error(503, "hung", f"VM {vm_name} was hung for {secs:g}s; the request was not applied")
+            return _error(503, "hung", f"VM {vm.name} was hung for {secs:g}s; the request was not applied")
         if kind == "http500":
             return _error(
-                500, "injected_fault", f"VM {vm_name}: injected HTTP 500; the request was not applied"
+                500, "injected_fault", f"VM {vm.name}: injected HTTP 500; the request was not applied"
             )
         if kind == "slow_reset":
             await asyncio.sleep(secs)
@@ -274,10 +287,11 @@ def create_app(
             delay = faults.latency_s()
             if delay:
                 await asyncio.sleep(delay)
-        async with lock:
+        agent = vm.agent
+        async with vm.lock:
             if agent.blocking:
-                return await asyncio.to_thread(fn)
-            return fn()
+                return await asyncio.to_thread(fn, agent)
+            return fn(agent)
 
     def _json(model: Any) -> Response:
         if isinstance(model, Response):
@@ -289,35 +303,35 @@ def create_app(
             return Response(json.dumps(data, ensure_ascii=False), media_type="application/json")
 
     @app.get("/v1/health", response_model=Health, summary="Liveness and the task the VM holds")
-    async def health() -> Response:
-        return _json(await call("health", agent.health))
+    async def health(request: Request) -> Response:
+        return _json(await call(request, "health", lambda a: a.health()))
 
     @app.post(
         "/v1/reset",
         response_model=Observation,
         summary="Reset the VM to a task (template document + request)",
     )
-    async def reset(req: ResetRequest) -> Response:
-        return _json(await call("reset", lambda: agent.reset(req.task)))
+    async def reset(request: Request, req: ResetRequest) -> Response:
+        return _json(await call(request, "reset", lambda a: a.reset(req.task)))
 
     @app.get("/v1/observation", response_model=Observation, summary="The current observation")
-    async def observation() -> Response:
-        return _json(await call("observe", agent.observe))
+    async def observation(request: Request) -> Response:
+        return _json(await call(request, "observe", lambda a: a.observe()))
 
     @app.post(
         "/v1/step",
         response_model=StepResult,
         summary="Apply one action; ok=false (nothing changed) if impossible",
     )
-    async def step(action: Action) -> Response:
-        out = await call("step", lambda: agent.step(action))
+    async def step(request: Request, action: Action) -> Response:
+        out = await call(request, "step", lambda a: a.step(action))
         if isinstance(out, StepResult) and out.error and len(out.error) > MAX_ERROR_CHARS:
             out = out.model_copy(update={"error": clip(out.error, MAX_ERROR_CHARS)})
         return _json(out)
 
     @app.post("/v1/evaluate", response_model=Verdict, summary="The verifier's verdict on the current state")
-    async def evaluate() -> Response:
-        return _json(await call("evaluate", agent.evaluate))
+    async def evaluate(request: Request) -> Response:
+        return _json(await call(request, "evaluate", lambda a: a.evaluate()))
 
     @app.get(
         "/v1/screenshot",
@@ -325,13 +339,116 @@ def create_app(
         responses={200: {"content": {"image/png": {}}}},
         summary="The window as PNG",
     )
-    async def screenshot() -> Response:
-        out = await call("screenshot", agent.screenshot)
+    async def screenshot(request: Request) -> Response:
+        out = await call(request, "screenshot", lambda a: a.screenshot())
         return out if isinstance(out, Response) else Response(out, media_type="image/png")
 
     app.state.started = time.monotonic()
     app.add_middleware(Guard, token=token, max_bytes=max_request_bytes)
     return app
+
+
+def create_app(
+    agent: VMAgent,
+    token: str,
+    *,
+    name: str | None = None,
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    faults: Faults | None = None,
+) -> FastAPI:
+    """A FastAPI app serving ``agent`` under the v1 protocol, guarded by ``token``."""
+    if not token:
+        raise ValueError("a VM agent server needs a non-empty token")
+    vm = VMState(agent, name, faults)
+    app = _protocol_app(token, max_request_bytes, vm)
+    app.state.agent, app.state.faults, app.state.release, app.state.name = (
+        agent,
+        vm.faults,
+        vm.release,
+        vm.name,
+    )
+    return app
+
+
+HOST_PREFIX = "/vms/"
+"""Where a host serving many VMs on one port puts each: ``/vms/<name>`` + the protocol's paths."""
+
+
+class HostApp:
+    """One ASGI app serving many VMs on one port, each under ``/vms/<name>``: the same protocol,
+    token, limits and error bodies as a VM served alone (one shared :func:`_protocol_app`; the VM is
+    handed to it in the scope). An unknown VM is 404 ``not_found`` (401 first for a ``/v1`` path
+    without the token, as any VM). A VM that is ``dead`` (crashed or stopped) answers nothing: the
+    request's connection is handed to ``drop`` (which aborts it), like a VM that is gone.
+
+    ``vms`` maps names to :class:`VMState`; the caller adds, replaces and removes entries (on the
+    server's event loop)."""
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+        drop: Callable[[dict[str, Any]], Any] | None = None,
+    ) -> None:
+        if not token:
+            raise ValueError("a VM agent server needs a non-empty token")
+        self.vms: dict[str, VMState] = {}
+        self.dead: set[str] = set()
+        self.drop = drop
+        self.app = _protocol_app(token, max_request_bytes, None)
+        self.missing = Guard(self._not_found, token, max_request_bytes)
+
+    async def _not_found(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        name = scope.get("lam_rl.missing")
+        if name is None:
+            msg = f"no VM at {clip(scope['path'], 100)!r}: this host serves {len(self.vms)} VMs, each at {HOST_PREFIX}<name>/v1/..."
+        else:
+            msg = f"no VM named {clip(name, 100)!r} on this host ({len(self.vms)} VMs, at {HOST_PREFIX}<name>/v1/...)"
+        await _send_json(send, 404, {"code": "not_found", "message": scrub(msg)})
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "lifespan":  # pragma: no cover - servers here run with lifespan off
+                return await self.app(scope, receive, send)
+            return None
+        path: str = scope["path"]
+        if not path.startswith(HOST_PREFIX):
+            return await self.missing(dict(scope, **{"lam_rl.missing": None}), receive, send)
+        name, slash, rest = path[len(HOST_PREFIX) :].partition("/")
+        prefix = HOST_PREFIX + name
+        child = dict(
+            scope,
+            path=slash + rest,
+            raw_path=(slash + rest).encode(),
+            root_path=scope.get("root_path", "") + prefix,
+        )
+        vm = self.vms.get(name)
+        if vm is None:
+            return await self.missing(dict(child, **{"lam_rl.missing": name}), receive, send)
+        if name in self.dead or vm.faults.crashed:
+            return await self._drop(scope, receive, send, name)
+        client = scope.get("client")
+        key = tuple(client) if client else None
+        vm.inflight[key] = vm.inflight.get(key, 0) + 1
+        try:
+            child[VM_SCOPE_KEY] = vm
+            await self.app(child, receive, send)
+        finally:
+            n = vm.inflight.get(key, 0) - 1
+            if n > 0:
+                vm.inflight[key] = n
+            else:
+                vm.inflight.pop(key, None)
+
+    async def _drop(self, scope: dict[str, Any], receive: Any, send: Any, name: str) -> None:
+        """A request for a dead VM: its connection is aborted and nothing is sent (503 ``crashed``
+        where no connection can be aborted)."""
+        if self.drop is not None and self.drop(scope):
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            return
+        await _send_json(send, 503, {"code": "crashed", "message": f"VM {scrub(name)} crashed"})
 
 
 def openapi_spec() -> dict[str, Any]:

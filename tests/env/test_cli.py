@@ -8,13 +8,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import pytest
 from click.testing import CliRunner
 
 from jobs.cli import main
 from lam_rl.env.client import VMClient
-from lam_rl.env.protocol import TaskSpec
-from lam_rl.env.tasks import task_split
+from lam_rl.env.protocol import Action, TaskSpec
+from lam_rl.env.tasks import make_task, task_split
 
 
 def cli(*args: str, env: dict[str, str] | None = None):
@@ -64,7 +66,8 @@ def test_serve_refuses_without_a_token_and_checks_options(tmp_path):
     assert r.exit_code != 0 and "env.crash_rate" in r.output
 
 
-def test_serve_runs_n_vms_in_one_process(tmp_path, subprocess_env, repo_root):
+@pytest.mark.parametrize("layout", ["ports", "paths"])
+def test_serve_runs_n_vms_in_one_process(tmp_path, subprocess_env, repo_root, layout):
     token_file = tmp_path / "token"
     token_file.write_text("file-token-123\n")
     ready = tmp_path / "ready.json"
@@ -84,6 +87,9 @@ def test_serve_runs_n_vms_in_one_process(tmp_path, subprocess_env, repo_root):
             str(token_file),
             "--ready-file",
             str(ready),
+            "--layout",
+            layout,
+            *(["--latency-ms", "300", "--latency-jitter-ms", "100"] if layout == "paths" else []),
         ],
         cwd=repo_root,
         env=env,
@@ -101,6 +107,15 @@ def test_serve_runs_n_vms_in_one_process(tmp_path, subprocess_env, repo_root):
         assert [v["name"] for v in vms] == ["wordsim-0", "wordsim-1", "wordsim-2"]
         for v in vms:
             assert VMClient(v["url"], "file-token-123", name=v["name"]).health().name == v["name"]
+        ports = {urlsplit(v["url"]).port for v in vms}
+        assert len(ports) == (1 if layout == "paths" else 3)
+        if layout == "paths":
+            assert [urlsplit(v["url"]).path for v in vms] == [f"/vms/wordsim-{i}" for i in range(3)]
+            c = VMClient(vms[2]["url"], "file-token-123", name="w2")
+            c.reset(make_task("bold_text", 0))
+            t0 = time.monotonic()
+            c.step(Action(function="texts"))
+            assert time.monotonic() - t0 >= 0.3 - 0.02  # --latency-ms reached the VMs
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)

@@ -1,5 +1,6 @@
 """The VM protocol contract every agent must meet, over real HTTP. Add an agent to AGENTS (a Windows
-UIA agent with its adapter replaced by a recorded UI tree) and the same tests run against it."""
+UIA agent with its adapter replaced by a recorded UI tree) and the same tests run against it; WordSim
+also runs them behind a shared port, at its URL path (``serve_many(..., layout="paths")``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from lam_rl.env.agent import VMAgent
 from lam_rl.env.client import VMClient, VMProtocolError
-from lam_rl.env.fleet import serve_one
+from lam_rl.env.fleet import serve_many, serve_one
 from lam_rl.env.protocol import CONTROL_TYPES, Action
 from lam_rl.env.tasks import make_task
 from lam_rl.env.windows.simulated import simulated_agent
@@ -24,10 +25,18 @@ AGENTS: dict[str, Callable[[], VMAgent]] = {
 }
 
 
-@pytest.fixture(params=sorted(AGENTS), scope="module")
+@pytest.fixture(params=[*sorted(AGENTS), "wordsim@paths"], scope="module")
 def vm(request):
-    fleet = serve_one(AGENTS[request.param](), token=TOKEN)
-    with fleet, VMClient(fleet.urls[0], TOKEN, name=request.param, timeout_s=30) as client:
+    """Each agent alone on its port; WordSim also as one of several VMs behind one port (``@paths``)."""
+    name, _, layout = request.param.partition("@")
+    if layout:
+        fleet = serve_many(3, token=TOKEN, layout=layout)
+        fleet.restart(1)  # the VM under test has been restarted once
+        url = fleet.urls[1]
+    else:
+        fleet = serve_one(AGENTS[name](), token=TOKEN)
+        url = fleet.urls[0]
+    with fleet, VMClient(url, TOKEN, name=request.param, timeout_s=30) as client:
         yield client
 
 
