@@ -5,13 +5,13 @@ Writers are separate Python processes (Lance is not fork-safe: never fork a proc
 
 from __future__ import annotations
 
+import json
 import random
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import lance
 import pytest
 
 from lam_rl.store import TrajectoryStore
@@ -63,14 +63,24 @@ def test_four_writers_resending_overlapping_trajectories(tmp_path, subprocess_en
     assert sum(w for w, _ in written) >= 150 and sum(d for _, d in written) >= 4 * 12
 
 
-def test_writers_killed_at_random_points(tmp_path, subprocess_env):
-    """20 SIGKILLs (two writers a round, 10 rounds); after each round the store opens and is consistent."""
-    uri = str(tmp_path / "store")
-    TrajectoryStore(uri)
+@pytest.fixture(params=["local", "az"])
+def killed_store(request, tmp_path) -> tuple[str, dict[str, str], int]:
+    """(uri, storage options, rounds of kills): a local store, and one on Azure Blob (Azurite), where a
+    commit is a few HTTP requests a SIGKILL can cut between."""
+    if request.param == "az":
+        return (*request.getfixturevalue("az_store"), 3)
+    return str(tmp_path / "store"), {}, 10
+
+
+def test_writers_killed_at_random_points(killed_store, subprocess_env):
+    """2 SIGKILLs a round (10 rounds local, 3 on az://); after each round the store opens and is consistent."""
+    uri, opts, rounds = killed_store
+    TrajectoryStore(uri, opts)
     rng = random.Random(1234)
     kills = 0
-    for round_ in range(10):
-        procs = [start(uri, "--seed", str(100 * round_ + k), "--pool", "1500", "--forever", env=subprocess_env)
+    for round_ in range(rounds):
+        procs = [start(uri, "--seed", str(100 * round_ + k), "--pool", "1500", "--forever",
+                       "--options", json.dumps(opts), env=subprocess_env)
                  for k in range(2)]  # fmt: skip
         for p in procs:
             wait_ready(p)
@@ -80,12 +90,12 @@ def test_writers_killed_at_random_points(tmp_path, subprocess_env):
             p.kill()  # SIGKILL: no cleanup, possibly mid-commit
             p.wait(timeout=30)
             kills += 1
-        check_consistent(TrajectoryStore(uri, create=False))
-    assert kills == 20
-    store = TrajectoryStore(uri)
-    raw = lance.dataset(store.table_uri("steps")).count_rows()
+        check_consistent(TrajectoryStore(uri, opts, create=False))
+    assert kills == 2 * rounds
+    store = TrajectoryStore(uri, opts)
+    raw = store.dataset("steps").count_rows()
     print(
-        f"after 20 kills: {store.count('outcomes')} trajectories visible, {raw - store.count('steps')} "
+        f"after {kills} kills: {store.count('outcomes')} trajectories visible, {raw - store.count('steps')} "
         "invisible step rows left by interrupted writes"
     )
     # every trajectory the killed writers may have been sending can still be sent, once, whole

@@ -5,8 +5,6 @@ and nothing is written. Azure Blob is Azurite on loopback (tests/azurite.py)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -116,26 +114,11 @@ def test_good_store_uris_load(uri):
     assert load_config(StoreConfig, [f"uri={uri}"]).uri == uri
 
 
-DRIVER = r"""
-import contextlib, io, json, os, runpy, sys
-for case in json.loads(sys.argv[1]):
-    os.environ["RAY_TMPDIR"] = case["ray_tmp"]
-    sys.argv = [case["module"], *case["argv"]]
-    err = io.StringIO()
-    code = 0
-    with contextlib.redirect_stderr(err):
-        try:
-            runpy.run_module(case["module"], run_name="__main__", alter_sys=True)
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else 1
-    print(json.dumps({"rc": code, "stderr": err.getvalue()}), flush=True)
-"""
+def test_jobs_exit_2_before_anything_runs(azurite, tmp_path, monkeypatch, capsys):
+    """collect and sft (as ``python -m jobs.<name>``) with a refused store or a missing container: exit 2,
+    one ``error: store: ...`` line, no run directory, no Ray, nothing in the container."""
+    import runpy
 
-
-@pytest.mark.e2e
-def test_jobs_exit_2_before_anything_runs(azurite, tmp_path, repo_root, subprocess_env):
-    """collect and sft with a refused store or a missing container: exit 2, one ``error: store: ...`` line, no run directory, no
-    Ray session, nothing in the container."""
     c = azurite.container()
     good = azurite.storage_options()
     rows = [  # the other refusals are the same open, covered above without a job around it
@@ -147,23 +130,18 @@ def test_jobs_exit_2_before_anything_runs(azurite, tmp_path, repo_root, subproce
         ),
         ("jobs.sft", "az://no-such-container/s", good, "container 'no-such-container' does not exist"),
     ]
-    cases = []
     for i, (module, uri, opts, needle) in enumerate(rows):
         argv = ["config=tiny", f"run.root={tmp_path / str(i)}", "tracking.mode=disabled", f"store.uri={uri}"]
         argv += [f"store.storage_options.{k}={v}" for k, v in opts.items()]
         if module == "jobs.sft":
             argv.append("phase=plan")
-        cases.append({"module": module, "argv": argv, "ray_tmp": str(tmp_path / f"ray{i}"), "needle": needle})
-    env = {k: v for k, v in subprocess_env.items() if k != "RAY_ADDRESS"}
-    out = subprocess.run(
-        [sys.executable, "-c", DRIVER, json.dumps(cases)],
-        cwd=repo_root, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    results = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
-    assert len(results) == len(cases), out.stderr[-3000:]
-    for case, res in zip(cases, results, strict=True):
-        errors = [line for line in res["stderr"].splitlines() if line.startswith("error: ")]
-        assert res["rc"] == 2, (case["argv"], res["stderr"][-1500:])
-        assert len(errors) == 1 and case["needle"] in errors[0], (case["needle"], errors)
-    assert sorted(p.name for p in Path(tmp_path).iterdir()) == [], "a run directory or a Ray session was left"
+        monkeypatch.setattr(sys, "argv", [module, *argv])
+        with pytest.raises(SystemExit) as e:
+            runpy.run_module(module, run_name="__main__", alter_sys=True)
+        err = capsys.readouterr().err
+        errors = [line for line in err.splitlines() if line.startswith("error: ")]
+        assert e.value.code == 2, err[-1500:]
+        assert len(errors) == 1 and needle in errors[0], (needle, errors)
+    assert sorted(p.name for p in Path(tmp_path).iterdir()) == [], "a run directory was left"
     assert _blobs(azurite, c) == []
+    assert "ray" not in sys.modules or not sys.modules["ray"].is_initialized()

@@ -3,6 +3,8 @@
     python tests/store/writer_proc.py URI --seed S --indices 0:60 [--resend 10] [--batch 8]
     python tests/store/writer_proc.py URI --seed S --pool 300 --forever      (until killed)
 
+``--options JSON`` gives the store's storage options (an az:// store on Azurite).
+
 Trajectory ``i`` is ``make_trajectory(i, seed=DATA_SEED)``: every process writes identical content for
 the same index, so processes overlap exactly like retried rollout workers re-sending.
 """
@@ -10,6 +12,7 @@ the same index, so processes overlap exactly like retried rollout workers re-sen
 from __future__ import annotations
 
 import argparse
+import json
 import random
 
 from lam_rl.store import TrajectoryStore
@@ -28,9 +31,10 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--pool", type=int, default=0)
     p.add_argument("--forever", action="store_true")
+    p.add_argument("--options", default="{}", help="storage options (JSON)")
     a = p.parse_args()
     rng = random.Random(a.seed)
-    store = TrajectoryStore(a.uri)
+    store = TrajectoryStore(a.uri, json.loads(a.options))
     print("ready", flush=True)
     if a.forever:  # small random batches of random (overlapping) indices until SIGKILL
         while True:
