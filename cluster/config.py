@@ -252,3 +252,18 @@ class EvalConfig:
     batch_size: int = opt(32, "Prompts per generation batch in offline evaluation.", ge=1)
     max_new_tokens: int = opt(96, "Tokens generated per answer at most.", ge=1)
     tag_prefix: str = opt("eval", "Online evaluation trajectories are tagged <prefix>-<model>.")
+    splits: list[str] = opt(
+        ["plain", "paraphrase"],
+        "Request wordings of the online evaluation: 'plain' (the held-out tasks as generated) and "
+        "'paraphrase' (the same tasks, requests reworded in words training never uses; "
+        "lam_rl.env.tasks.paraphrase). Task success is reported per split, with the gap.",
+    )
+
+    def __post_init__(self) -> None:
+        known = ("plain", "paraphrase")
+        bad = [s for s in self.splits if s not in known] if isinstance(self.splits, list) else None
+        if bad is None or bad or not self.splits or len(set(self.splits)) != len(self.splits):
+            raise ConfigError(
+                f"config key 'eval.splits' must list some of {list(known)} once each, got "
+                f"{_shown(self.splits)}; e.g. eval.splits=[plain,paraphrase]"
+            )

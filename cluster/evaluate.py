@@ -94,7 +94,11 @@ def offline(cfg: Config, models: dict[str, tuple[str, int]], steps, tasks) -> di
     return out
 
 
-def online(cfg: Config, models: dict[str, tuple[str, int]], tasks, tracker=None) -> dict[str, dict[str, Any]]:
+def online(
+    cfg: Config, models: dict[str, tuple[str, int]], tasks, tracker=None
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """split -> model -> online metrics; one rollout run per model plays every split's tasks."""
+    from lam_rl.env.tasks.paraphrase import split_tasks
     from lam_rl.eval.online import online_report
 
     store = TrajectoryStore.from_config(cfg.store, cfg.run_dir)
@@ -104,14 +108,27 @@ def online(cfg: Config, models: dict[str, tuple[str, int]], tasks, tracker=None)
     ]
     if cfg.eval.expert:
         specs.append(("expert", expert_spec(cfg, cfg.run.seed + 99), None))
-    out: dict[str, dict[str, Any]] = {}
+    worded = {split: split_tasks(split, tasks) for split in cfg.eval.splits}
+    out: dict[str, dict[str, dict[str, Any]]] = {split: {} for split in cfg.eval.splits}
     deployed = False
     try:
         for name, spec, ckpt in specs:
             # the checkpoint version is part of the id: a re-trained model is evaluated afresh, while
             # an interrupted evaluation of the same version resumes where it stopped
             run_id = f"{name}@v{ckpt[1]}" if ckpt is not None else name
-            items = [WorkItem(f"eval:{run_id}:{t['task_id']}", t, split="eval") for t in tasks.values()]
+            # plain ids as before (eval:<model>@v<n>:<task>); other splits: eval:<model>@v<n>:<split>:<task>
+            by_split = {
+                split: [
+                    WorkItem(
+                        f"eval:{run_id}:{'' if split == 'plain' else split + ':'}{t['task_id']}",
+                        t,
+                        split="eval",
+                    )
+                    for t in ts.values()
+                ]
+                for split, ts in worded.items()
+            }
+            items = [i for its in by_split.values() for i in its]
             have = store.committed([i.traj_id for i in items])
             todo = [i for i in items if i.traj_id not in have]
             if todo:
@@ -130,31 +147,33 @@ def online(cfg: Config, models: dict[str, tuple[str, int]], tasks, tracker=None)
                 )
             tag = f"{cfg.eval.tag_prefix}-{name}"
             store.tag(tag, phase=f"eval-{name}", replace=True)
-            ids = [i.traj_id for i in items]
-            outs = store.outcomes(
-                traj_id=ids,
-                columns=[
-                    "traj_id",
-                    "success",
-                    "family",
-                    "num_steps",
-                    "num_invalid",
-                    "duration_s",
-                    "failure_kind",
-                ],
-            ).to_pylist()
-            st = store.steps(
-                traj_id=ids, columns=["traj_id", "latency_ms", "step_ms"], allow_empty=True
-            ).to_pylist()
-            rep = online_report(outs, st)
-            out[name] = rep.as_dict() | {"tag": tag}
-            log.info(
-                "online %s: TSR %.3f, %.1f steps/task, %.0f ms/step",
-                name,
-                rep.tsr,
-                rep.steps_per_task,
-                rep.step_latency_ms,
-            )
+            for split, its in by_split.items():
+                ids = [i.traj_id for i in its]
+                outs = store.outcomes(
+                    traj_id=ids,
+                    columns=[
+                        "traj_id",
+                        "success",
+                        "family",
+                        "num_steps",
+                        "num_invalid",
+                        "duration_s",
+                        "failure_kind",
+                    ],
+                ).to_pylist()
+                st = store.steps(
+                    traj_id=ids, columns=["traj_id", "latency_ms", "step_ms"], allow_empty=True
+                ).to_pylist()
+                rep = online_report(outs, st)
+                out[split][name] = rep.as_dict() | {"tag": tag}
+                log.info(
+                    "online %s (%s): TSR %.3f, %.1f steps/task, %.0f ms/step",
+                    name,
+                    split,
+                    rep.tsr,
+                    rep.steps_per_task,
+                    rep.step_latency_ms,
+                )
     finally:
         if deployed:
             policy_server.shutdown(APP)
@@ -179,7 +198,13 @@ def evaluate(cfg: Config, tracker=None) -> dict[str, Any]:
     if cfg.eval.offline:
         results["offline"] = offline(cfg, models, steps, tasks)
     if cfg.eval.online:
-        results["online"] = online(cfg, models, tasks, tracker)
+        from lam_rl.env.tasks.paraphrase import split_gaps
+
+        by_split = online(cfg, models, tasks, tracker)
+        for split, rows in by_split.items():  # plain: "online" (Table 4); others: "online_<split>"
+            results["online" if split == "plain" else f"online_{split}"] = rows
+        if len(by_split) > 1:
+            results["online_splits"] = split_gaps(by_split)
     out = cfg.run_dir / "eval" / "results.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
@@ -201,6 +226,16 @@ def log_tables(tracker, results: dict[str, Any]) -> None:
             )
             for m, r in rows.items():
                 tracker.summary(**{f"{kind}/{m}/{c}": r.get(c) for c in cols})
+    splits = results.get("online_splits") or {}
+    if splits:  # task success per request wording, and the gap
+        cols = list(next(iter(splits.values())))
+        tracker.table(
+            "eval/online_splits",
+            ["model", *cols],
+            [[m, *(r.get(c) for c in cols)] for m, r in splits.items()],
+        )
+        for m, r in splits.items():
+            tracker.summary(**{f"online_splits/{m}/{c}": v for c, v in r.items()})
     fams = sorted({f for r in (results.get("online") or {}).values() for f in r.get("by_family", {})})
     if fams:
         models = list(results["online"])

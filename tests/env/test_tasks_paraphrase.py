@@ -3,6 +3,8 @@ every value the verifier needs preserved, the same verdicts."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 
 import pytest
@@ -11,6 +13,7 @@ from lam_rl.data.config import TaskPlanConfig
 from lam_rl.data.taskplan import build_corpus
 from lam_rl.env.config import ExpertConfig
 from lam_rl.env.expert import ExpertPolicy
+from lam_rl.env.protocol import TaskSpec
 from lam_rl.env.tasks import (
     COMPOSITE,
     list_families,
@@ -20,7 +23,14 @@ from lam_rl.env.tasks import (
     task_split,
 )
 from lam_rl.env.tasks.base import REGISTRY
-from lam_rl.env.tasks.paraphrase import PHRASES, VOCABULARY, paraphrase, paraphrase_template
+from lam_rl.env.tasks.paraphrase import (
+    PHRASES,
+    VOCABULARY,
+    paraphrase,
+    paraphrase_template,
+    split_gaps,
+    split_tasks,
+)
 from lam_rl.env.wordsim import WordSim
 
 FAMILIES = [f.name for f in list_families()]
@@ -140,3 +150,59 @@ def test_rules_on_templates():
     with pytest.raises(ValueError, match="none of family"):
         t = make_task("bold_text", 0)
         paraphrase(t.model_copy(update={"request": "something else"}))
+
+
+def test_eval_reports_both_splits_and_the_gap(tmp_path):
+    """Episodes of the noisy expert and a request-blind policy on the plain and the paraphrased
+    held-out tasks (WordSim), through the evaluation's split helpers into report.md."""
+    from lam_rl.agent.episode import run_episode
+    from lam_rl.agent.policy import ExpertAdapter, Policy, PolicyOutput
+    from lam_rl.env.client import VMClient
+    from lam_rl.eval.online import online_report
+    from lam_rl.eval.report import write_report
+
+    class RequestBlind(Policy):
+        """Clicks Bold whatever the request says: succeeds on no task of either split."""
+
+        name = "lam1"
+
+        def reset(self, task):
+            pass
+
+        def act(self, obs):
+            from lam_rl.env.protocol import Decision
+
+            return PolicyOutput(
+                Decision(control_name="Bold", control_type="Button", function="click_input", status="FINISH")
+            )
+
+    tasks = {t.task_id: t.model_dump() for t in sample_tasks(6, 9, split="eval")}
+    worded = {s: split_tasks(s, tasks) for s in ("plain", "paraphrase")}
+    assert all(worded["paraphrase"][k]["request"] != tasks[k]["request"] for k in tasks)
+    vm = VMClient.in_process(WordSim("eval-vm"))
+    by_split: dict = {}
+    for split, ts in worded.items():
+        for name, make in (
+            ("expert", lambda: ExpertAdapter(ExpertPolicy(ExpertConfig(noise=False), seed=1))),
+            ("lam1", RequestBlind),
+        ):
+            trajs = [
+                run_episode(vm, make(), TaskSpec.model_validate(t), traj_id=f"{split}:{k}", phase="eval")
+                for k, t in ts.items()
+            ]
+            outs = [dataclasses.asdict(tr.outcome) for tr in trajs]
+            by_split.setdefault(split, {})[name] = online_report(outs, []).as_dict()
+    gaps = split_gaps(by_split)
+    assert gaps["expert"] == {"plain": 1.0, "paraphrase": 1.0, "gap": 0.0}
+    assert gaps["lam1"]["plain"] == gaps["lam1"]["paraphrase"] == 0.0
+    run = tmp_path / "run"
+    (run / "eval").mkdir(parents=True)
+    results = {"models": {}, "online": by_split["plain"], "online_paraphrase": by_split["paraphrase"]}
+    (run / "eval" / "results.json").write_text(json.dumps(results | {"online_splits": gaps}))
+    md = write_report(run, trajectories=0).read_text()
+    i = md.index("plain vs paraphrase split")
+    rows = [ln for ln in md[i:].splitlines() if ln.startswith("|")][:4]
+    assert rows[0].split("|")[2:5] == [" TSR plain ", " TSR paraphrase ", " Gap (paraphrase - plain) "]
+    assert "| Expert | 100.0% | 100.0% | +0.0 pts |" in rows
+    (run / "eval" / "results.json").write_text(json.dumps(results))  # one wording: said, no table
+    assert "no paraphrase gap" in write_report(run, trajectories=0).read_text()

@@ -23,14 +23,19 @@ plain request appears unchanged, and that the expert's verdict is the same on bo
 
 from __future__ import annotations
 
+import logging
 import random
 import re
+from typing import Any
 
 from lam_rl.env.protocol import TaskSpec
 from lam_rl.env.tasks.base import REGISTRY
 from lam_rl.env.tasks.composite import COMPOSITE
 
+log = logging.getLogger(__name__)
 SPLIT = "paraphrase"
+SPLITS = ("plain", SPLIT)
+"""The request wordings of the held-out evaluation (``eval.splits``)."""
 
 # leading imperative verb -> its synonym (only verbs whose synonym fits every phrasing it starts)
 VERBS = {
@@ -295,3 +300,35 @@ def paraphrase(task: TaskSpec) -> TaskSpec:
     else:
         raise ValueError(f"task {task.task_id}: no family {task.family!r} to reword")
     return task.model_copy(update={"request": request})
+
+
+def split_tasks(split: str, tasks: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Held-out tasks (TaskSpec dicts by key) as ``split`` words them: 'plain' as they are,
+    'paraphrase' the same instances reworded (a task that is not a suite task is left out, logged)."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; one of {list(SPLITS)}")
+    if split == "plain":
+        return tasks
+    out: dict[str, dict[str, Any]] = {}
+    for key, t in tasks.items():
+        try:
+            out[key] = paraphrase(TaskSpec.model_validate(t)).model_dump()
+        except ValueError as e:
+            log.warning("paraphrase split: task %s left out: %s", t.get("task_id"), e)
+    return out
+
+
+def split_gaps(by_split: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, float]]:
+    """``split -> model -> online metrics`` -> ``model -> {<split>: task success, ..., "gap":
+    paraphrase - plain}`` for the models evaluated on every split."""
+    splits = list(by_split)
+    if not splits:
+        return {}
+    models = [m for m in by_split[splits[0]] if all(m in by_split[s] for s in splits)]
+    out: dict[str, dict[str, float]] = {}
+    for m in models:
+        row = {s: float(by_split[s][m]["tsr"]) for s in splits}
+        if "plain" in row and SPLIT in row:
+            row["gap"] = row[SPLIT] - row["plain"]
+        out[m] = row
+    return out
