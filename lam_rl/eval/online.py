@@ -7,15 +7,15 @@ the rates: they say nothing about the policy.
 
 Every failed episode gets one failure class (``failure_class``), by this rule: the model's steps
 are walked beside the task's reference steps (the noiseless expert's path), a click on a ribbon tab
-that is not the reference's next step passing as navigation, and the first departure names the
-class:
+that is not the reference's next step and a repeat of the step just matched passing as navigation,
+and the first departure names the class:
 
 - ``invalid_answer``: an answer that did not parse, or named an argument label that is no candidate
   (also an episode ended by ``invalid_action``);
 - ``wrong_status``: FINISH before the reference's last step (too early), or an action after the
   reference's last step instead of FINISH (never);
-- ``wrong_control``: another control or function than the reference step's (its accepted names
-  included);
+- ``wrong_control``: another control or function than the reference step's, or the reference's
+  step refused because its control was not on screen (a tab or dialog missed on the way);
 - ``wrong_argument``: the reference's control and function with other arguments
   (``offline.args_match``: labels resolved, text and measures normalised);
 - ``step_limit``: the step limit came while the model was still on the reference path;
@@ -100,6 +100,7 @@ def failure_class(
     if reference is None:
         return "invalid_answer" if kind == "invalid_action" else "unclassified"
     j = 0
+    last: tuple | None = None  # the last step that matched the reference
     for row in rows:
         if row.get("valid") is False:
             return "invalid_answer"
@@ -112,12 +113,22 @@ def failure_class(
         same_control = (row.get("control_text") or "").strip().lower() == (
             ref.control_name or ""
         ).strip().lower()
+        key = (
+            (row.get("control_text") or "").strip().lower(),
+            fn,
+            json.dumps(_args(row.get("args")), sort_keys=True),
+        )
+        if key == last and row.get("status") != "FINISH":
+            continue  # the step just matched, repeated (selecting the same text again)
         if fn == "click_input" and ref.control_type != "TabItem" and not same_control and _is_tab(row):
             continue  # navigation: a tab click changes no document
         if not same_control or fn != ref.function:
             return "wrong_control"
         if not args_match(fn, _args(row.get("args")), ref.args):
             return "wrong_argument"
+        if row.get("ok") is False:
+            return "wrong_control"  # the reference's step, refused: its control was not on screen
+        last = key
         j += 1
         if row.get("status") == "FINISH" and j < len(reference):
             return "wrong_status"

@@ -146,3 +146,39 @@ def test_an_episode_counts_invalid_answers_between_valid_ones():
     assert [s.valid for s in traj.steps] == [False, True, False, False, True, True]
     assert traj.outcome.num_invalid == 3 and traj.outcome.failure_kind != "invalid_action"
     assert all(s.ok for s in traj.steps if s.valid and s.function)
+
+
+LABEL_HOSTILE = {
+    "label past the list": {"function": "select_text", "args": {"text": "@13"}},
+    "label 999": {"function": "set_edit_text", "args": {"text": "@999"}},
+    "label of text for a number": {"function": "insert_table", "args": {"rows": "@1", "columns": 2}},
+    "label for select_table": {"function": "select_table", "args": {"number": "@12"}},
+    "label in keys": {"function": "keyboard_input", "args": {"keys": "@11"}},
+}
+
+
+def test_label_answers_that_name_no_candidate_are_counted_invalid_over_http():
+    """agent.arg_labels on: a label that names no candidate (or a text candidate for a number) is an
+    invalid answer, counted like an unparseable one; a label-looking literal ('@0', '@1000', a
+    5000-digit one) is text the VM refuses as an action, never a crash."""
+    answers = [
+        json.dumps({"control_name": "Page 1 content", "status": "CONTINUE"} | a)
+        for a in LABEL_HOSTILE.values()
+    ]
+    literal = [
+        json.dumps({"control_name": "Page 1 content", "function": "select_text", "args": {"text": t}})
+        for t in ("@0", "@1000", "@" + "9" * 5000)
+    ]
+    script = iter(answers + literal + ['{"function": "", "status": "FINISH"}'])
+    policy = LMPolicy(lambda p, v: (next(script), 1), PromptBuilder(AgentConfig(arg_labels=True)), name="lam")
+    limits = EpisodeLimits(max_steps=20, max_invalid=20)
+    with serve_many(1, token="t0k") as fleet, VMClient(fleet.urls[0], "t0k") as vm:
+        traj = run_episode(
+            vm, policy, make_task("bold_text", 4), traj_id="labels:1", phase="explore", limits=limits
+        )
+        assert vm.health().ok
+    n = len(answers)
+    assert [s.valid for s in traj.steps] == [False] * n + [True] * (len(literal) + 1)
+    assert traj.outcome.num_invalid == n
+    assert all(s.error.startswith("invalid output: argument") for s in traj.steps[:n])
+    assert all(not s.ok and s.args["text"].startswith("@") for s in traj.steps[n:-1])

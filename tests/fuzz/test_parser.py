@@ -238,3 +238,62 @@ def test_episodes_count_every_invalid_answer(vm, family, script, max_invalid):
         step.raw.encode("utf-8")
         assert step.error is None or len(step.error) <= 600
     encode_trajectories([traj], ["w1"])  # the store can hold every step
+
+
+# ---------------------------------------------------------------------- argument labels (agent.arg_labels)
+
+LABEL_ARGS = {"select_text": "text", "set_edit_text": "text", "keyboard_input": "keys", "summary": "text"}
+LABEL_ARGS |= {"insert_table": "rows", "select_table": "number"}
+label_values = st.one_of(
+    st.builds(lambda n: f"@{n}", st.integers(0, 40)),
+    st.sampled_from(["@", "@01", "@1.5", "@ 1", "@\uff11", "@-1", "@" + "9" * 5000, "@1\n", "@@1"]),
+    st.text(chars, max_size=8),
+    st.integers(0, 9),
+)
+label_answers = st.builds(
+    lambda fn, v, status, name: json.dumps(
+        {"control_name": name, "function": fn, "args": {LABEL_ARGS[fn]: v}, "status": status}
+    ),
+    st.sampled_from(sorted(LABEL_ARGS)),
+    label_values,
+    st.sampled_from(["CONTINUE", "FINISH"]),
+    st.sampled_from(["Page 1 content", "Font Size", "Bold"]),
+)
+
+
+@examples(25)
+@given(
+    family=st.sampled_from(FAMILIES),
+    script=st.lists(st.one_of(label_answers, answers()), min_size=1, max_size=8),
+    max_invalid=st.integers(1, 4),
+)
+def test_label_answers_are_resolved_or_counted_invalid(vm, family, script, max_invalid):
+    """With agent.arg_labels on, an answer is invalid exactly when it does not parse or one of its
+    argument labels names no candidate of that step's prompt; nothing raises, the store holds it."""
+    from lam_rl.agent.args import arg_candidates, resolve_args
+    from lam_rl.env.protocol import Control, Observation
+
+    replies = iter(script)
+    given_: list[str] = []
+
+    def generate(prompt: str, pinned: int | None) -> tuple[str, int]:
+        text = next(replies, '{"function": "", "status": "FINISH"}')
+        given_.append(text)
+        return text, 1
+
+    policy = LMPolicy(generate, PromptBuilder(AgentConfig(arg_labels=True)), name="fuzz-labels")
+    limits = EpisodeLimits(max_steps=len(script) + 1, max_invalid=max_invalid)
+    task = make_task(family, 0)
+    traj = run_episode(vm, policy, task, traj_id="fuzz:labels", phase="explore", limits=limits)
+    assert len(traj.steps) == len(given_) == traj.outcome.num_steps
+    expected = []
+    for text, step in zip(given_, traj.steps, strict=True):
+        d = parse_decision(text).decision
+        obs = Observation(controls=[Control(**c) for c in step.controls], canvas=step.canvas)
+        ok = d is not None and resolve_args(d.args, arg_candidates(task.request, obs), d.function)[2] is None
+        expected.append(ok)
+        for k, label in (step.extra.get("arg_labels") or {}).items():  # the step keeps the text that ran
+            assert ok and d.args[k] == label and step.args[k] != label
+    assert [s.valid for s in traj.steps] == expected
+    assert traj.outcome.num_invalid == expected.count(False)
+    encode_trajectories([traj], ["w1"])
