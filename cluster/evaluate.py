@@ -99,7 +99,7 @@ def online(
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """split -> model -> online metrics; one rollout run per model plays every split's tasks."""
     from lam_rl.env.tasks.paraphrase import split_tasks
-    from lam_rl.eval.online import online_report
+    from lam_rl.eval.online import STEP_COLUMNS, online_report
 
     store = TrajectoryStore.from_config(cfg.store, cfg.run_dir)
     specs: list[tuple[str, dict[str, Any], tuple[str, int] | None]] = [
@@ -159,11 +159,10 @@ def online(
                         "num_invalid",
                         "duration_s",
                         "failure_kind",
+                        "task",  # the failure classes compare the steps with the task's reference
                     ],
                 ).to_pylist()
-                st = store.steps(
-                    traj_id=ids, columns=["traj_id", "latency_ms", "step_ms"], allow_empty=True
-                ).to_pylist()
+                st = store.steps(traj_id=ids, columns=list(STEP_COLUMNS), allow_empty=True).to_pylist()
                 rep = online_report(outs, st)
                 out[split][name] = rep.as_dict() | {"tag": tag}
                 log.info(
@@ -213,7 +212,16 @@ def evaluate(cfg: Config, tracker=None) -> dict[str, Any]:
     return results
 
 
-OFFLINE_COLS = ["object_acc", "operation_acc", "status_acc", "ssr", "tsr", "invalid_rate"]
+OFFLINE_COLS = [
+    "object_acc",
+    "operation_acc",
+    "status_acc",
+    "ssr",
+    "tsr",
+    "arg_acc",
+    "tsr_args",
+    "invalid_rate",
+]
 ONLINE_COLS = ["tsr", "completion_s", "steps_per_task", "step_latency_ms", "invalid_rate", "tasks"]
 
 
@@ -226,6 +234,8 @@ def log_tables(tracker, results: dict[str, Any]) -> None:
             )
             for m, r in rows.items():
                 tracker.summary(**{f"{kind}/{m}/{c}": r.get(c) for c in cols})
+                failures = r.get("failures") or {}  # online: failed episodes per class (eval/online.py)
+                tracker.summary(**{f"{kind}/{m}/failures/{k}": v for k, v in failures.items()})
     splits = results.get("online_splits") or {}
     if splits:  # task success per request wording, and the gap
         cols = list(next(iter(splits.values())))

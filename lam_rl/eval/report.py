@@ -46,8 +46,19 @@ OFFLINE_METRICS = [
     ("status_acc", "Status acc.", "pct"),
     ("ssr", "Step success rate (SSR)", "pct"),
     ("tsr", "Task success rate (TSR)", "pct"),
+    ("arg_acc", "Argument acc.", "pct"),
+    ("tsr_args", "TSR with arguments", "pct"),
     ("invalid_rate", "Invalid answers", "pct"),
 ]
+FAILURE_TITLES = {
+    "wrong_control": "Wrong control",
+    "wrong_argument": "Wrong argument",
+    "wrong_status": "Wrong status",
+    "invalid_answer": "Invalid answer",
+    "step_limit": "Step limit",
+    "infrastructure": "Infrastructure",
+    "unclassified": "Unclassified",
+}
 ONLINE_METRICS = [
     ("tsr", "TSR", "pct"),
     ("completion_s", "Completion time (s)", "f2"),
@@ -305,6 +316,27 @@ def _offline_section(results: Mapping[str, Any], out: Path, rep: Report) -> list
     return lines
 
 
+def _failure_lines(on: Mapping[str, Any], ran: Sequence[str], rep: Report) -> list[str]:
+    """Failed episodes per failure class and model (lam_rl/eval/online.py states the rule)."""
+    have = [m for m in ran if on[m].get("failures")]
+    if not have:
+        return []
+    header = ["Failure class", *(MODEL_NAMES.get(m, m) for m in have)]
+    rows = [
+        [title, *(fmt(on[m]["failures"].get(key, 0), "int") for m in have)]
+        for key, title in FAILURE_TITLES.items()
+    ]
+    rep.tables["report/online_failures"] = (header, rows)
+    return [
+        "### Why episodes failed (online)",
+        "",
+        "Each failed episode's first departure from the task's reference steps (docs/report.md).",
+        "",
+        _md_table(header, rows),
+        "",
+    ]
+
+
 def _online_section(results: Mapping[str, Any], out: Path, rep: Report) -> list[str]:
     on = results.get("online")
     models = _models(results)
@@ -336,6 +368,7 @@ def _online_section(results: Mapping[str, Any], out: Path, rep: Report) -> list[
             {"TSR": [float(on[m].get("tsr") or 0) for m in ran]}, "%", pct=True,
         )  # fmt: skip
         lines += ["![Online task success](online.png)", ""]
+    lines += _failure_lines(on, ran, rep)
     fams = sorted({f for m in ran for f in (on[m].get("by_family") or {})})
     lines += ["### Success by task family (online)", ""]
     if not fams:

@@ -254,3 +254,23 @@ def test_expert_failures_are_classified(vm):
         if want is not None and len(policy.errors) == 1:
             assert cls == want, (cls, policy.errors)
     assert failed >= 3
+
+
+def test_the_eval_jobs_wandb_summary_holds_failure_classes_and_argument_accuracy(tmp_path):
+    """cluster.evaluate.log_tables: per model, the online failure classes and the offline argument
+    columns land in the run's summary (the local mirror of the W&B summary)."""
+    from cluster.evaluate import log_tables
+    from lam_rl.tracking import Tracker, TrackingConfig
+
+    failures = {"wrong_control": 2, "wrong_argument": 5, "wrong_status": 1, "invalid_answer": 0}
+    results = {
+        "offline": {"lam3": {"object_acc": 1.0, "arg_acc": 0.25, "tsr_args": 0.1}},
+        "online": {"lam3": {"tsr": 0.5, "tasks": 16, "failures": failures, "by_family": {}}},
+    }
+    with Tracker(
+        TrackingConfig(mode="disabled"), run_dir=tmp_path, name="evaluate", job_type="evaluate"
+    ) as tr:
+        log_tables(tr, results)
+    summary = json.loads((tmp_path / "metrics" / "evaluate.summary.json").read_text())
+    assert {k: summary[f"online/lam3/failures/{k}"] for k in failures} == failures
+    assert summary["offline/lam3/arg_acc"] == 0.25 and summary["offline/lam3/tsr_args"] == 0.1

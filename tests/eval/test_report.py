@@ -20,7 +20,7 @@ from lam_rl.env.protocol import TaskSpec
 from lam_rl.env.tasks import sample_tasks
 from lam_rl.env.wordsim import WordSim
 from lam_rl.eval.offline import evaluate_policy_offline
-from lam_rl.eval.online import online_report
+from lam_rl.eval.online import STEP_COLUMNS, online_report
 from lam_rl.eval.report import ReportError, read_metrics, write_report
 from lam_rl.store import TrajectoryStore
 from lam_rl.tracking import Tracker, TrackingConfig
@@ -71,7 +71,7 @@ def build_run(root, *, store_dir=None):
         store.tag(f"eval-{name}", phase=f"eval-{name}")
         ids = [t.traj_id for t in trajs]
         outs = store.outcomes(traj_id=ids).to_pylist()
-        steps = store.steps(traj_id=ids, columns=["traj_id", "latency_ms", "step_ms"]).to_pylist()
+        steps = store.steps(traj_id=ids, columns=list(STEP_COLUMNS)).to_pylist()
         online[name] = online_report(outs, steps).as_dict() | {"tag": f"eval-{name}"}
     ref_steps = store.steps(tag="reference-eval").to_pylist()
     tasks = {o["traj_id"]: json.loads(o["task"]) for o in store.outcomes(tag="reference-eval").to_pylist()}
@@ -144,14 +144,19 @@ def test_report_fills_every_metric_of_the_models_that_ran(run_dir):
     assert offline[0] == ["Metric", "LAM1", "LAM2", "LAM3", "LAM4", "Expert"]
     results = json.loads((run_dir / "eval" / "results.json").read_text())
     pct = re.compile(r"^\d+\.\d%$")
-    keys = ["object_acc", "operation_acc", "status_acc", "ssr", "tsr", "invalid_rate"]
+    keys = ["object_acc", "operation_acc", "status_acc", "ssr", "tsr", "arg_acc", "tsr_args", "invalid_rate"]
     assert [r[0].split(" (")[0] for r in offline[1:]] == [
-        "Object acc.", "Operation acc.", "Status acc.", "Step success rate", "Task success rate", "Invalid answers",
+        "Object acc.", "Operation acc.", "Status acc.", "Step success rate", "Task success rate", "Argument acc.",
+        "TSR with arguments", "Invalid answers",
     ]  # fmt: skip
     for row, key in zip(offline[1:], keys, strict=True):
         for col, model in ((1, "lam1"), (2, "lam2"), (5, "expert")):
+            value = results["offline"][model][key]
+            if key == "arg_acc" and value is None:  # no held-out step takes an argument
+                assert row[col] == "-"
+                continue
             assert pct.match(row[col]), (row, model)
-            assert row[col] == f"{100 * results['offline'][model][key]:.1f}%"
+            assert row[col] == f"{100 * value:.1f}%"
         assert row[3] == row[4] == "not run"
     assert offline[5][2] == "100.0%"  # the noiseless expert as LAM2 gets every reference task right
 
@@ -165,6 +170,14 @@ def test_report_fills_every_metric_of_the_models_that_ran(run_dir):
     assert by_model["LAM1"][0] == "0.0%" and by_model["LAM1"][4] == "100.0%"  # garbage: all invalid
     assert by_model["Expert"][0] == f"{100 * results['online']['expert']['tsr']:.1f}%"
     assert by_model["Expert"][5] == "6"
+
+    # every failed episode has one class; the garbage model's are all invalid answers
+    fails = {r[0]: r[1:] for r in table(md, "### Why episodes failed")}
+    assert fails["Failure class"] == ["LAM1", "LAM2", "Expert"]
+    assert fails["Invalid answer"][0] == "2" and sum(int(c[0]) for k, c in fails.items() if k != "Failure class") == 2
+    for i, m in enumerate(("lam1", "lam2", "expert")):
+        failed = round(results["online"][m]["tasks"] * (1 - results["online"][m]["tsr"]))
+        assert sum(int(c[i]) for k, c in fails.items() if k != "Failure class") == failed, (m, fails)
 
     fam = table(md, "### Success by task family")
     families = set(results["online"]["expert"]["by_family"])
@@ -211,7 +224,7 @@ def test_report_logs_tables_to_the_tracker_and_replaces_the_old_one(run_dir):
         path = write_report(run_dir, tr, trajectories=1)
     assert path.exists() and not stale.exists()
     logged = json.loads((run_dir / "metrics" / "report.report_offline.table.json").read_text())
-    assert logged["columns"][0] == "Metric" and len(logged["rows"]) == 6
+    assert logged["columns"][0] == "Metric" and len(logged["rows"]) == 8
     fam = json.loads((run_dir / "metrics" / "report.report_online_by_family.table.json").read_text())
     assert fam["columns"] == ["Family", "LAM1", "LAM2", "Expert"]
     assert len(set(re.findall(r"\]\((trajectories/[^)]+\.html)\)", path.read_text()))) == 1
