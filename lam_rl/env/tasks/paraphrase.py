@@ -233,9 +233,9 @@ def _forms(body: str) -> list[str]:
 _SLOTS_QUOTED: list[list[bool]] = [[]]  # which slots of the template being reworded are quoted
 
 
-def paraphrase_template(template: str, key: str) -> str:
-    """``template`` (a family phrasing with ``{field}`` slots) reworded; deterministic in ``key``."""
-    rng = random.Random(f"{SPLIT}:{key}")
+def template_variants(template: str) -> list[str]:
+    """Every rewording the rules give ``template`` (a family phrasing with ``{field}`` slots), in a
+    fixed order: ``paraphrase_template`` picks one, ``lam-rl act`` matches requests against all."""
     text, slots = _protect(template.strip())
     _SLOTS_QUOTED[0] = [s.startswith('"') for s in slots]
     end = text[-1] if text[-1] in ".?!" else ""
@@ -247,20 +247,24 @@ def paraphrase_template(template: str, key: str) -> str:
     if m:  # "In the Font settings, give ..." -> the rules apply to what follows the comma
         intro, body = m.group(1), _upper_first(m.group(2))
     if end == "?":  # a question ("How many words ...?")
-        out = QUESTION.format(x=_nouns(_lower_first(body))) + "?"
+        outs = [QUESTION.format(x=_nouns(_lower_first(body))) + "?"]
     elif body.startswith("The "):  # a statement ("The paragraph ... should be centered.")
-        out = STATEMENT.format(x=_nouns(_lower_first(body)).replace(" should be ", " is ")) + "."
+        outs = [STATEMENT.format(x=_nouns(_lower_first(body)).replace(" should be ", " is ")) + "."]
     else:
-        forms = _forms(body)
-        form = _nouns(rng.choice(forms) if forms else body)
-        structural = form.startswith("Regarding ") or " ought to be " in form
-        if structural or body.startswith("\x00") or rng.random() < 0.5:
-            out = rng.choice(SUFFIXES).format(x=form)
-        else:
-            out = rng.choice(PREFIXES).format(x=_lower_first(form))
+        outs = []
+        for form in [_nouns(f) for f in _forms(body)] or [_nouns(body)]:
+            outs += [suffix.format(x=form) for suffix in SUFFIXES]
+            structural = form.startswith("Regarding ") or " ought to be " in form
+            if not structural and not body.startswith("\x00"):  # "Could you <imperative>?"
+                outs += [prefix.format(x=_lower_first(form)) for prefix in PREFIXES]
         if intro:
-            out = intro + _lower_first(out)
-    return _restore(out, slots)
+            outs = [intro + _lower_first(o) for o in outs]
+    return [_restore(o, slots) for o in outs]
+
+
+def paraphrase_template(template: str, key: str) -> str:
+    """``template`` reworded by one of its variants, chosen by ``key`` (deterministic)."""
+    return random.Random(f"{SPLIT}:{key}").choice(template_variants(template))
 
 
 def _phrasing_index(task: TaskSpec) -> int:
