@@ -255,13 +255,30 @@ def _args(row: Mapping[str, Any]) -> dict[str, Any]:
     return dict(args or {})
 
 
+def arg_labels(row: Mapping[str, Any]) -> dict[str, str]:
+    """Argument -> the label the answer gave for it (``agent.arg_labels``; empty when literal)."""
+    extra = row.get("extra")
+    if isinstance(extra, str):
+        try:
+            extra = json.loads(extra) if extra else {}
+        except ValueError:
+            extra = {}
+    labels = (extra or {}).get("arg_labels") if isinstance(extra, dict) else None
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
+
 def action_text(row: Mapping[str, Any]) -> str:
-    """``click_input(button='left') on [37] Bold``, or what the policy did instead (plain text)."""
+    """``click_input(button='left') on [37] Bold``, or what the policy did instead (plain text). An
+    argument given as a label shows the text it resolved to and the label: ``text="Results" (@1)``."""
     if not row.get("valid", True):
         return "invalid output"
     if not row.get("function"):
         return "no action"
-    args = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in _args(row).items())
+    labels = arg_labels(row)
+    args = ", ".join(
+        f"{k}={json.dumps(v, ensure_ascii=False)}" + (f" ({labels[k]})" if k in labels else "")
+        for k, v in _args(row).items()
+    )
     target = ""
     if row.get("control_label") is not None or row.get("control_text"):
         label = row.get("control_label")

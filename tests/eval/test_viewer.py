@@ -149,3 +149,29 @@ def test_cli_view(store, tmp_path, monkeypatch):
     res = runner.invoke(main, ["view", tid, "--store", str(tmp_path / "nostore")])
     assert res.exit_code == 2 and "no trajectory store" in res.output
     assert not (tmp_path / "nostore").exists()
+
+
+def test_a_label_answer_shows_its_text_and_label_and_replays(tmp_path):
+    """agent.arg_labels: the page shows the text an argument label resolved to and the label, and the
+    replay (from the stored text) matches what the policy saw."""
+    from lam_rl.env.tasks import make_task
+
+    task = make_task("bold_text", 5)
+    phrase = task.params["text"]
+    answers = iter(
+        [
+            '{"control_name": "Page 1 content", "function": "select_text", "args": {"text": "@1"}}',
+            '{"control_name": "Bold", "function": "click_input", "args": {}, "status": "FINISH"}',
+        ]
+    )
+    policy = LMPolicy(
+        lambda p, v: (next(answers), 1), agent_builder(AgentConfig(arg_labels=True)), name="lam"
+    )
+    vm = VMClient.in_process(WordSim("vm"))
+    traj = run_episode(vm, policy, task, traj_id="eval:lam:labels", phase="eval-lam", split="eval")
+    assert traj.outcome.complete == "yes"
+    st = TrajectoryStore(tmp_path / "store")
+    st.write([traj])
+    page = write_trajectory_html(st, "eval:lam:labels", tmp_path / "l.html").read_text()
+    assert html.escape(f'select_text(text="{phrase}" (@1))') in page
+    assert load_view(st, "eval:lam:labels").replay.diverged_at is None
