@@ -254,3 +254,36 @@ def label_args(function: str, args: dict[str, Any], cands: ArgCandidates | None)
 
 def uses_label(function: str, args: dict[str, Any]) -> bool:
     return any(is_label(args.get(k)) for k in LABELLED_ARGS.get(function, ()))
+
+
+_ARG_LINE = re.compile(r"@([1-9][0-9]{0,2}) (.+)")
+
+
+def candidates_in_prompt(prompt: str) -> ArgCandidates | None:
+    """The candidates a lam-rl prompt lists in its ``<Arguments:>`` section (None: it has none), for
+    clients of the OpenAI-compatible endpoint that send lam-rl prompts and want the resolved text.
+    The token budget trims the list from its end, so the lines shown are labels @1..@k in order."""
+    if not isinstance(prompt, str) or "<Arguments:>\n" not in prompt:
+        return None
+    texts: list[str] = []
+    for line in prompt.split("<Arguments:>\n", 1)[1].split("\n"):
+        m = _ARG_LINE.fullmatch(line)
+        if m is None or int(m.group(1)) != len(texts) + 1:
+            break
+        texts.append(m.group(2))
+    return ArgCandidates(tuple(texts))
+
+
+def resolve_answer(prompt: str, answer: str):
+    """An endpoint answer as a Decision with its argument labels resolved against ``prompt``'s list:
+    ``(decision, None)``, or ``(None, why)`` when it does not parse or a label names no candidate."""
+    from lam_rl.agent.parse import parse_decision
+
+    parsed = parse_decision(answer)
+    if parsed.decision is None:
+        return None, parsed.error
+    d = parsed.decision
+    args, _, why = resolve_args(dict(d.args), candidates_in_prompt(prompt), d.function)
+    if why is not None:
+        return None, why
+    return d.model_copy(update={"args": args}), None

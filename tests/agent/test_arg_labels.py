@@ -258,3 +258,25 @@ def test_sft_targets_use_labels_only_with_the_switch_on(vm):
     rows[arg_steps[0]] = rows[arg_steps[0]] | {"args": {"text": "not in the request at all"}}
     t = json.loads(action_examples(rows, PromptBuilder(ON))[arg_steps[0]].target)
     assert t["args"] == {"text": "not in the request at all"}
+
+
+def test_endpoint_clients_resolve_answers_from_the_prompt_text():
+    """An OpenAI-endpoint client holds only the prompt text and the answer: the labels the prompt
+    shows resolve, also when the budget trimmed the list; a prompt without the section is literal."""
+    from lam_rl.agent.args import candidates_in_prompt, resolve_answer
+
+    obs = Observation(controls=[], canvas="p1: Quarterly results are in\np2: Risks ahead")
+    request = 'Bold "Quarterly results" at 18 pt'
+    full = PromptBuilder(ON).build(obs, request)
+    assert candidates_in_prompt(full.text) == full.args
+    tight = PromptBuilder(replace(ON, max_prompt_tokens=64), lambda s: len(s) // 4).build(obs, request)
+    shown = candidates_in_prompt(tight.text)
+    assert shown.texts == full.args.texts[: len(shown.texts)] and len(shown.texts) >= 1
+    answer = '{"control_name": "Page 1 content", "function": "select_text", "args": {"text": "@1"}}'
+    d, why = resolve_answer(full.text, answer)
+    assert why is None and d.args == {"text": "Quarterly results"}
+    d, why = resolve_answer(full.text, answer.replace("@1", "@9"))
+    assert d is None and "names no candidate" in why
+    plain = PromptBuilder(AgentConfig()).build(obs, request).text
+    assert resolve_answer(plain, answer)[0].args == {"text": "@1"}
+    assert resolve_answer(full.text, "not json")[0] is None
