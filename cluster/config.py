@@ -91,7 +91,17 @@ class FleetConfig:
         None, "File holding the VMs' bearer token (used when the variable is unset)."
     )
     local: int = opt(4, "WordSim VM agents started locally (loopback HTTP) when `vms` is empty.", ge=0)
-    local_base_port: int = opt(0, "First port of the local VM agents (0: any free ports).", ge=0, le=65535)
+    local_base_port: int = opt(
+        0,
+        "First port of the local VM agents (0: any free ports); with local_layout=paths, their one port.",
+        ge=0,
+        le=65535,
+    )
+    local_layout: str = opt(
+        "ports",
+        "How the local VM agents are served: 'ports' (a port each) or 'paths' (all on one port, each at "
+        "/vms/<name>: hundreds per host process). Their step latency is env.latency_ms.",
+    )
     max_vm_failures: int = opt(
         3,
         "Consecutive failed health checks after which a remote VM is retired (client timeouts: env.*).",
@@ -99,6 +109,10 @@ class FleetConfig:
     )
 
     def __post_init__(self) -> None:
+        if self.local_layout not in ("ports", "paths"):
+            raise ConfigError(
+                f"config key 'fleet.local_layout' must be 'ports' or 'paths', got {_shown(self.local_layout)}"
+            )
         if not self.vms and self.local < 1:
             raise ConfigError("config key 'fleet.local' must be >= 1 when fleet.vms is empty")
         bad, seen, dup = [], {}, []

@@ -197,7 +197,7 @@ def start_fleet(fleet: FleetConfig, env: EnvConfig, *, count: int | None = None)
     n = count or fleet.local
     token = secrets.token_urlsafe(24)  # local VMs get a fresh token per job
     host = VMHost.options(scheduling_strategy=on_this_node()).remote(
-        n, token, asdict(env), fleet.local_base_port
+        n, token, asdict(env), fleet.local_base_port, layout=fleet.local_layout
     )
     urls, names = ray.get([host.urls.remote(), host.names.remote()])
     log.info("started %d local WordSim VMs: %s ... %s", n, urls[0], urls[-1])

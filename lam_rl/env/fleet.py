@@ -88,6 +88,9 @@ LAYOUTS = ("ports", "paths")
 BACKLOG = 4096
 """Listen backlog of a server (the kernel caps it at net.core.somaxconn): a thousand clients
 connecting at once to a ``paths`` host are queued, not refused or delayed by SYN retries."""
+HTTP_IMPL = "auto"
+"""uvicorn's HTTP parser for servers started from now on: ``auto`` (httptools when installed), ``h11``
+or ``httptools`` (bench/vmhost.py compares them)."""
 _NAME_OK = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]{0,127}")
 
 
@@ -122,6 +125,7 @@ async def _serve(app: Any, sock: socket.socket, what: str) -> tuple[uvicorn.Serv
         lifespan="off",
         timeout_graceful_shutdown=1,
         timeout_keep_alive=30,
+        http=HTTP_IMPL,
     )
     server = uvicorn.Server(config)
     task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
