@@ -124,8 +124,8 @@ def run_rollouts(
                 ).remote(
                     f"w{w}",
                     [
-                        (fleet.endpoints[i].name, fleet.endpoints[i].url, fleet.endpoints[i].index, i)
-                        for i in group
+                        (ep.name, ep.url, ep.host, ep.index, i)
+                        for i, ep in ((i, fleet.endpoints[i]) for i in group)
                     ],
                     fleet.token,
                     queue,
@@ -135,7 +135,6 @@ def run_rollouts(
                     env=cfg.env,
                     fleet=cfg.fleet,
                     rollout=cfg.rollout,
-                    host=fleet.host,
                 )
                 for w, group in enumerate(groups)
             ]

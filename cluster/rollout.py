@@ -243,16 +243,17 @@ def _token_counter(path: str):
     return lambda s: len(tok.encode(s, add_special_tokens=False).ids)
 
 
-@ray.remote(num_cpus=0, max_restarts=0)
+@ray.remote(num_cpus=0, max_restarts=0, max_concurrency=2)  # 2: info() answers while run() works
 class RolloutWorker:
     """One rollout worker process driving several VMs, one :class:`~cluster.multiplex.VMConnection`
     (thread) each. Thin: the loop is ``cluster.multiplex``; this adds the Ray queue, the shared
-    store writer and the VM host's restarts. ``vms`` is a list of (name, url, index, global_index)."""
+    store writer and the VM hosts' restarts. ``vms`` is a list of (name, url, host, index, global_index):
+    ``host`` the ``VMHost`` actor of a local VM (None for a remote one), ``index`` its index there."""
 
     def __init__(
         self,
         name: str,
-        vms: list[tuple[str, str, int | None, int]],
+        vms: list[tuple[str, str, Any, int | None, int]],
         token: str,
         queue,
         writer,
@@ -262,7 +263,6 @@ class RolloutWorker:
         env: EnvConfig,
         fleet: FleetConfig,
         rollout: RolloutConfig,
-        host=None,
     ) -> None:
         import os
 
@@ -272,7 +272,6 @@ class RolloutWorker:
         self.writes: list[Any] = []
         self.writer = writer
         self.batcher = WriteBatcher(self._send, max_items=max(1, min(32, 2 * len(vms))))
-        restart = None if host is None else (lambda index: ray.get(host.restart.remote(index)))
         q = _RayQueue(queue)
         limits = EpisodeLimits(rollout.max_steps, rollout.max_invalid)
         self.connections = [
@@ -287,9 +286,9 @@ class RolloutWorker:
                 env=env,
                 limits=limits,
                 max_vm_failures=fleet.max_vm_failures,
-                restart=restart,
+                restart=None if host is None else functools.partial(_restart, host),
             )
-            for vm_name, url, index, gidx in vms
+            for vm_name, url, host, index, gidx in vms
         ]
 
     def info(self) -> dict[str, Any]:
@@ -316,6 +315,10 @@ class RolloutWorker:
         self.writes.append(self.writer.add.remote(EncodedTrajectories.of(trajs)))
         if len(self.writes) > 8:
             _, self.writes = ray.wait(self.writes, num_returns=len(self.writes) - 4)
+
+
+def _restart(host, index: int) -> str:
+    return ray.get(host.restart.remote(index))
 
 
 def _per_connection(spec: dict[str, Any], index: int) -> dict[str, Any]:

@@ -64,7 +64,7 @@ def smoke_runs(subprocess_env) -> dict[str, dict]:
 
 
 def test_the_benches_are_found():
-    assert {"env", "store", "learner", "rollout", "serving", "efficacy", "online_ppo"} <= set(BENCHES)
+    assert {"env", "store", "learner", "rollout", "serving", "efficacy", "online_ppo", "fleet"} <= set(BENCHES)
     assert "common" not in BENCHES
 
 

@@ -86,3 +86,8 @@ def test_killed_and_hung_vms_lose_and_duplicate_nothing(ray_session, cfg_factory
     assert s.vm_restarts >= 3
     infra_final = [o for o in outcomes if o["failure_kind"] in ("vm_error", "timeout")]
     assert len(infra_final) <= 2  # retries on healthy VMs recover nearly every task
+    # 16 VMs, 2 worker processes (one per CPU): the faulted VMs' neighbours in the same process kept playing
+    first = [w for w in s.workers if w["round"] == 1]
+    assert len(first) == 16 and len({w["pid"] for w in first}) == 2, first
+    healthy = [w for w in first if int(w["vm"].rsplit("-", 1)[1]) not in faults]
+    assert all(w["done"] >= 3 for w in healthy), healthy
