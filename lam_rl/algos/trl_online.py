@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lam_rl.agent.args import candidates_in_prompt, resolve_args
 from lam_rl.agent.grounding import ground
 from lam_rl.agent.parse import parse_decision
 from lam_rl.agent.prompt import HistoryItem, PromptBuilder
@@ -176,12 +177,17 @@ class WordSimReward:
         self.max_extra_steps = max_extra_steps
         self.vm = _new_vm("trl-reward")
 
-    def score(self, task: TaskSpec, prefix: int, text: str) -> Scored:
+    def score(self, task: TaskSpec, prefix: int, text: str, prompt: str = "") -> Scored:
         parsed = parse_decision(text)
         if not parsed.valid:
             return Scored(self.invalid_score, "invalid")
         d = parsed.decision
         assert d is not None
+        # argument labels (agent.arg_labels) resolve against the list the prompt showed
+        args, _, why = resolve_args(dict(d.args), candidates_in_prompt(prompt), d.function)
+        if why is not None:
+            return Scored(self.invalid_score, "invalid")
+        d = d.model_copy(update={"args": args})
         obs, expert, _, _ = replay(self.vm, task, prefix)
         done = execute(self.vm, d, obs)
         if not done.ok:
@@ -205,8 +211,8 @@ class WordSimReward:
 
     def __call__(self, prompts, completions, task, prefix, log_metric: Callable | None = None, **_: Any):
         out = [
-            self.score(TaskSpec.model_validate_json(t), int(k), completion_text(c))
-            for c, t, k in zip(completions, task, prefix, strict=True)
+            self.score(TaskSpec.model_validate_json(t), int(k), completion_text(c), completion_text(p))
+            for p, c, t, k in zip(prompts, completions, task, prefix, strict=True)
         ]
         if log_metric is not None and out:
             n = len(out)

@@ -280,3 +280,25 @@ def test_endpoint_clients_resolve_answers_from_the_prompt_text():
     plain = PromptBuilder(AgentConfig()).build(obs, request).text
     assert resolve_answer(plain, answer)[0].args == {"text": "@1"}
     assert resolve_answer(full.text, "not json")[0] is None
+
+
+def test_online_grpo_reward_resolves_labels_from_the_prompt():
+    """The TRL reward (lam_rl.algos.trl_online) scores a label answer as the text it names: the same
+    reward as the literal answer; a label that names no candidate scores as invalid."""
+    from lam_rl.algos.trl_online import WordSimReward, expert_states
+
+    task = make_task("bold_text", 6)
+    row = expert_states([task], PromptBuilder(ON))[0]  # the first state: select the phrase
+    prompt = row["prompt"]
+    literal = json.dumps(
+        {"control_name": "Page 1 content", "function": "select_text", "args": {"text": task.params["text"]}}
+    )
+    label = literal.replace(json.dumps(task.params["text"]), '"@1"')
+    reward = WordSimReward()
+    try:
+        r_literal, r_label, r_missing = reward(
+            [prompt] * 3, [literal, label, label.replace("@1", "@12")], task=[row["task"]] * 3, prefix=[0] * 3
+        )
+    finally:
+        reward.close()
+    assert r_label == r_literal == pytest.approx(0.5) and r_missing == pytest.approx(-0.5)
