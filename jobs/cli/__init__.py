@@ -11,6 +11,7 @@ import jobs as _jobs
 
 # name -> "module:attribute" of a click command or group, loaded on first use.
 SUBCOMMANDS: dict[str, str] = {
+    "act": "jobs.cli.act:act",
     "config": "jobs.cli:config_cmd",
     "env": "jobs.cli.env:env",
     "infra": "jobs.cli.infra:infra",
