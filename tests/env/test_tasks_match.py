@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
 from lam_rl.env.tasks import list_families, make_task
 from lam_rl.env.tasks.match import FREE_FORM, match_request
 from lam_rl.env.tasks.paraphrase import paraphrase
@@ -56,3 +60,25 @@ def test_requests_no_verifier_applies_to():
     # a value Word does not offer (a zoom level) and a template the family cannot use
     assert not match_request("Zoom the document to 137%.").verifiable
     assert not match_request("Delete the table.", "line").verifiable
+
+
+HOSTILE = {
+    "empty": "",
+    "8,000 characters of words": "x " * 4000,
+    "a family's form around 8,000 characters": 'Make "' + "a " * 4000 + '" bold.',
+    "2,000 quoted words": '"a" ' * 2000,
+    "regex metacharacters": r".*+?()[]{}\^$|" * 500,
+    "a form's opening 500 times": "Add a comment " * 500 + '"x" on the words "y".',
+    "right-to-left mark and combining accent in quotes": "Make \u201c\u202e\u0301abc\u201d bold",
+    "control characters in quotes": "Make '\x00\x07' bold",
+    "a chain of 1,000 'to' values": "Change the font of " + '"a" to ' * 1000 + "Arial.",
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_requests_match_or_not_without_raising(name):
+    """No pattern backtracks for long (a bound a loaded CI machine keeps; backtracking takes minutes)."""
+    t = time.perf_counter()
+    m = match_request(HOSTILE[name])
+    assert time.perf_counter() - t < 30
+    assert m.task.request == HOSTILE[name].strip() and (m.verifiable or m.why)
