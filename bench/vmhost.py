@@ -6,8 +6,9 @@
 Starts ``lam-rl env serve --layout paths --count VMS --latency-ms ...`` in a process of its own, and
 beside it a one-VM host (the baseline for memory). Client processes (asyncio, one keep-alive
 connection per VM, a minimal HTTP/1.1 client so the clients cost little CPU) reset every VM, then
-step every VM back to back for ``--duration-s``: VMS concurrent clients each stepping, each step
-waiting the VM's latency. Headline: steps/s of the host against the ideal VMS / latency (every
+step it back to back: VMS concurrent clients each stepping, each step waiting the VM's latency. The
+steps that end inside a window of ``--duration-s`` opening ``--warmup-s`` after the start are
+counted (steady state: the VMs' steps are out of phase by then, as their resets were). Headline: steps/s of the host against the ideal VMS / latency (every
 step answered the moment its latency ends); goal: at least 80% of it. Also printed: the host's
 RSS per hosted VM ((RSS of the VMS host - RSS of the one-VM host) / (VMS - 1), after the resets
 and steps), the host's CPU time per step (so how many steps/s one host core can serve, and how
@@ -119,9 +120,7 @@ async def _drive(
         if status != 200:
             errors += 1
             return
-        while time.time() < start_at:  # every VM reset before the window opens
-            await asyncio.sleep(0.05)
-        while True:
+        while True:  # stepping from its reset on; the window counts the steady state only
             t0 = time.time()
             if t0 >= stop_at:
                 break
@@ -129,7 +128,7 @@ async def _drive(
             t1 = time.time()
             if status != 200:
                 errors += 1
-            elif t1 <= stop_at:  # count only steps that ended inside the window
+            elif start_at <= t1 <= stop_at:  # steps that ended inside the window
                 steps += 1
                 lat.append(t1 - t0)
         writer.close()

@@ -17,7 +17,8 @@ JSON ``ErrorBody {code, message}``; a message never quotes more than a few hundr
 the input. An answer holding a lone surrogate (a real desktop can report one) is sent with U+FFFD
 in its place. Calls into the agent are serialized (one desktop per VM); agents marked
 ``blocking`` run in a worker thread so a slow VM never stalls others served by the same process.
-There is no endpoint that runs code. Running servers: ``lam_rl.env.fleet``.
+There is no endpoint that runs code. Running servers: ``lam_rl.env.fleet``. Many VMs on one
+port, each under ``/vms/<name>``: :class:`HostApp`.
 """
 
 from __future__ import annotations
@@ -379,7 +380,8 @@ class HostApp:
     token, limits and error bodies as a VM served alone (one shared :func:`_protocol_app`; the VM is
     handed to it in the scope). An unknown VM is 404 ``not_found`` (401 first for a ``/v1`` path
     without the token, as any VM). A VM that is ``dead`` (crashed or stopped) answers nothing: the
-    request's connection is handed to ``drop`` (which aborts it), like a VM that is gone.
+    request's connection is handed to ``drop(scope) -> bool`` (which aborts it; False: it could not,
+    and the request gets 503 ``crashed``), like a VM that is gone.
 
     ``vms`` maps names to :class:`VMState`; the caller adds, replaces and removes entries (on the
     server's event loop)."""
