@@ -105,6 +105,9 @@ def main() -> None:
     checks = compass(results.get("online", {}))
     for k, v in checks.items():
         print(f"  {k}: {'yes' if v else 'no'}")
+    for m, row in (results.get("online_splits") or {}).items():  # goal: |gap| <= 10 points
+        print(f"  {m}: plain {row.get('plain', 0):.1%}, paraphrase {row.get('paraphrase', 0):.1%}, "
+              f"gap {100 * row.get('gap', 0):+.1f} pts")  # fmt: skip
     on = results.get("online", {})
     lam4, expert = on.get("lam4", {}).get("tsr", 0.0), on.get("expert", {}).get("tsr", 0.0)
     emit(
