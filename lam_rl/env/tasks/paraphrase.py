@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+from functools import lru_cache
 from typing import Any
 
 from lam_rl.env.protocol import TaskSpec
@@ -206,14 +207,15 @@ def _verb(verb: str, rest: str) -> str:
     return VERBS[verb]
 
 
-def _forms(body: str) -> list[str]:
-    """The structural rewordings of one imperative sentence ``body`` (slots protected, no final '.')."""
+def _forms(body: str, quoted: list[bool]) -> list[str]:
+    """The structural rewordings of one imperative sentence ``body`` (slots protected, no final
+    '.'); ``quoted[n]``: slot n is a quoted value ("{text}")."""
     verb, _, rest = body.partition(" ")
     out: list[str] = []
     if not rest:
         return out
     m = re.match(r"(\x00(\d+)\x00)(.*)$", rest)
-    quoted_obj = m if m and _SLOTS_QUOTED[0][int(m.group(2))] else None
+    quoted_obj = m if m and quoted[int(m.group(2))] else None
     if verb in PARTICIPLES:
         if quoted_obj:
             obj, _, tail = quoted_obj.groups()
@@ -230,14 +232,16 @@ def _forms(body: str) -> list[str]:
     return out
 
 
-_SLOTS_QUOTED: list[list[bool]] = [[]]  # which slots of the template being reworded are quoted
+@lru_cache(maxsize=4096)
+def _variants(template: str) -> tuple[str, ...]:
+    return tuple(template_variants(template))
 
 
 def template_variants(template: str) -> list[str]:
     """Every rewording the rules give ``template`` (a family phrasing with ``{field}`` slots), in a
     fixed order: ``paraphrase_template`` picks one, ``lam-rl act`` matches requests against all."""
     text, slots = _protect(template.strip())
-    _SLOTS_QUOTED[0] = [s.startswith('"') for s in slots]
+    quoted = [s.startswith('"') for s in slots]
     end = text[-1] if text[-1] in ".?!" else ""
     body = text[: len(text) - len(end)] if end else text
     if body.startswith("Please "):
@@ -252,7 +256,7 @@ def template_variants(template: str) -> list[str]:
         outs = [STATEMENT.format(x=_nouns(_lower_first(body)).replace(" should be ", " is ")) + "."]
     else:
         outs = []
-        for form in [_nouns(f) for f in _forms(body)] or [_nouns(body)]:
+        for form in [_nouns(f) for f in _forms(body, quoted)] or [_nouns(body)]:
             outs += [suffix.format(x=form) for suffix in SUFFIXES]
             structural = form.startswith("Regarding ") or " ought to be " in form
             if not structural and not body.startswith("\x00"):  # "Could you <imperative>?"
@@ -264,7 +268,7 @@ def template_variants(template: str) -> list[str]:
 
 def paraphrase_template(template: str, key: str) -> str:
     """``template`` reworded by one of its variants, chosen by ``key`` (deterministic)."""
-    return random.Random(f"{SPLIT}:{key}").choice(template_variants(template))
+    return random.Random(f"{SPLIT}:{key}").choice(_variants(template))
 
 
 def _phrasing_index(task: TaskSpec) -> int:
