@@ -99,6 +99,7 @@ def _worker(run: WorkerRun) -> dict[str, Any]:
         seed=cfg.run.seed,
         report=run.report,
         on_checkpoint=on_checkpoint,
+        on_saved=run.persist,
         name="reward",
     )
     result = learner.fit(train, evaluation)

@@ -132,6 +132,7 @@ def _worker(run: WorkerRun) -> dict[str, Any]:
         seed=cfg.run.seed,
         report=run.report,
         on_checkpoint=on_checkpoint,
+        on_saved=run.persist,
         name=f"sft-{phase}",
     )
     result = learner.fit(train, evaluation)

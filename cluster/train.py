@@ -166,11 +166,46 @@ class WorkerRun:
         """The Tracker's ``log`` on rank 0 (a learner's ``report=``), else None."""
         return self.tracker.log if self.tracker is not None else None
 
+    persist_to_storage: bool = False  # learner.storage is an object store: checkpoints go there too
+
+    def persist(self, ds_checkpoint: Path, step: int) -> None:
+        """Every rank, after each resumable checkpoint (the Learner's ``on_saved``): with ``learner.storage``
+        on an object store, hand it to Ray Train, which uploads it there (a restart resumes from it on any
+        node: :func:`restore_from_storage`). With local storage the checkpoint stays where it is."""
+        if self.persist_to_storage:
+            from ray.train import Checkpoint
+
+            ray.train.report({"step": step}, checkpoint=Checkpoint.from_directory(str(ds_checkpoint)))
+
     def publish(self, hf: Path, name: str, **meta: Any) -> None:
         """Copy the final HF folder ``hf`` to ``<run dir>/checkpoints/<name>`` and register it there."""
         dest = Path(self.cfg.run_dir) / "checkpoints" / name
         publish(hf, dest)
         self.registry.register(name, dest, final=True, **meta)
+
+
+def restore_from_storage(cfg: Any) -> Any:
+    """In a (re)started worker: the last resumable checkpoint Ray Train holds in ``learner.storage``,
+    downloaded to this node, becomes ``learner.resume`` (a copy of ``cfg``; unchanged when there is none)."""
+    import copy
+    import dataclasses
+    import json
+    import tempfile
+
+    ckpt = ray.train.get_checkpoint()
+    if ckpt is None:
+        return cfg
+    local = Path(tempfile.mkdtemp(prefix="lam-resume-")) / "restored"
+    ckpt.to_directory(str(local))
+    marker = local / "COMPLETE"
+    if not marker.exists():  # the final result (result.json), not a resumable checkpoint
+        return cfg
+    step = int(json.loads(marker.read_text())["step"])
+    tagged = local.rename(local.with_name(f"step{step}"))  # DeepSpeed loads a checkpoint by its tag
+    log.info("resuming from step %d of %s (downloaded from learner.storage)", step, cfg.learner.storage)
+    cfg = copy.copy(cfg)
+    cfg.learner = dataclasses.replace(cfg.learner, resume=str(tagged))
+    return cfg
 
 
 def rank0_scaffold(
@@ -188,6 +223,8 @@ def rank0_scaffold(
 
         info = worker_info()
         cfg = config["cfg"]
+        if config.get("persist"):
+            cfg = restore_from_storage(cfg)
         name, job_type, extra = config["tracking"]
         tracker = None
         if info.rank == 0:
@@ -203,6 +240,7 @@ def rank0_scaffold(
             config["_use_gpu"],
             CheckpointRegistry(Path(cfg.run_dir) / "checkpoints"),
             tracker,
+            persist_to_storage=bool(config.get("persist")),
         )
         try:
             summary = body(run)
@@ -244,6 +282,29 @@ def fit_keeping_sigint(trainer: TorchTrainer):
         signal.signal(signal.SIGINT, before)
 
 
+def storage_kwargs(learner: LearnerConfig, storage_path: Path) -> dict[str, Any]:
+    """RunConfig's storage: ``storage_path`` (local disk / a shared volume) unless ``learner.storage`` is
+    set: a folder, or an object store reached through a pyarrow filesystem built from
+    ``learner.storage_options``; under the run folder's name there, so runs sharing it never share state."""
+    where = learner.storage
+    if not where:
+        return {"storage_path": str(Path(storage_path).resolve())}
+    run_name = Path(storage_path).parent.name
+    if "://" not in where or where.startswith("file://"):
+        return {"storage_path": str(Path(where.removeprefix("file://")).expanduser().resolve() / run_name)}
+    from ray.train import CheckpointConfig
+
+    from lam_rl.store.remote import arrow_filesystem
+
+    fs, path = arrow_filesystem(where, learner.storage_options)
+    return {
+        "storage_path": f"{path}/{run_name}",
+        "storage_filesystem": fs,
+        # the resumable checkpoints uploaded there, and the final result
+        "checkpoint_config": CheckpointConfig(num_to_keep=learner.keep_checkpoints + 1),
+    }
+
+
 def run_workers(
     worker_fn: Callable[[dict[str, Any]], None],
     config: dict[str, Any],
@@ -257,7 +318,8 @@ def run_workers(
     """Run ``worker_fn`` on a Ray Train worker group; return rank 0's last reported metrics."""
     use_gpu, cpus, gpus = plan_resources(learner, reserve_cpus, reserve_gpus)
     resources = {"CPU": cpus, **({"GPU": gpus} if use_gpu else {}), **learner.resources}
-    config = dict(config, _use_gpu=use_gpu)
+    storage = storage_kwargs(learner, storage_path)
+    config = dict(config, _use_gpu=use_gpu, persist="storage_filesystem" in storage)
     trainer = Trainer(
         worker_fn,
         train_loop_config=config,
@@ -267,7 +329,7 @@ def run_workers(
         torch_config=TorchConfig(backend=backend_for(use_gpu)),
         run_config=RunConfig(
             name=name,
-            storage_path=str(Path(storage_path).resolve()),
+            **storage,
             failure_config=FailureConfig(max_failures=learner.max_failures),
             worker_runtime_env={"env_vars": {**noise.ray_train_env(), "LAM_WORKER_CPUS": str(int(cpus))}},
             logging_config=LoggingConfig(log_level=noise.ray_train_log_level()),

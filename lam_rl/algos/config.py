@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 from lam_rl.config import ConfigError, check_choice, opt
+from lam_rl.store.config import check_uri
 
 
 def check_resources(key: str, resources: dict[str, float]) -> None:
@@ -56,7 +57,28 @@ class LearnerConfig:
         "sizes itself. Empty: any node.",
     )
 
+    storage: str | None = opt(
+        None,
+        "Where Ray Train keeps a learner run (its state and results): None = <run dir>/ray_train (local disk or "
+        "a shared volume). An object-store URI (az://CONTAINER/PREFIX, s3://BUCKET/PREFIX, gs://BUCKET/PREFIX): "
+        "each resumable checkpoint is uploaded there too, and a restarted worker on any node resumes from the "
+        "last one, with no shared volume.",
+    )
+    storage_options: dict[str, str] = opt(
+        {},
+        "Credentials and endpoint of learner.storage, the same keys as store.storage_options (az: account_name, "
+        "account_key, azure_storage_endpoint, allow_http; s3: aws_access_key_id, aws_secret_access_key, region, "
+        "aws_endpoint).",
+    )
+
     def __post_init__(self) -> None:
+        if self.storage and "://" in self.storage:
+            check_uri(self.storage, key="learner.storage")
+            if self.storage.split("://", 1)[0].lower() not in ("az", "abfss", "s3", "gs", "file"):
+                raise ConfigError(
+                    f"config key 'learner.storage' must be a local path or an az://, s3:// or gs:// URI, got "
+                    f"{self.storage!r}"
+                )
         check_resources("learner.resources", self.resources)
         check_choice("learner", "use_gpu", self.use_gpu, ["auto", "true", "false"])
         check_choice("learner", "precision", self.precision, ["fp32", "bf16", "fp16"])

@@ -81,6 +81,7 @@ class Learner:
         seed: int = 0,
         report: Report | None = None,
         on_checkpoint: Callable[[Path, int, bool], None] | None = None,
+        on_saved: Callable[[Path, int], None] | None = None,
         name: str | None = None,
     ) -> None:
         self.name = name or objective.name
@@ -90,7 +91,8 @@ class Learner:
         self.ds_dir = self.out_dir / "ds"
         self.use_gpu, self.seed = use_gpu, seed
         self.report = report or (lambda metrics, step: None)
-        self.on_checkpoint = on_checkpoint
+        self.on_checkpoint = on_checkpoint  # rank 0: the HF folder of a checkpoint
+        self.on_saved = on_saved  # every rank: the resumable DeepSpeed checkpoint just saved (to upload it)
         self.rank, self.world = eng.init_distributed(eng.backend_for(use_gpu))
         torch.manual_seed(seed)
         if lora is not None and lora.enabled:
@@ -247,7 +249,9 @@ class Learner:
     def _checkpoint(self, engine, step: int, epoch: int, final: bool) -> None:
         state = {"step": step, "epoch": epoch, "seed": self.seed}
         hf = self.export_hf(engine, self.out_dir / "hf" / ("final" if final else f"step{step}"))
-        eng.save_resumable(engine, self.ds_dir, step, state, keep=self.learner.keep_checkpoints)
+        saved = eng.save_resumable(engine, self.ds_dir, step, state, keep=self.learner.keep_checkpoints)
+        if self.on_saved is not None:
+            self.on_saved(saved, step)
         if self.rank == 0 and self.learner.keep_checkpoints > 0:
             import shutil
 

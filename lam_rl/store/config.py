@@ -14,14 +14,14 @@ _CONTAINER = {"az": r"[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]", "abfss": r"[a-z0
 _BUCKET = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
 
 
-def check_uri(uri: str) -> None:
-    """Refuse a ``store.uri`` whose form no object store accepts (checked at load, no network)."""
+def check_uri(uri: str, key: str = "store.uri") -> None:
+    """Refuse a ``store.uri`` (or ``key``) whose form no object store accepts (checked at load, no network)."""
     if "://" not in uri:
         return
     scheme, rest = uri.split("://", 1)
     if scheme.lower() not in SCHEMES:
         raise ConfigError(
-            f"config key 'store.uri': scheme '{scheme}://' is not one the store opens ({', '.join(SCHEMES)}); "
+            f"config key '{key}': scheme '{scheme}://' is not one the store opens ({', '.join(SCHEMES)}); "
             "write az://CONTAINER/PREFIX, s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or a local path"
         )
     scheme = scheme.lower()
@@ -32,7 +32,7 @@ def check_uri(uri: str) -> None:
         what = "container" if scheme in ("az", "abfss") else "bucket"
         if not re.fullmatch(_CONTAINER.get(scheme, _BUCKET), name):
             raise ConfigError(
-                f"config key 'store.uri': '{name}' in {uri} is not a valid {what} name (3-63 lowercase "
+                f"config key '{key}': '{name}' in {uri} is not a valid {what} name (3-63 lowercase "
                 f"letters, digits and hyphens); write {scheme}://{what.upper()}/PREFIX"
             )
 

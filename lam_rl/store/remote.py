@@ -133,3 +133,51 @@ def check_store(store_cfg, run_dir=None) -> None:
     from lam_rl.store.store import TrajectoryStore
 
     TrajectoryStore.from_config(store_cfg, run_dir)
+
+
+def arrow_filesystem(uri: str, options: Mapping[str, str]):
+    """``(pyarrow FileSystem, path)`` for an object-store ``uri`` from store-style ``options`` (the keys of
+    ``store.storage_options``), for what reads and writes through pyarrow rather than Lance (Ray Train's
+    storage). Azure needs both the blob and the dfs authority: with the blob one alone pyarrow looks up a
+    ``*.dfs.core.windows.net`` host."""
+    from urllib.parse import urlparse
+
+    import pyarrow.fs as pafs
+
+    scheme = scheme_of(uri)
+    path = uri.split("://", 1)[1].strip("/")
+    opts = {k.lower(): v for k, v in options.items()}
+    if scheme == "az":
+        kw: dict[str, str] = {}
+        account = opts.get("account_name") or opts.get("azure_storage_account_name")
+        key = opts.get("account_key") or opts.get("azure_storage_account_key")
+        endpoint = opts.get("azure_storage_endpoint") or opts.get("endpoint")
+        if account:
+            kw["account_name"] = account
+        if key:
+            kw["account_key"] = key
+        if opts.get("sas_token"):
+            kw["sas_token"] = opts["sas_token"]
+        if endpoint:
+            u = urlparse(endpoint)
+            kw.update(blob_storage_authority=u.netloc, dfs_storage_authority=u.netloc,
+                      blob_storage_scheme=u.scheme, dfs_storage_scheme=u.scheme)  # fmt: skip
+        if "@" in path.split("/", 1)[0]:  # abfss://container@account.dfs.core.windows.net/prefix
+            head, _, rest = path.partition("/")
+            path = f"{head.split('@', 1)[0]}/{rest}".rstrip("/")
+        return pafs.AzureFileSystem(**kw), path
+    if scheme == "s3":
+        kw = {}
+        for ours, theirs in (("aws_access_key_id", "access_key"), ("aws_secret_access_key", "secret_key"),
+                             ("aws_session_token", "session_token"), ("region", "region"),
+                             ("aws_region", "region")):  # fmt: skip
+            if opts.get(ours):
+                kw[theirs] = opts[ours]
+        endpoint = opts.get("aws_endpoint") or opts.get("endpoint")
+        if endpoint:
+            u = urlparse(endpoint)
+            kw.update(endpoint_override=u.netloc, scheme=u.scheme)
+        return pafs.S3FileSystem(**kw), path
+    if scheme == "gs":
+        return pafs.GcsFileSystem(), path
+    raise StoreError(f"{uri}: no pyarrow filesystem for this scheme; use az://, s3:// or gs://")

@@ -145,3 +145,24 @@ def test_jobs_exit_2_before_anything_runs(azurite, tmp_path, monkeypatch, capsys
     assert sorted(p.name for p in Path(tmp_path).iterdir()) == [], "a run directory was left"
     assert _blobs(azurite, c) == []
     assert "ray" not in sys.modules or not sys.modules["ray"].is_initialized()
+
+
+def test_learner_storage_is_checked_at_load_and_reached_through_pyarrow(azurite):
+    """learner.storage (Ray Train's storage) takes the store's URI rules, and its options build a pyarrow
+    filesystem that reads and writes the container (what Ray Train uploads checkpoints through)."""
+    from lam_rl.algos.config import LearnerConfig
+    from lam_rl.store.remote import arrow_filesystem
+
+    with pytest.raises(ConfigError, match="learner.storage.*'AB' in az://AB/x is not a valid container name"):
+        load_config(LearnerConfig, ["storage=az://AB/x"])
+    with pytest.raises(ConfigError, match="learner.storage"):
+        load_config(LearnerConfig, ["storage=memory://x"])
+    c = azurite.container()
+    cfg = load_config(LearnerConfig, [f"storage=az://{c}/train"])
+    fs, path = arrow_filesystem(cfg.storage, azurite.storage_options())
+    assert path == f"{c}/train"
+    with fs.open_output_stream(f"{path}/run/x.txt") as f:
+        f.write(b"ok")
+    assert f"{c}/train/run/x.txt" in _blobs(azurite, c)
+    with fs.open_input_stream(f"{path}/run/x.txt") as f:
+        assert f.read() == b"ok"
