@@ -1,6 +1,6 @@
 """Trajectory-store ingest and scan rates: the batched writer vs one Lance commit per trajectory.
 
-    .venv/bin/python bench/store.py [--json] [--smoke] [--producers 4] [--trajectories 1500] [--controls 24]
+    .venv/bin/python bench/store.py [--json] [--smoke] [--producers 4] [--trajectories 1500] [--controls 24] [--no-az]
 
 Producers are separate processes (spawned: Lance is not fork-safe), like rollout workers. Each first
 builds its share of synthetic Word trajectories (0-12 steps, ``--controls`` controls a step) and
@@ -12,6 +12,9 @@ from a common start until every producer has committed:
             so four writers commit to the same store concurrently (``--repeat`` runs, median reported);
 - baseline: each producer appends every trajectory directly with ``lance.write_dataset`` (steps, then
             the outcome: one commit each), for the first ``--baseline-trajectories`` of the same data.
+
+The az:// row: the batched writer (same producers and data) into an ``az://`` store on Azure Blob,
+Azurite on loopback (``make install`` installs it; ``--no-az`` skips the row), and its ratio to local disk.
 
 Headline: batched / baseline ingest in steps/s (goal >= 5x, and >= 50k steps/s). Also printed: the
 batched writer fed Python records (encoding inside the timed part); the batched writer on copies of
@@ -96,7 +99,7 @@ def _trajectories(k: int, n: int, data: tuple[str, object]):
 
 
 def producer(
-    mode: str, uri: str, k: int, n: int, data: tuple[str, object], batch: int, ready, go, out
+    mode: str, uri: str, k: int, n: int, data: tuple[str, object], batch: int, ready, go, out, opts=None
 ) -> None:
     import lance
 
@@ -104,7 +107,7 @@ def producer(
     from lam_rl.store.encode import EncodedTrajectories
 
     trajs = _trajectories(k, n, data)
-    store = TrajectoryStore(uri)
+    store = TrajectoryStore(uri, opts)
     items = trajs if mode == "records" else [EncodedTrajectories.of([t]) for t in trajs]
     steps = sum(len(t.steps) for t in trajs)
     ready.put(k)
@@ -129,12 +132,12 @@ def _cpu() -> float:
 
 
 def ingest(
-    mode: str, uri: str, producers: int, n: int, data: tuple[str, object], batch: int
+    mode: str, uri: str, producers: int, n: int, data: tuple[str, object], batch: int, opts=None
 ) -> tuple[float, int, float, float]:
     """(steps/s over the wall time from the common start to the last commit, steps, seconds, CPU seconds)."""
     ctx = mp.get_context("spawn")
     ready, out, go = ctx.Queue(), ctx.Queue(), ctx.Event()
-    procs = [ctx.Process(target=producer, args=(mode, uri, k, n, data, batch, ready, go, out))
+    procs = [ctx.Process(target=producer, args=(mode, uri, k, n, data, batch, ready, go, out, opts))
              for k in range(producers)]  # fmt: skip
     for p in procs:
         p.start()
@@ -190,6 +193,34 @@ def scan_rates(uri: str) -> dict[str, str]:
     return out
 
 
+def azure_rows(a, data: tuple[str, object], local_rate: float) -> dict[str, str]:
+    """The batched writer on ``az://`` (Azure Blob: Azurite on loopback, ``make install`` installs it)
+    with the same producers and data as the local headline, and its ratio to local disk."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from lam_rl.store import TrajectoryStore
+    from tests.azurite import Azurite
+
+    try:
+        az = Azurite()
+    except FileNotFoundError as e:
+        return {"az://": f"skipped: {e}"}
+    try:
+        runs = []
+        for _ in range(a.repeat):
+            uri, opts = f"az://{az.container('bench')}/store", az.storage_options()
+            TrajectoryStore(uri, opts).create()
+            runs.append(ingest("encoded", uri, a.producers, a.trajectories, data, a.batch, opts))
+            assert TrajectoryStore(uri, opts).count("outcomes") == a.producers * a.trajectories
+        rate, steps, wall, _ = sorted(runs)[len(runs) // 2]
+        return {
+            "batched writer per producer on az:// (Azurite, loopback)": f"{rate:,.0f} steps/s, median of "
+            f"{', '.join(f'{x[0]:,.0f}' for x in runs)} ({steps} steps, {wall:.2f} s)",
+            "az:// / local disk": f"{rate / local_rate:.2f}x",
+        }
+    finally:
+        az.stop()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", action="store_true")
@@ -206,6 +237,9 @@ def main() -> None:
         help="also ingest copies of this many recorded WordSim expert trajectories (0: skip)",
     )
     ap.add_argument("--dir", help="where to put the stores (default: a temporary directory)")
+    ap.add_argument(
+        "--no-az", action="store_true", help="skip the az:// row (Azure Blob on Azurite, loopback)"
+    )
     ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     a = ap.parse_args()
     if a.smoke:
@@ -256,6 +290,7 @@ def main() -> None:
                        for r in range(a.repeat)]  # fmt: skip
             _, ws_line = describe(ws_runs, f"copies of {info['trajectories']} expert trajectories, "
                                   f"{info['controls']:.0f} controls a step")  # fmt: skip
+        az_lines = azure_rows(a, synthetic, rate) if not a.no_az else {"az://": "skipped (--no-az)"}
         store = TrajectoryStore(uri)
         assert store.count("outcomes") == n and store.count("steps") == steps, "lost or duplicated data"
         store.tag("bench", success=True, family="bold_text")
@@ -265,6 +300,7 @@ def main() -> None:
             "batched writer per producer, WordSim expert trajectories (Arrow)": ws_line,
             "baseline: one lance.write_dataset per trajectory": f"{base:,.0f} steps/s ({bsteps} steps, "
             f"{a.producers * a.baseline_trajectories} trajectories, {bwall:.2f} s)",
+            **az_lines,
             **scan_rates(uri),
             "goal": ">= 5x the baseline and >= 50,000 steps/s",
         }
