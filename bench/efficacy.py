@@ -108,6 +108,11 @@ def main() -> None:
     for m, row in (results.get("online_splits") or {}).items():  # goal: |gap| <= 10 points
         print(f"  {m}: plain {row.get('plain', 0):.1%}, paraphrase {row.get('paraphrase', 0):.1%}, "
               f"gap {100 * row.get('gap', 0):+.1f} pts")  # fmt: skip
+    if results.get("paired"):  # goal: each step and LAM4 vs the expert beyond noise (lam_rl/eval/paired.py)
+        from lam_rl.eval.paired import markdown
+
+        print("paired comparisons (same held-out tasks; b: A solved, B not; c: the reverse; McNemar p):")
+        print(markdown(results["paired"]))
     on = results.get("online", {})
     lam4, expert = on.get("lam4", {}).get("tsr", 0.0), on.get("expert", {}).get("tsr", 0.0)
     emit(

@@ -100,6 +100,7 @@ def online(
     """split -> model -> online metrics; one rollout run per model plays every split's tasks."""
     from lam_rl.env.tasks.paraphrase import split_tasks
     from lam_rl.eval.online import STEP_COLUMNS, online_report
+    from lam_rl.eval.paired import task_successes
 
     store = TrajectoryStore.from_config(cfg.store, cfg.run_dir)
     specs: list[tuple[str, dict[str, Any], tuple[str, int] | None]] = [
@@ -164,7 +165,9 @@ def online(
                 ).to_pylist()
                 st = store.steps(traj_id=ids, columns=list(STEP_COLUMNS), allow_empty=True).to_pylist()
                 rep = online_report(outs, st)
-                out[split][name] = rep.as_dict() | {"tag": tag}
+                # task id -> solved (infrastructure failures left out): what the paired comparisons pair
+                task_of = {i.traj_id: i.task["task_id"] for i in its}
+                out[split][name] = rep.as_dict() | {"tag": tag, "per_task": task_successes(outs, task_of)}
                 log.info(
                     "online %s (%s): TSR %.3f, %.1f steps/task, %.0f ms/step",
                     name,
@@ -198,12 +201,15 @@ def evaluate(cfg: Config, tracker=None) -> dict[str, Any]:
         results["offline"] = offline(cfg, models, steps, tasks)
     if cfg.eval.online:
         from lam_rl.env.tasks.paraphrase import split_gaps
+        from lam_rl.eval.paired import compare_splits
 
         by_split = online(cfg, models, tasks, tracker)
         for split, rows in by_split.items():  # plain: "online" (Table 4); others: "online_<split>"
             results["online" if split == "plain" else f"online_{split}"] = rows
         if len(by_split) > 1:
             results["online_splits"] = split_gaps(by_split)
+        # LAM1 -> LAM2 -> LAM3 -> LAM4 and LAM4 vs the expert, task by task, per split (lam_rl/eval/paired.py)
+        results["paired"] = compare_splits(by_split, seed=cfg.run.seed)
     out = cfg.run_dir / "eval" / "results.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
@@ -246,6 +252,12 @@ def log_tables(tracker, results: dict[str, Any]) -> None:
         )
         for m, r in splits.items():
             tracker.summary(**{f"online_splits/{m}/{c}": v for c, v in r.items()})
+    paired = results.get("paired") or {}
+    if paired:  # the paired comparisons: a table and their p-values, differences and intervals
+        from lam_rl.eval.paired import HEADER, summary_values, table_rows
+
+        tracker.table("eval/paired", HEADER, table_rows(paired))
+        tracker.summary(**summary_values(paired))
     fams = sorted({f for r in (results.get("online") or {}).values() for f in r.get("by_family", {})})
     if fams:
         models = list(results["online"])

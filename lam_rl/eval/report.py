@@ -474,6 +474,33 @@ def _splits_section(results: Mapping[str, Any], rep: Report) -> list[str]:
     ]
 
 
+def _paired_section(results: Mapping[str, Any], rep: Report) -> list[str]:
+    """Paired comparisons on the same held-out tasks (lam_rl/eval/paired.py): per split, each phase
+    against the one before and LAM4 against the expert, with McNemar's p and a bootstrap interval."""
+    from lam_rl.eval.paired import HEADER, table_rows
+
+    paired = results.get("paired") or {}
+    lines = ["### Paired comparisons (online, same tasks)", ""]
+    if not paired:
+        return [
+            *lines,
+            f"Paired comparisons: {NOT_RUN} (no online evaluation, or results.json predates them).",
+            "",
+        ]
+    rows = table_rows(paired, MODEL_NAMES)
+    rep.tables["report/paired"] = (HEADER, rows)
+    return [
+        *lines,
+        "B against A on the held-out tasks both played (infrastructure failures left out of both sides). "
+        "b: tasks A solved and B did not; c: the reverse. p: the exact McNemar test on b and c; 95% CI: "
+        "a paired bootstrap interval of B's task success minus A's. *better*/*worse* (B against A) when "
+        "p < 0.05 (docs/report.md).",
+        "",
+        _md_table(HEADER, rows),
+        "",
+    ]
+
+
 def pick_trajectories(store, online: Mapping[str, Any], n: int = 3) -> list[dict[str, Any]]:
     """Up to ``n`` online evaluation trajectories with steps: a success and a failure of the best
     model first, then others from different models (deterministic)."""
@@ -593,6 +620,7 @@ def build_report(run_dir: Path, out: Path, trajectories: int = 3) -> Report:
     lines += _offline_section(results, out, rep)
     lines += _online_section(results, out, rep)
     lines += _splits_section(results, rep)
+    lines += _paired_section(results, rep)
     lines += _training_section(run_dir, out, rep)
     lines += _trajectory_section(run_dir, results, out, rep, trajectories)
     lines += [
