@@ -185,13 +185,17 @@ class WorkerRun:
 
 
 def restore_from_storage(cfg: Any) -> Any:
-    """In a (re)started worker: the last resumable checkpoint Ray Train holds in ``learner.storage``,
-    downloaded to this node, becomes ``learner.resume`` (a copy of ``cfg``; unchanged when there is none)."""
+    """In a (re)started worker with ``learner.resume=auto``: the last resumable checkpoint Ray Train holds in
+    ``learner.storage`` (of this run, or of an interrupted earlier run of the same name: Ray Train reloads
+    its list), downloaded to this node, becomes ``learner.resume`` (a copy of ``cfg``; unchanged when there
+    is none, or when the last one is a finished run's result)."""
     import copy
     import dataclasses
     import json
     import tempfile
 
+    if cfg.learner.resume != "auto":  # never, or a checkpoint the user named
+        return cfg
     ckpt = ray.train.get_checkpoint()
     if ckpt is None:
         return cfg

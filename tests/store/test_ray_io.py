@@ -16,13 +16,18 @@ def ray_local(ray_session):
     return ray_session
 
 
-def test_rollout_tasks_share_one_writer_and_ray_data_reads_the_same_rows(ray_local, tmp_path):
+@pytest.mark.parametrize("backend", ["local", "az"])
+def test_rollout_tasks_share_one_writer_and_ray_data_reads_the_same_rows(
+    ray_local, tmp_path, backend, request
+):
     ray = ray_local
     from cluster.store_io import close_store_writer, read_dataset, store_writer
     from lam_rl.store.encode import EncodedTrajectories
 
-    uri = str(tmp_path / "store")
-    cfg = StoreConfig(uri=uri, batch_size=32, flush_interval_s=0.5)
+    uri, opts = str(tmp_path / "store"), {}
+    if backend == "az":  # Azure Blob on Azurite: the writer actor and Ray Data's reader get the options
+        uri, opts = request.getfixturevalue("az_store")
+    cfg = StoreConfig(uri=uri, storage_options=opts, batch_size=32, flush_interval_s=0.5)
     writer = store_writer(cfg)  # the driver owns it
 
     @ray.remote
@@ -37,11 +42,11 @@ def test_rollout_tasks_share_one_writer_and_ray_data_reads_the_same_rows(ray_loc
     assert ray.get(writer.stats.remote())["failed_commits"] == 0
     totals = close_store_writer(cfg)
     assert totals["trajectories"] == 130 and totals["duplicates"] == 20
-    store = TrajectoryStore(uri)
+    store = TrajectoryStore(uri, opts)
     assert store.outcomes().num_rows == 130
 
     cols = ["traj_id", "step", "function"]
-    ds = read_dataset(uri, "steps", columns=cols, success=True)
+    ds = read_dataset(uri, "steps", columns=cols, storage_options=opts, success=True)
     got = sorted((r["traj_id"], r["step"], r["function"]) for r in ds.take_all())
     want = sorted(
         (r["traj_id"], r["step"], r["function"]) for r in store.steps(columns=cols, success=True).to_pylist()
