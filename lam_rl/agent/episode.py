@@ -15,12 +15,15 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from pydantic import TypeAdapter
+
 from lam_rl.agent.grounding import ground
 from lam_rl.agent.parse import MAX_ANSWER_CHARS
 from lam_rl.agent.policy import Policy
-from lam_rl.env.protocol import Observation, TaskSpec, clip, scrub
+from lam_rl.env.protocol import Control, Observation, TaskSpec, clip, scrub
 from lam_rl.store.records import Outcome, StepRecord, Trajectory
 
+_CONTROLS = TypeAdapter(list[Control])
 MAX_RAW_CHARS = MAX_ANSWER_CHARS
 """Characters of a raw answer kept in its step (longer answers are invalid anyway)."""
 
@@ -64,7 +67,7 @@ def run_episode(
     finished = False
     for i in range(limits.max_steps):
         out = policy.act(obs)
-        controls = [c.model_dump() for c in obs.controls]
+        controls = _CONTROLS.dump_python(obs.controls)  # one call, not one model_dump per control
         base = {
             "step": i,
             "request": task.request,

@@ -153,6 +153,7 @@ class _Transport:
         self.prefix = u.path.rstrip("/")
         self.connect_timeout = connect_timeout
         self.conn: http.client.HTTPConnection | None = None
+        self._heads: dict[tuple[Any, ...], bytes] = {}
 
     def close(self) -> None:
         if self.conn is not None:
@@ -182,19 +183,39 @@ class _Transport:
             self.conn = conn
         return conn
 
+    def _head(self, method: str, path: str, headers: dict[str, str]) -> bytes:
+        """The request line and headers (what ``http.client`` would send), cached per request shape."""
+        key = (method, path, tuple(headers.items()))
+        head = self._heads.get(key)
+        if head is None:
+            port = "" if self.port == (443 if self.https else 80) else f":{self.port}"
+            host = f"[{self.host}]" if ":" in self.host else self.host
+            lines = [
+                f"{method} {self.prefix + path} HTTP/1.1",
+                f"Host: {host}{port}",
+                "Accept-Encoding: identity",
+            ]
+            lines += [f"{k}: {v}" for k, v in headers.items()]
+            head = "\r\n".join(lines).encode("latin-1") + b"\r\n"
+            self._heads[key] = head
+        return head
+
     def request(
         self, method: str, path: str, body: bytes | None, headers: dict[str, str], timeout: float
     ) -> tuple[int, bytes]:
         conn = self._connect()
         deadline = time.monotonic() + timeout
-        conn.response_class = lambda sock, **kw: http.client.HTTPResponse(
-            _DeadlineSocket(sock, deadline),  # type: ignore[arg-type]
-            **kw,
-        )
+        # one write per request (http.client sends the headers and the body separately: with
+        # TCP_NODELAY two packets, and a second read on the VM's side); the answer is parsed by
+        # http.client as before, from a reader that gives up at the deadline
+        head = self._head(method, path, headers)
+        if body is not None or method in ("POST", "PUT", "PATCH"):
+            head += b"Content-Length: %d\r\n" % len(body or b"")
         try:
             conn.sock.settimeout(timeout)
-            conn.request(method, self.prefix + path, body=body, headers=headers)
-            resp = conn.getresponse()
+            conn.sock.sendall(head + b"\r\n" + (body or b""))
+            resp = http.client.HTTPResponse(_DeadlineSocket(conn.sock, deadline), method=method)  # type: ignore[arg-type]
+            resp.begin()
             data = self._read(resp)
         except TimeoutError as e:
             self.close()
