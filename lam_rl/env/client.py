@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import re
 import select
 import socket
 import threading
@@ -49,6 +50,10 @@ DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 MAX_MESSAGE_CHARS = 300
 """Characters of a server's error message kept in a VMError."""
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_BAD_URL_CHAR = re.compile("[\x00-\x20\x7f]").search
+"""What ``http.client`` refuses in a request's URL."""
+_BAD_HEADER_VALUE = re.compile(rb"\n(?![ \t])|\r(?![ \t\n])").search
+"""What ``http.client`` refuses in a header value (a line break that would start another header)."""
 
 
 class VMError(Exception):
@@ -184,19 +189,32 @@ class _Transport:
         return conn
 
     def _head(self, method: str, path: str, headers: dict[str, str]) -> bytes:
-        """The request line and headers (what ``http.client`` would send), cached per request shape."""
+        """The request line and headers as ``http.client`` would send them (and refusing what it
+        refuses: a URL with spaces or control characters, a header value that would split the
+        header), built once per request shape."""
         key = (method, path, tuple(headers.items()))
         head = self._heads.get(key)
         if head is None:
+            url = self.prefix + path
+            if _BAD_URL_CHAR(url):
+                raise http.client.InvalidURL(f"URL can't contain control characters: {url!r}")
             port = "" if self.port == (443 if self.https else 80) else f":{self.port}"
             host = f"[{self.host}]" if ":" in self.host else self.host
-            lines = [
-                f"{method} {self.prefix + path} HTTP/1.1",
-                f"Host: {host}{port}",
-                "Accept-Encoding: identity",
+            try:
+                host_enc = host.encode("ascii")
+            except UnicodeEncodeError:  # an internationalised name, as http.client sends it
+                host_enc = host.encode("idna")
+            parts = [
+                f"{method} {url} HTTP/1.1\r\n".encode("ascii"),
+                b"Host: " + host_enc + port.encode("ascii") + b"\r\n",
+                b"Accept-Encoding: identity\r\n",
             ]
-            lines += [f"{k}: {v}" for k, v in headers.items()]
-            head = "\r\n".join(lines).encode("latin-1") + b"\r\n"
+            for k, v in headers.items():
+                value = v.encode("latin-1")
+                if _BAD_HEADER_VALUE(value):
+                    raise ValueError(f"Invalid header value {value!r}")
+                parts.append(k.encode("ascii") + b": " + value + b"\r\n")
+            head = b"".join(parts)
             self._heads[key] = head
         return head
 
@@ -208,10 +226,10 @@ class _Transport:
         # one write per request (http.client sends the headers and the body separately: with
         # TCP_NODELAY two packets, and a second read on the VM's side); the answer is parsed by
         # http.client as before, from a reader that gives up at the deadline
-        head = self._head(method, path, headers)
-        if body is not None or method in ("POST", "PUT", "PATCH"):
-            head += b"Content-Length: %d\r\n" % len(body or b"")
         try:
+            head = self._head(method, path, headers)
+            if body is not None or method in ("POST", "PUT", "PATCH"):
+                head += b"Content-Length: %d\r\n" % len(body or b"")
             conn.sock.settimeout(timeout)
             conn.sock.sendall(head + b"\r\n" + (body or b""))
             resp = http.client.HTTPResponse(_DeadlineSocket(conn.sock, deadline), method=method)  # type: ignore[arg-type]
