@@ -9,10 +9,11 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 
 from jobs import run_job, run_main
 from jobs.config import PipelineConfig
@@ -49,10 +50,14 @@ Run = Callable[[PipelineConfig], object]
 Done = Callable[[PipelineConfig], bool]
 
 
-def _stage(spec: PhaseSpec) -> tuple[Run, Done, Run | None]:
+@functools.cache
+def _stage(name: str) -> tuple[Run, Done, Run | None]:
     """(run, done, check) of a row of the phase table: its job module's, run as ``run_job`` runs it
     (``prepare``, then ``main`` in the job's W&B run). A job with one module for several phases
-    (``jobs.sft``) gives the functions of each phase with ``for_phase(key)``."""
+    (``jobs.sft``) gives the functions of each phase with ``for_phase(key)``. The job module is
+    imported the first time its stage is asked for, so a bad config is refused before torch,
+    transformers or Ray are imported."""
+    spec: PhaseSpec = phases.PHASES[name]
     if not spec.module:  # the report: a pipeline step of its own
         return lambda c: run_main(write_report, c, spec), report_done, None
     job = importlib.import_module(spec.module)
@@ -66,19 +71,43 @@ def _stage(spec: PhaseSpec) -> tuple[Run, Done, Run | None]:
     )
 
 
+def _run(name: str) -> Run:
+    return lambda c: _stage(name)[0](c)
+
+
+def _done(name: str) -> Done:
+    return lambda c: _stage(name)[1](c)
+
+
 Stage = tuple[str, Run, Done]
-_ROWS = {spec.name: _stage(spec) for spec in phases.stages()}
+_NAMES = [spec.name for spec in phases.stages()]
 # (name, run, done) in the phase table's order; the pipeline skips a stage when done is true
-STAGES: list[Stage] = [(name, run, done) for name, (run, done, _) in _ROWS.items()]
+STAGES: list[Stage] = [(name, _run(name), _done(name)) for name in _NAMES]
 
 
 def run_stage(name: str, cfg: PipelineConfig) -> object:
     """Run one stage on ``cfg`` as the pipeline does (its job's work, in its W&B run), done or not."""
-    return _ROWS[name][0](cfg)
+    return _stage(name)[0](cfg)
 
 
-# The input check of each stage that has inputs of its own (outputs of earlier stages or given paths).
-CHECKS: dict[str, Run] = {name: check for name, (_, _, check) in _ROWS.items() if check is not None}
+class _Checks(Mapping[str, Run]):
+    """The input check of each stage that has inputs of its own (outputs of earlier stages or given
+    paths); a stage's job module is imported when its check is asked for."""
+
+    def __getitem__(self, name: str) -> Run:
+        check = _stage(name)[2] if name in _NAMES else None
+        if check is None:
+            raise KeyError(name)
+        return check
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name in _NAMES if _stage(name)[2] is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+CHECKS: Mapping[str, Run] = _Checks()
 
 
 def check(cfg: PipelineConfig) -> None:
