@@ -2,10 +2,12 @@
 
 import json
 import os
+import shutil
 import signal
 import textwrap
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -35,18 +37,21 @@ SMALL = [
 
 
 @pytest.fixture(scope="module")
-def run(ray_session, tmp_path_factory, repo_root):
-    """A run directory with the task-plan corpus, base model and expert trajectories."""
+def run(ray_session, tmp_path_factory, repo_root, azurite):
+    """A run directory with the task-plan corpus, base model and expert trajectories. The store is on
+    Azure Blob (``store.uri=az://...`` on Azurite): nothing of it is on local disk."""
     from jobs.config import Config
     from jobs.pipeline import run_stage
     from lam_rl.config import load_config
 
     root = tmp_path_factory.mktemp("sft")
+    store = [f"store.uri=az://{azurite.container()}/store"]
+    store += [f"store.storage_options.{k}={v}" for k, v in azurite.storage_options().items()]
 
     def cfg(*extra):
         return load_config(
             Config,
-            ["config=tiny", f"run.root={root}", "tracking.mode=offline", *SMALL, *extra],
+            ["config=tiny", f"run.root={root}", "tracking.mode=offline", *SMALL, *store, *extra],
             configs_dir=repo_root / "jobs" / "configs",
         )
 
@@ -118,7 +123,7 @@ def test_sft_learns_and_the_checkpoint_reloads_in_a_clean_process(run, run_pytho
     from lam_rl.models.factory import load_tokenizer
     from lam_rl.store import TrajectoryStore
 
-    store = TrajectoryStore(cfg.store_uri)
+    store = TrajectoryStore.from_config(cfg.store)
     rows = read_steps(store, sorted(select_trajectories(store, ["collect-expert"]))[:3], ["collect-expert"])
     prompts = [e.prompt for e in action_examples(rows, agent_builder(cfg.agent, load_tokenizer(lam2.path)))][
         :4
@@ -145,18 +150,54 @@ def test_sft_learns_and_the_checkpoint_reloads_in_a_clean_process(run, run_pytho
     parsed = [parse_decision(a) for a in answers]
     assert sum(p.valid for p in parsed) >= 3, answers
 
+    # served: LAM2 on the policy server plays held-out tasks; their outcomes land in the az:// store
+    from cluster import policy_server
+    from cluster.collect import checkpoint_spec, run_rollouts
+    from cluster.rollout import WorkItem
+    from lam_rl.env.tasks import sample_tasks
 
-def test_killed_worker_resumes_from_its_last_checkpoint(run):
-    """R3: a Ray Train worker SIGKILLed mid-epoch; the restarted group resumes from the last complete
-    checkpoint and ends with as many optimizer steps as an uninterrupted run."""
+    served = run("fleet.local=2", "policy.max_new_tokens=80", "rollout.max_invalid=2")
+    policy_server.deploy(served.policy, lam2.path, 1, http=served.serve, app_name="policy")
+    try:
+        tasks = sample_tasks(4, 21, split="eval")
+        items = [WorkItem(f"served:{t.task_id}", t.model_dump(mode="json"), split="eval") for t in tasks]
+        s = run_rollouts(
+            served,
+            items,
+            checkpoint_spec(served, "lam2", str(Path(lam2.path) / "tokenizer.json")),
+            phase="eval",
+        )
+    finally:
+        policy_server.shutdown()
+    outs = store.outcomes(columns=["traj_id", "policy"], phase="eval").to_pylist()
+    assert s.done == 4 and sorted(o["traj_id"] for o in outs) == sorted(it.traj_id for it in items)
+    assert {o["policy"] for o in outs} == {"lam2"}
+    root = cfg.run_dir.parent
+    assert not [p for p in root.rglob("*") if p.name == "store" or p.suffix == ".lance"], (
+        "store files on disk"
+    )
+
+
+def test_killed_worker_resumes_from_its_last_checkpoint(run, azurite):
+    """R3 without a shared volume: Ray Train's storage on Azure Blob (``learner.storage=az://...``); a
+    worker SIGKILLed mid-epoch and its node-local checkpoints deleted; the restarted group downloads the
+    last uploaded checkpoint and ends with as many optimizer steps as an uninterrupted run."""
+    container = azurite.container()
+    storage = [f"learner.storage=az://{container}/train"]
+    storage += [f"learner.storage_options.{k}={v}" for k, v in azurite.storage_options().items()]
     cfg = run(
-        "run.name=resume", "sft.optim.max_steps=24", "learner.checkpoint_every=6", "learner.max_failures=1"
+        "run.name=resume",
+        "sft.optim.max_steps=24",
+        "learner.checkpoint_every=6",
+        "learner.max_failures=1",
+        *storage,
     )
     cfg.store.uri = run().store_uri
     CheckpointRegistry(cfg.run_dir / "checkpoints").register(
         "base", CheckpointRegistry(run().run_dir / "checkpoints").latest("base").path, phase="base"
     )
-    marker = cfg.run_dir / "train" / "lam1" / "ds" / "step12" / "COMPLETE"
+    ds = cfg.run_dir / "train" / "lam1" / "ds"
+    marker = ds / "step12" / "COMPLETE"
     killed = []
 
     def kill_worker():
@@ -168,14 +209,20 @@ def test_killed_worker_resumes_from_its_last_checkpoint(run):
             if "RayTrainWorker" in " ".join(p.info["cmdline"] or []):
                 os.kill(p.info["pid"], signal.SIGKILL)
                 killed.append(p.info["pid"])
+        shutil.rmtree(ds, ignore_errors=True)  # nothing left on this node to resume from
 
     t = threading.Thread(target=kill_worker, daemon=True)
     t.start()
     summary = train_sft(cfg, "plan")
     t.join(timeout=5)
     assert killed, "the worker was not killed"
-    assert summary["steps"] == 24 and summary["resumed_from"] >= 12
+    assert summary["steps"] == 24 and summary["resumed_from"] >= 6, summary
     assert CheckpointRegistry(cfg.run_dir / "checkpoints").latest("lam1") is not None
+    import pyarrow.fs as pafs
+
+    blobs = azurite.filesystem().get_file_info(pafs.FileSelector(container, recursive=True))
+    assert any(b.path.endswith("/COMPLETE") for b in blobs), "no checkpoint was uploaded to learner.storage"
+    assert not (cfg.run_dir / "ray_train").exists()
 
 
 def test_bad_inputs_fail_before_any_worker_starts(run, tmp_path):
