@@ -202,6 +202,105 @@ class Guard:
         await self.app(scope, limited, guarded_send)
 
 
+_HOT: dict[tuple[str, str], tuple[str, Any]] = {
+    ("POST", "/v1/step"): ("step", Action),
+    ("GET", "/v1/observation"): ("observe", None),
+    ("POST", "/v1/reset"): ("reset", ResetRequest),
+    ("POST", "/v1/evaluate"): ("evaluate", None),
+    ("GET", "/v1/health"): ("health", None),
+}
+"""The requests :class:`FastPath` answers itself: (method, path) -> (agent operation, body model)."""
+
+
+def _replay(msgs: list[dict[str, Any]], receive: Any) -> Any:
+    """A ``receive`` that gives ``msgs`` again, then what ``receive`` gives."""
+    pending = iter(msgs)
+
+    async def again() -> dict[str, Any]:
+        for msg in pending:
+            return msg
+        return await receive()
+
+    return again
+
+
+class FastPath:
+    """ASGI middleware in front of :class:`Guard`: answers a rollout's hot requests (step,
+    observation, reset, evaluate, health) without FastAPI's routing and dependency machinery, with
+    the same checks in the same order (bearer token in constant time, the size limit, the JSON
+    content type, ``loads_strict``, the same pydantic models) and the very same response objects
+    (``_json``, ``_error``). It only ever answers a request that passes every check: any other
+    (a wrong token, a bad body, a client gone mid-body, another route) goes, with the body it
+    already read replayed, to the FastAPI app, which answers it as it always did. An agent's
+    unexpected exception propagates to the app's error middleware, as from a route."""
+
+    def __init__(self, app: Any, token: str, max_bytes: int) -> None:
+        self.app = app
+        self.token = token.encode()
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        hot = _HOT.get((scope.get("method", ""), scope["path"])) if scope["type"] == "http" else None
+        if hot is None:
+            return await self.app(scope, receive, send)
+        auth = b""
+        length = ctype = None
+        for k, v in scope["headers"]:
+            if k == b"authorization":
+                auth = v  # the last one, as Guard
+            elif k == b"content-length":
+                length = v
+            elif k == b"content-type" and ctype is None:
+                ctype = v  # the first one, as Starlette's headers.get
+        given = auth[7:].strip() if auth[:7].lower() == b"bearer " else b""
+        if not hmac.compare_digest(given, self.token):
+            return await self.app(scope, receive, send)
+        if length is not None and not (length.strip().isdigit() and int(length) <= self.max_bytes):
+            return await self.app(scope, receive, send)
+        op, model = hot
+        arg = None
+        if model is not None:
+            if ctype is None or ctype.split(b";", 1)[0].strip().lower() != b"application/json":
+                return await self.app(scope, receive, send)
+            msgs: list[dict[str, Any]] = []
+            seen = 0
+            while True:
+                msg = await receive()
+                msgs.append(msg)
+                if msg["type"] != "http.request":
+                    return await self.app(scope, _replay(msgs, receive), send)
+                seen += len(msg.get("body", b""))
+                if seen > self.max_bytes:
+                    return await self.app(scope, _replay(msgs, receive), send)
+                if not msg.get("more_body", False):
+                    break
+            try:
+                arg = model.model_validate(loads_strict(b"".join(m.get("body", b"") for m in msgs)))
+            except Exception:  # not strict JSON, or not the model: FastAPI's 400 / 422
+                return await self.app(scope, _replay(msgs, receive), send)
+        vm = scope.get(VM_SCOPE_KEY)
+        if vm is None:
+            vm = scope["app"].state.vm
+        if op == "step":
+            fn: Callable[[VMAgent], Any] = lambda a: a.step(arg)  # noqa: E731
+        elif op == "reset":
+            fn = lambda a: a.reset(arg.task)  # noqa: E731
+        else:
+            fn = _OPS[op]
+        try:
+            out = await _call(vm, op, fn)
+        except AgentError as e:
+            out = _error(e.status, e.code, e.message)
+        await _json(_clip_step(out) if op == "step" else out)(scope, receive, send)
+
+
+_OPS: dict[str, Callable[[VMAgent], Any]] = {
+    "observe": lambda a: a.observe(),
+    "evaluate": lambda a: a.evaluate(),
+    "health": lambda a: a.health(),
+}
+
+
 class VMState:
     """What the server holds for one VM: its agent, name, fault switches, the lock that serializes
     calls into the agent, the event that ends hangs when the VM stops, and the connections with a
@@ -218,6 +317,52 @@ class VMState:
 
 VM_SCOPE_KEY = "lam_rl.vm"
 """The ASGI scope key through which a host (:func:`create_host_app`) hands a request its VM."""
+
+
+async def _call(vm: VMState, op: str, fn: Callable[[VMAgent], Any]) -> Any:
+    """Run ``fn`` on ``vm``'s agent under its faults and its lock: the agent's answer, or the error
+    response a fault (crash, hang, injected 500) gives instead."""
+    faults, release = vm.faults, vm.release
+    kind, secs = faults.draw(op)
+    if faults.crashed or kind == "crash":
+        faults.crashed = True
+        if faults.on_crash is not None:
+            faults.on_crash()
+            await release.wait()  # the connection is gone; nothing is sent
+        return _error(503, "crashed", f"VM {vm.name} crashed")
+    if kind == "hang":
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(release.wait(), timeout=secs)
+        return _error(503, "hung", f"VM {vm.name} was hung for {secs:g}s; the request was not applied")
+    if kind == "http500":
+        return _error(500, "injected_fault", f"VM {vm.name}: injected HTTP 500; the request was not applied")
+    if kind == "slow_reset":
+        await asyncio.sleep(secs)
+    if op == "step":
+        delay = faults.latency_s()
+        if delay:
+            await asyncio.sleep(delay)
+    agent = vm.agent
+    async with vm.lock:
+        if agent.blocking:
+            return await asyncio.to_thread(fn, agent)
+        return fn(agent)
+
+
+def _json(model: Any) -> Response:
+    if isinstance(model, Response):
+        return model
+    try:
+        return Response(model.model_dump_json(), media_type="application/json")
+    except PydanticSerializationError:  # a lone surrogate the agent read from the desktop
+        data = _scrubbed(model.model_dump(mode="python"))
+        return Response(json.dumps(data, ensure_ascii=False), media_type="application/json")
+
+
+def _clip_step(out: Any) -> Any:
+    if isinstance(out, StepResult) and out.error and len(out.error) > MAX_ERROR_CHARS:
+        return out.model_copy(update={"error": clip(out.error, MAX_ERROR_CHARS)})
+    return out
 
 
 def _state(request: Request) -> VMState:
@@ -265,43 +410,7 @@ def _protocol_app(token: str, max_request_bytes: int, default: VMState | None) -
         return _error(500, "internal", f"{_state(request).name}: {type(exc).__name__}: {exc}")
 
     async def call(request: Request, op: str, fn: Callable[[VMAgent], Any]) -> Any:
-        vm = _state(request)
-        faults, release = vm.faults, vm.release
-        kind, secs = faults.draw(op)
-        if faults.crashed or kind == "crash":
-            faults.crashed = True
-            if faults.on_crash is not None:
-                faults.on_crash()
-                await release.wait()  # the connection is gone; nothing is sent
-            return _error(503, "crashed", f"VM {vm.name} crashed")
-        if kind == "hang":
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(release.wait(), timeout=secs)
-            return _error(503, "hung", f"VM {vm.name} was hung for {secs:g}s; the request was not applied")
-        if kind == "http500":
-            return _error(
-                500, "injected_fault", f"VM {vm.name}: injected HTTP 500; the request was not applied"
-            )
-        if kind == "slow_reset":
-            await asyncio.sleep(secs)
-        if op == "step":
-            delay = faults.latency_s()
-            if delay:
-                await asyncio.sleep(delay)
-        agent = vm.agent
-        async with vm.lock:
-            if agent.blocking:
-                return await asyncio.to_thread(fn, agent)
-            return fn(agent)
-
-    def _json(model: Any) -> Response:
-        if isinstance(model, Response):
-            return model
-        try:
-            return Response(model.model_dump_json(), media_type="application/json")
-        except PydanticSerializationError:  # a lone surrogate the agent read from the desktop
-            data = _scrubbed(model.model_dump(mode="python"))
-            return Response(json.dumps(data, ensure_ascii=False), media_type="application/json")
+        return await _call(_state(request), op, fn)
 
     @app.get("/v1/health", response_model=Health, summary="Liveness and the task the VM holds")
     async def health(request: Request) -> Response:
@@ -325,10 +434,7 @@ def _protocol_app(token: str, max_request_bytes: int, default: VMState | None) -
         summary="Apply one action; ok=false (nothing changed) if impossible",
     )
     async def step(request: Request, action: Action) -> Response:
-        out = await call(request, "step", lambda a: a.step(action))
-        if isinstance(out, StepResult) and out.error and len(out.error) > MAX_ERROR_CHARS:
-            out = out.model_copy(update={"error": clip(out.error, MAX_ERROR_CHARS)})
-        return _json(out)
+        return _json(_clip_step(await call(request, "step", lambda a: a.step(action))))
 
     @app.post("/v1/evaluate", response_model=Verdict, summary="The verifier's verdict on the current state")
     async def evaluate(request: Request) -> Response:
@@ -346,6 +452,7 @@ def _protocol_app(token: str, max_request_bytes: int, default: VMState | None) -
 
     app.state.started = time.monotonic()
     app.add_middleware(Guard, token=token, max_bytes=max_request_bytes)
+    app.add_middleware(FastPath, token=token, max_bytes=max_request_bytes)  # outermost
     return app
 
 
