@@ -1,76 +1,42 @@
-"""CPU one rollout step costs, on the worker and on the VM host, against the baseline of the
-client sending each request the way ``http.client`` does (headers and body in two writes) and the
-episode runner dumping a step's controls one ``model_dump`` at a time (the code before both cuts).
+"""CPU one rollout step costs, on the worker and on the VM host, against the baseline of the VM host
+answering every request through its FastAPI app (the code before ``server.FastPath``).
 
     .venv/bin/python bench/stepcpu.py [--json] [--smoke] [--episodes 150] [--rounds 3]
 
-One VM host process (``lam-rl env serve``'s ``paths`` layout, no step latency) and, in this process,
-one :class:`cluster.multiplex.VMConnection` playing ``--episodes`` training tasks with the scripted
-expert, its finished trajectories encoded for the store as a rollout worker does. Each round plays
-the same tasks twice, once with the baseline transport and once with today's, alternating; the CPU
-time (user + system) of this process and of the host process is divided by the steps played. The
-headline is the median over the rounds of (worker + host) CPU per step, today's against the
-baseline's. CPU time, not wall time: what limits a fleet on few cores, and what a loaded machine
-disturbs least.
+Two VM host processes (``lam-rl env serve``'s ``paths`` layout, no step latency): today's, and the
+baseline, the same code with ``FastPath`` passing every request on to the FastAPI app. In this
+process, one :class:`cluster.multiplex.VMConnection` plays ``--episodes`` training tasks with the
+scripted expert against one host, its finished trajectories encoded for the store as a rollout
+worker does. Each round plays the same tasks against both hosts, alternating; the CPU time (user +
+system) of this process and of the host process is divided by the steps played. The headline is
+the median over the rounds of (worker + host) CPU per step, today's against the baseline's. CPU
+time, not wall time: what limits a fleet on few cores, and what a loaded machine disturbs least.
+(The previous cut's baseline, the client's two writes per request, is in docs/benchmarks.md.)
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import SMOKE_HELP, emit  # noqa: E402
 
-
-def _two_writes(transport_cls):
-    """The baseline: the transport as it was, requests sent by ``http.client`` (two writes)."""
-    import lam_rl.env.client as C
-
-    class TwoWrites(transport_cls):
-        def request(self, method, path, body, headers, timeout):
-            conn = self._connect()
-            deadline = time.monotonic() + timeout
-            conn.response_class = lambda sock, **kw: http.client.HTTPResponse(
-                C._DeadlineSocket(sock, deadline), **kw
-            )
-            try:
-                conn.sock.settimeout(timeout)
-                conn.request(method, self.prefix + path, body=body, headers=headers)
-                resp = conn.getresponse()
-                data = self._read(resp)
-            except TimeoutError as e:
-                self.close()
-                raise C._Timeout(str(e)) from e
-            except (http.client.HTTPException, OSError) as e:
-                self.close()
-                raise C._Dropped(type(e).__name__) from e
-            if resp.will_close:
-                self.close()
-            return resp.status, data
-
-    return TwoWrites
+_NO_FAST_PATH = """
+import lam_rl.env.server as S
+async def _through(self, scope, receive, send):
+    await self.app(scope, receive, send)
+S.FastPath.__call__ = _through
+"""
 
 
-class _PerControl:
-    """The baseline's controls: one ``model_dump`` per control."""
-
-    @staticmethod
-    def dump_python(controls):
-        return [c.model_dump() for c in controls]
-
-
-def play(url: str, token: str, tasks, host, baseline: bool) -> tuple[int, float, float]:
+def play(url: str, token: str, tasks, host) -> tuple[int, float, float]:
     """(steps, worker CPU s, host CPU s) for one connection playing ``tasks``."""
     import psutil
 
-    import lam_rl.agent.episode as E
-    import lam_rl.env.client as C
     from cluster.multiplex import Endpoint, LockedQueue, VMConnection, WriteBatcher
     from cluster.rollout import LeaseQueue
     from lam_rl.agent.episode import EpisodeLimits
@@ -79,30 +45,24 @@ def play(url: str, token: str, tasks, host, baseline: bool) -> tuple[int, float,
     from lam_rl.env.expert import ExpertPolicy
     from lam_rl.store import EncodedTrajectories
 
-    today, dump = C._Transport, E._CONTROLS
-    if baseline:
-        C._Transport, E._CONTROLS = _two_writes(today), _PerControl
-    try:
-        queue = LockedQueue(LeaseQueue(tasks, max_retries=3, lease_timeout_s=900))
-        batcher = WriteBatcher(EncodedTrajectories.of, max_items=32, max_wait_s=1000)
-        conn = VMConnection(
-            "w0/0",
-            Endpoint("vm", url, None),
-            token,
-            queue,
-            batcher,
-            ExpertAdapter(ExpertPolicy(ExpertConfig(), seed=1)),
-            phase="bench",
-            env=EnvConfig(timeout_s=60, reset_timeout_s=60, connect_retries=2, backoff_s=0.1),
-            limits=EpisodeLimits(12, 3),
-        )
-        me = psutil.Process()
-        w0, h0 = me.cpu_times(), host.cpu_times()
-        out = conn.run()
-        batcher.close()
-        w1, h1 = me.cpu_times(), host.cpu_times()
-    finally:
-        C._Transport, E._CONTROLS = today, dump
+    queue = LockedQueue(LeaseQueue(tasks, max_retries=3, lease_timeout_s=900))
+    batcher = WriteBatcher(EncodedTrajectories.of, max_items=32, max_wait_s=1000)
+    conn = VMConnection(
+        "w0/0",
+        Endpoint("vm", url, None),
+        token,
+        queue,
+        batcher,
+        ExpertAdapter(ExpertPolicy(ExpertConfig(), seed=1)),
+        phase="bench",
+        env=EnvConfig(timeout_s=60, reset_timeout_s=60, connect_retries=2, backoff_s=0.1),
+        limits=EpisodeLimits(12, 3),
+    )
+    me = psutil.Process()
+    w0, h0 = me.cpu_times(), host.cpu_times()
+    out = conn.run()
+    batcher.close()
+    w1, h1 = me.cpu_times(), host.cpu_times()
     if out["done"] != len(tasks):
         raise SystemExit(f"bench/stepcpu.py: {out['done']} of {len(tasks)} episodes finished ({out})")
     return (
@@ -128,21 +88,33 @@ def main() -> None:
     from cluster.rollout import WorkItem
     from lam_rl.env.tasks import sample_tasks
 
-    proc, urls = vmhost.start_host(Path(tempfile.mkdtemp(prefix="lam-bench-stepcpu-")), 1, 0.0, "auto")
+    hosts = {}
     try:
-        host = psutil.Process(proc.pid)
+        for label in ("baseline", "today"):
+            code = vmhost.HOST
+            vmhost.HOST = (_NO_FAST_PATH if label == "baseline" else "") + code
+            try:
+                proc, urls = vmhost.start_host(
+                    Path(tempfile.mkdtemp(prefix="lam-bench-stepcpu-")), 1, 0.0, "auto"
+                )
+            finally:
+                vmhost.HOST = code
+            hosts[label] = (proc, urls[0], psutil.Process(proc.pid))
         tasks = [
             WorkItem(f"b:{t.task_id}", t.model_dump(mode="json"))
             for t in sample_tasks(args.episodes, 7, split="train")
         ]
-        play(urls[0], vmhost.TOKEN, tasks[:2], host, False)  # warm-up: imports, first encodes
+        for _, url, host in hosts.values():
+            play(url, vmhost.TOKEN, tasks[:2], host)  # warm-up: imports, first encodes
         rows: dict[str, list[tuple[float, float]]] = {"baseline": [], "today": []}
         for _ in range(args.rounds):
             for label in ("baseline", "today"):
-                steps, w, h = play(urls[0], vmhost.TOKEN, tasks, host, label == "baseline")
+                _, url, host = hosts[label]
+                steps, w, h = play(url, vmhost.TOKEN, tasks, host)
                 rows[label].append((1000 * w / steps, 1000 * h / steps))
     finally:
-        vmhost.stop_host(proc)
+        for proc, _, _ in hosts.values():
+            vmhost.stop_host(proc)
 
     def med(label: str, i: int) -> float:
         return statistics.median(r[i] for r in rows[label])
