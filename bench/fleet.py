@@ -139,7 +139,12 @@ def check_outcomes(cfg, items) -> tuple[int, int, int]:
     """(tasks, trajectories in the store for them, task ids with more than one)."""
     from lam_rl.store import TrajectoryStore
 
-    ids = Counter(TrajectoryStore(cfg.store_uri).outcomes(columns=["traj_id"]).column("traj_id").to_pylist())
+    ids = Counter(
+        TrajectoryStore.from_config(cfg.store, cfg.run_dir, create=False)
+        .outcomes(columns=["traj_id"])
+        .column("traj_id")
+        .to_pylist()
+    )
     want = {it.traj_id for it in items}
     return len(want), sum(v for k, v in ids.items() if k in want), sum(1 for k in want if ids.get(k, 0) > 1)
 

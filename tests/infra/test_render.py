@@ -139,8 +139,8 @@ def test_store_goes_to_object_storage_and_runs_to_the_shared_volume():
     assert "run.root=/mnt/runs" in entry
     assert job.config.store.uri == "az://lam-rl/runs/tiny/store"
     # an explicit object-store URI and a run root under the mount are kept as they are
-    ok = render_phase("collect", "tiny", ["store.uri=s3://b/x", "run.root=/mnt/runs/team"])
-    assert "store.uri=s3://b/x" in ok.entrypoint and "run.root=/mnt/runs/team" in ok.entrypoint
+    ok = render_phase("collect", "tiny", ["store.uri=s3://bkt/x", "run.root=/mnt/runs/team"])
+    assert "store.uri=s3://bkt/x" in ok.entrypoint and "run.root=/mnt/runs/team" in ok.entrypoint
     assert ok.entrypoint.count("run.root=") == 1
     with pytest.raises(
         ConfigError, match=r"'store\.uri' \(/data/store\) is a local path off the shared runs volume"

@@ -92,6 +92,9 @@ def runs(tmp_path_factory, repo_root, subprocess_env):
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        # Ctrl-C as a user at a terminal sends it: a test run started in the background by a
+        # non-interactive shell (`make test &`) passes SIGINT down ignored, and the pipeline would never see it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     first_log: list[str] = []
     interrupted = False
