@@ -202,8 +202,14 @@ def test_killed_worker_resumes_from_its_last_checkpoint(run, azurite):
 
     def kill_worker():
         import psutil
+        import pyarrow.fs as pafs
 
-        while not marker.exists():
+        def registered() -> bool:  # Ray Train's controller has taken a checkpoint (it writes its snapshot)
+            sel = pafs.FileSelector(container, recursive=True, allow_not_found=True)
+            infos = azurite.filesystem().get_file_info(sel)
+            return any(i.path.endswith("checkpoint_manager_snapshot.json") for i in infos)
+
+        while not (marker.exists() and registered()):
             time.sleep(0.2)
         for p in psutil.process_iter(["pid", "cmdline"]):
             if "RayTrainWorker" in " ".join(p.info["cmdline"] or []):
