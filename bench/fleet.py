@@ -171,7 +171,8 @@ def baseline(root: Path, vms: int, latency: float, episodes: int) -> float:
 def window_rate(summary, n_vms: int, total: int) -> tuple[float, float]:
     """Steps/s while every connection had work: episodes finished between the (N/2)-th finish and the
     (total - N)-th (until then the queue still had tasks to hand out). Returns (rate, seconds, start, end)."""
-    eps = sorted(e for w in summary.workers if w.get("round") == 1 for e in w.get("episodes", []))
+    # VM steps only: the ideal counts steps that wait on a VM (a FINISH or an invalid answer sends none)
+    eps = sorted(e for w in summary.workers if w.get("round") == 1 for e in w.get("vm_episodes", []))
     lo, hi = n_vms // 2, total - n_vms
     if hi - lo < 2 or hi > len(eps):
         lo, hi = len(eps) // 4, 3 * len(eps) // 4

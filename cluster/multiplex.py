@@ -203,9 +203,11 @@ class VMConnection:
 
     def run(self) -> dict[str, Any]:
         """Work until the queue is drained or the VM is retired; returns this connection's counts and
-        the finish time and length of every episode (for throughput measurements)."""
+        the finish time and length of every episode (for throughput measurements; ``vm_episodes``
+        counts only the steps that reached the VM: a FINISH or an invalid answer sends nothing)."""
         done = failures = 0
         episodes: list[tuple[float, int]] = []
+        vm_episodes: list[tuple[float, int]] = []
         started: float | None = None
         retired = None
         got = self._next()
@@ -248,7 +250,9 @@ class VMConnection:
             if accepted:
                 self.batcher.add(traj)
                 done += 1
-                episodes.append((time.time(), traj.outcome.num_steps))
+                now = time.time()
+                episodes.append((now, traj.outcome.num_steps))
+                vm_episodes.append((now, sum(1 for st in traj.steps if st.step_ms > 0)))
             if got is None:
                 got = self._next()
         self.client.close()
@@ -262,6 +266,7 @@ class VMConnection:
             "started": started,
             "finished": time.time(),
             "episodes": episodes,
+            "vm_episodes": vm_episodes,
             "steps": sum(n for _, n in episodes),
         }
 
