@@ -47,6 +47,18 @@ SMOKE_OVERRIDES = [
 JSON_KEYS = ("name", "value", "unit", "baseline", "ratio", "goal")
 
 
+def tiny_job_config(root: Path, *overrides: str):
+    """The tiny job config with its runs under ``root``, W&B off, and ``key=value`` overrides."""
+    from jobs.config import Config
+    from lam_rl.config import load_config
+
+    return load_config(
+        Config,
+        ["config=tiny", f"run.root={root}", "tracking.mode=disabled", *overrides],
+        configs_dir=Path(__file__).resolve().parents[1] / "jobs" / "configs",
+    )
+
+
 def emit(result: dict[str, Any], as_json: bool, extra: dict[str, Any] | None = None) -> None:
     """Print a headline result; with --json the last line of stdout is one JSON object.
 

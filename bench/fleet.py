@@ -35,18 +35,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SMOKE_HELP, emit  # noqa: E402
-
-
-def config(root: Path, *overrides: str):
-    from jobs.config import Config
-    from lam_rl.config import load_config
-
-    return load_config(
-        Config,
-        ["config=tiny", f"run.root={root}", "tracking.mode=disabled", *overrides],
-        configs_dir=Path(__file__).resolve().parents[1] / "jobs" / "configs",
-    )
+from common import SMOKE_HELP, emit, tiny_job_config  # noqa: E402
 
 
 def start_hosts(n_vms: int, hosts: int, env, token: str):
@@ -153,7 +142,7 @@ def baseline(root: Path, vms: int, latency: float, episodes: int) -> float:
     """MB (USS) per worker process of today's shape: one process per VM."""
     from cluster.collect import expert_spec, run_rollouts
 
-    cfg = config(
+    cfg = tiny_job_config(
         root / "baseline",
         f"fleet.local={vms}",
         "rollout.vms_per_worker=1",
@@ -212,7 +201,7 @@ def main() -> None:
     extra[f"baseline: one process per VM ({args.baseline_vms} VMs), USS per VM (MB)"] = round(base_mb, 1)
 
     timeout = max(2.0, 5 * args.latency)  # a loaded host answers late: only a hung VM should time out
-    cfg = config(
+    cfg = tiny_job_config(
         root / "fleet",
         f"fleet.local={args.vms}",
         f"rollout.workers={args.workers}",

@@ -18,18 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SMOKE_HELP, emit  # noqa: E402
-
-
-def config(root: Path, *overrides: str):
-    from jobs.config import Config
-    from lam_rl.config import load_config
-
-    return load_config(
-        Config,
-        ["config=tiny", f"run.root={root}", "tracking.mode=disabled", *overrides],
-        configs_dir=Path(__file__).resolve().parents[1] / "jobs" / "configs",
-    )
+from common import SMOKE_HELP, emit, tiny_job_config  # noqa: E402
 
 
 def steady_rate(summary) -> float:
@@ -47,7 +36,9 @@ def rollout_rate(root: Path, workers: int, latency_ms: float, per_worker: int) -
     from cluster.rollout import WorkItem
     from lam_rl.env.tasks import sample_tasks
 
-    cfg = config(root / f"w{workers}-{latency_ms}", f"fleet.local={workers}", f"env.latency_ms={latency_ms}")
+    cfg = tiny_job_config(
+        root / f"w{workers}-{latency_ms}", f"fleet.local={workers}", f"env.latency_ms={latency_ms}"
+    )
     tasks = sample_tasks(workers * per_worker, workers, split="train")
     items = [WorkItem(f"b:{t.task_id}", t.model_dump(mode="json")) for t in tasks]
     t = time.perf_counter()
