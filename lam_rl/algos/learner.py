@@ -58,9 +58,9 @@ class Objective(ABC):
         """Tokens a micro-batch processes (read on the CPU, before it moves to the device)."""
         return int(batch["attention_mask"].sum())
 
+    @abstractmethod
     def eval_metrics(self, engine, batches: list[dict[str, torch.Tensor]]) -> dict[str, float]:
         """Held-out metrics over this rank's batches (means are then averaged over ranks)."""
-        raise NotImplementedError
 
 
 class Learner:
