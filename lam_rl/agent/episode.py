@@ -76,27 +76,18 @@ def run_episode(
             "raw": _storable(out.raw),
             "latency_ms": out.latency_ms,
         }
-        if not out.valid:
-            num_invalid += 1
-            invalid_run += 1
-            why = clip(str(out.error), 300)
-            steps.append(StepRecord(**base, valid=False, ok=False, error=f"invalid output: {why}"))
-            if invalid_run >= limits.max_invalid:
-                failure = "invalid_action"
-                break
-            continue
         d = out.decision
-        assert d is not None
-        grounded = ground(d, obs, out.args)
-        if grounded.invalid:  # an argument label that names no candidate
+        grounded = ground(d, obs, out.args) if out.valid and d is not None else None
+        if grounded is None or grounded.invalid:  # unparseable, or an argument label naming no candidate
             num_invalid += 1
             invalid_run += 1
-            why = clip(str(grounded.error), 300)
+            why = clip(str(out.error if grounded is None else grounded.error), 300)
             steps.append(StepRecord(**base, valid=False, ok=False, error=f"invalid output: {why}"))
             if invalid_run >= limits.max_invalid:
                 failure = "invalid_action"
                 break
             continue
+        assert d is not None
         invalid_run = 0
         rec = StepRecord(
             **base,
