@@ -19,7 +19,6 @@ report. See docs/report.md for how to read it.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import math
@@ -33,6 +32,7 @@ from typing import Any
 
 from lam_rl.config import ConfigError
 from lam_rl.eval import viewer
+from lam_rl.eval.figures import ReportError, bars, before_after, training_plot
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +87,6 @@ DATA_PHASES = [
                                                           ("success_rate", "success rate")]),
 ]  # fmt: skip
 NOT_RUN = "not run"
-
-
-class ReportError(ConfigError):
-    """The report cannot be written (no run directory, no evaluation results); says what to run."""
 
 
 @dataclass
@@ -199,87 +195,6 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-# ---------------------------------------------------------------------- plots
-
-
-def _plt():
-    try:
-        import matplotlib
-    except ImportError:
-        raise ReportError(
-            "the report's plots need matplotlib, which comes with the cluster extra: pip install 'lam-rl[cluster]'"
-        ) from None
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    _plt().close(fig)
-    return path
-
-
-def _bars(
-    path: Path, title: str, groups: list[str], series: dict[str, list[float]], ylabel: str, pct: bool
-) -> Path:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(groups) + 2), 4.0))
-    n = max(len(series), 1)
-    width = 0.8 / n
-    for k, (name, values) in enumerate(series.items()):
-        xs = [i + (k - (n - 1) / 2) * width for i in range(len(groups))]
-        ys = [100 * v if pct else v for v in values]
-        ax.bar(xs, ys, width=width, label=name)
-    ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels(
-        groups, rotation=30 if len(groups) > 6 else 0, ha="right" if len(groups) > 6 else "center"
-    )
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    if pct:
-        ax.set_ylim(0, 105)
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, ncol=min(n, 5))
-    return _save(fig, path)
-
-
-def _training_plot(path: Path, curves: list[tuple[str, dict[str, tuple[list[int], list[float]]]]]) -> Path:
-    plt = _plt()
-    cols = min(3, len(curves))
-    rows = math.ceil(len(curves) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.0 * cols, 3.4 * rows), squeeze=False)
-    for ax in axes.flat[len(curves) :]:
-        ax.axis("off")
-    for ax, (title, series) in zip(axes.flat, curves, strict=False):
-        for key, (xs, ys) in series.items():
-            ax.plot(xs, ys, marker="." if len(xs) < 30 else None, label=key)
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("step")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    return _save(fig, path)
-
-
-def _strip(frames: list[bytes], path: Path, width: int = 560) -> Path:
-    """Frames side by side, scaled to ``width`` each (before / after)."""
-    from PIL import Image
-
-    imgs = [Image.open(io.BytesIO(f)).convert("RGB") for f in frames]
-    scaled = [im.resize((width, round(im.height * width / im.width))) for im in imgs]
-    gap = 8
-    out = Image.new(
-        "RGB", (len(scaled) * width + gap * (len(scaled) - 1), max(i.height for i in scaled)), "white"
-    )
-    for k, im in enumerate(scaled):
-        out.paste(im, (k * (width + gap), 0))
-    out.save(path, format="PNG")
-    return path
-
-
 # ---------------------------------------------------------------------- sections
 
 
@@ -308,7 +223,7 @@ def _offline_section(results: Mapping[str, Any], out: Path, rep: Report) -> list
         series = {
             MODEL_NAMES.get(m, m): [float(off[m].get(k) or 0) for k, _, _ in OFFLINE_METRICS[:5]] for m in ran
         }
-        rep.images["offline"] = _bars(
+        rep.images["offline"] = bars(
             out / "offline.png", "Offline metrics", [t.split(" (")[0] for _, t, _ in OFFLINE_METRICS[:5]],
             series, "%", pct=True,
         )  # fmt: skip
@@ -363,7 +278,7 @@ def _online_section(results: Mapping[str, Any], out: Path, rep: Report) -> list[
     ran = [m for m in models if m in on]
     if ran:
         names = [MODEL_NAMES.get(m, m) for m in ran]
-        rep.images["online"] = _bars(
+        rep.images["online"] = bars(
             out / "online.png", "Online task success rate", names,
             {"TSR": [float(on[m].get("tsr") or 0) for m in ran]}, "%", pct=True,
         )  # fmt: skip
@@ -390,7 +305,7 @@ def _online_section(results: Mapping[str, Any], out: Path, rep: Report) -> list[
         ]
         for m in ran
     }
-    rep.images["family_success"] = _bars(
+    rep.images["family_success"] = bars(
         out / "family_success.png", "Online success by task family", fams, series, "TSR (%)", pct=True
     )
     lines += ["![Success by family](family_success.png)", ""]
@@ -428,7 +343,7 @@ def _training_section(run_dir: Path, out: Path, rep: Report) -> list[str]:
     lines += [_md_table(header, rows), ""]
     rep.tables["report/training"] = (header, rows)
     if curves:
-        rep.images["training_curves"] = _training_plot(out / "training_curves.png", curves)
+        rep.images["training_curves"] = training_plot(out / "training_curves.png", curves)
         lines += ["![Training curves](training_curves.png)", ""]
     lines += ["### Data phases", ""]
     drows = []
@@ -586,7 +501,7 @@ def _trajectory_section(
         frames = [f for f in (view.replay.frames[0], view.replay.frames[-1]) if f is not None]
         if frames:
             img = f"trajectories/{name}.png"
-            rep.images[f"trajectory_{k}"] = _strip(frames, out / img)
+            rep.images[f"trajectory_{k}"] = before_after(frames, out / img)
             lines += [f"[![before / after]({img})]({page})", ""]
         if view.replay.note:
             lines += [f"Note: {view.replay.note}.", ""]
